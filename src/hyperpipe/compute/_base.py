@@ -1,0 +1,55 @@
+"""The compute backend contract: a task spec in, a handle out; poll it, stop it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol, runtime_checkable
+
+__all__ = ["ComputeBackend", "TaskHandle", "TaskSpec"]
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    """Everything needed to start one process, and nothing live (it crosses process boundaries).
+
+    ``env`` is added to the backend's own environment; ``log_path`` receives stdout and stderr,
+    interleaved, as they are written.
+    """
+
+    run_id: str
+    argv: tuple[str, ...]
+    cwd: str
+    log_path: str
+    env: dict[str, str] = field(default_factory=dict)
+    gpus: tuple[int, ...] = ()
+
+
+@dataclass
+class TaskHandle:
+    """A started task: its process id and what the backend needs to poll or stop it."""
+
+    run_id: str
+    pid: int
+    started_at: float
+    native: object = None
+
+
+@runtime_checkable
+class ComputeBackend(Protocol):
+    """Starts task processes and reports how they ended."""
+
+    def start(self, spec: TaskSpec) -> TaskHandle:
+        """Start the task; returns once the process exists."""
+        ...
+
+    def poll(self, handle: TaskHandle) -> int | None:
+        """The exit code (negative: killed by that signal), or None while it runs."""
+        ...
+
+    def wait(self, handle: TaskHandle, timeout: float | None = None) -> int | None:
+        """Block until the task ends or ``timeout`` passes; returns ``poll``'s answer."""
+        ...
+
+    def terminate(self, handle: TaskHandle, grace_s: float = 10.0) -> int:
+        """Stop the task and every process it started; returns the exit code."""
+        ...

@@ -1,0 +1,79 @@
+"""Local processes: each task in its own process group, so stopping it leaves no orphans."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import psutil
+
+from hyperpipe.compute._base import TaskHandle, TaskSpec
+
+__all__ = ["LocalBackend", "kill_process_tree"]
+
+
+class LocalBackend:
+    """Runs tasks as child processes of this one, output appended to the task's log file."""
+
+    def start(self, spec: TaskSpec) -> TaskHandle:
+        env = {**os.environ, **spec.env}
+        if spec.gpus:
+            env["CUDA_VISIBLE_DEVICES"] = ",".join(str(g) for g in spec.gpus)
+        Path(spec.log_path).parent.mkdir(parents=True, exist_ok=True)
+        with open(spec.log_path, "ab", buffering=0) as log:
+            process = subprocess.Popen(
+                spec.argv,
+                cwd=spec.cwd,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                close_fds=True,
+            )
+        return TaskHandle(spec.run_id, process.pid, time.time(), process)
+
+    def poll(self, handle: TaskHandle) -> int | None:
+        return self._process(handle).poll()
+
+    def wait(self, handle: TaskHandle, timeout: float | None = None) -> int | None:
+        try:
+            return self._process(handle).wait(timeout)
+        except subprocess.TimeoutExpired:
+            return None
+
+    def terminate(self, handle: TaskHandle, grace_s: float = 10.0) -> int:
+        process = self._process(handle)
+        kill_process_tree(process.pid, grace_s)
+        return process.wait()
+
+    @staticmethod
+    def _process(handle: TaskHandle) -> subprocess.Popen[bytes]:
+        assert isinstance(handle.native, subprocess.Popen), "handle from another backend"
+        return handle.native
+
+
+def kill_process_tree(pid: int, grace_s: float = 10.0) -> None:
+    """SIGTERM the process group led by ``pid`` and any descendants that left it; SIGKILL after
+    ``grace_s`` whatever is still alive."""
+    try:
+        root = psutil.Process(pid)
+        family = [root, *root.children(recursive=True)]
+    except psutil.NoSuchProcess:
+        family = []
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, signal.SIGTERM)
+    for proc in family:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            proc.terminate()
+    _, alive = psutil.wait_procs(family, timeout=grace_s)
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, signal.SIGKILL)
+    for proc in alive:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            proc.kill()
+    psutil.wait_procs(alive, timeout=5)

@@ -1,0 +1,60 @@
+"""Compute target entries of the workspace config: their types, defaults and validation."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["LOCAL_TARGET", "TARGET_TYPES", "TargetSpec", "target_spec", "validate_target"]
+
+LOCAL_TARGET = "local"
+TARGET_TYPES = ("local",)
+
+
+@dataclass(frozen=True)
+class TargetSpec:
+    """What a compute target offers: how many runs at once, and which GPUs to hand out."""
+
+    name: str
+    type: str = "local"
+    max_concurrency: int = 1
+    gpus: tuple[int, ...] = field(default_factory=tuple)
+    vm_size: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        entry: dict[str, Any] = {
+            "type": self.type,
+            "max_concurrency": self.max_concurrency,
+            "gpus": list(self.gpus),
+        }
+        if self.vm_size:
+            entry["vm_size"] = self.vm_size
+        return entry
+
+
+def validate_target(entry: dict[str, Any]) -> tuple[str, str] | None:
+    """The first problem with a config entry as (key, what is wrong), or None when it is valid."""
+    kind = entry.get("type", "local")
+    if kind not in TARGET_TYPES:
+        return "type", f"must be one of {list(TARGET_TYPES)}, found {kind!r}"
+    concurrency = entry.get("max_concurrency", 1)
+    if not isinstance(concurrency, int) or isinstance(concurrency, bool) or concurrency < 1:
+        return "max_concurrency", f"must be a positive integer, found {concurrency!r}"
+    gpus = entry.get("gpus", [])
+    if not isinstance(gpus, list) or not all(isinstance(g, int) and g >= 0 for g in gpus):
+        return "gpus", f"must be a list of GPU indices like [0, 1], found {gpus!r}"
+    return None
+
+
+def target_spec(name: str, entry: dict[str, Any] | None) -> TargetSpec:
+    """The spec of a target entry; the implicit ``local`` target runs one run per CPU core."""
+    if entry is None:
+        return TargetSpec(name=name, max_concurrency=os.cpu_count() or 1)
+    return TargetSpec(
+        name=name,
+        type=entry.get("type", "local"),
+        max_concurrency=int(entry.get("max_concurrency", 1)),
+        gpus=tuple(entry.get("gpus", ())),
+        vm_size=entry.get("vm_size"),
+    )

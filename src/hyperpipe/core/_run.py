@@ -1,0 +1,744 @@
+"""``Run``: one execution, with its metrics, tags, properties, files and children (SDK v1 shapes)."""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import io
+import os
+import sys
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from hyperpipe.core import _lifecycle, _paths
+from hyperpipe.core._metrics import MetricWriter, shape_metrics, to_point
+from hyperpipe.exceptions import (
+    ActivityFailedException,
+    ModelPathNotFoundException,
+    RunEnvironmentException,
+    UserErrorException,
+)
+from hyperpipe.store import RunStatus
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from hyperpipe.core._experiment import Experiment
+    from hyperpipe.core._model import Model
+    from hyperpipe.core._workspace import Workspace
+    from hyperpipe.data._datastore import Datastore
+    from hyperpipe.store import RunRecord, Store
+
+__all__ = ["Run", "ScriptRun"]
+
+# run type -> "module:Class" of its Run subclass, resolved on use so core imports no upper layer.
+RUN_CLASSES: dict[str, str] = {"azureml.scriptrun": "hyperpipe.core._run:ScriptRun"}
+_context_cache: dict[str, Run] = {}
+
+
+class Run:
+    """A run in the workspace's store. ``Run(experiment, run_id)`` loads an existing run.
+
+    Inside a submitted script, ``Run.get_context()`` returns the run being executed; metric values
+    are batched in the background and are all in the store by the time the run ends (or when
+    ``flush()``, ``get_metrics()`` or ``complete()`` is called).
+    """
+
+    def __init__(
+        self, experiment: Experiment, run_id: str, outputs: Any = None, **kwargs: Any
+    ) -> None:
+        self._experiment = experiment
+        self._record = experiment.workspace._store.get_run(run_id)
+        self._writer: MetricWriter | None = None
+        self._own_process = False
+
+    @classmethod
+    def _from_record(cls, experiment: Experiment, record: RunRecord) -> Run:
+        target = _resolve_class(record.run_type)
+        run = object.__new__(target if issubclass(target, cls) else cls)
+        run._experiment = experiment
+        run._record = record
+        run._writer = None
+        run._own_process = False
+        return run
+
+    # -- finding runs -------------------------------------------------------------------------
+
+    @staticmethod
+    def get_context(
+        allow_offline: bool = True, used_for_context_manager: bool = False, **kwargs: Any
+    ) -> Run:
+        """The run this process executes, or an offline run that prints what it is given.
+
+        Raises ``RunEnvironmentException`` outside a run when ``allow_offline`` is False.
+        """
+        run_id = os.environ.get("AZUREML_RUN_ID")
+        root = os.environ.get("HYPERPIPE_WORKSPACE")
+        if not run_id or not root:
+            if not allow_offline:
+                raise RunEnvironmentException(
+                    "Run.get_context(allow_offline=False) was called outside a submitted run; "
+                    "submit the script with experiment.submit(ScriptRunConfig(...)) or "
+                    "`hyperpipe run SCRIPT`"
+                )
+            from hyperpipe.core._offline_run import OfflineRun
+
+            return OfflineRun()
+        cached = _context_cache.get(run_id)
+        if cached is not None:
+            return cached
+        from hyperpipe.core._experiment import Experiment
+        from hyperpipe.core._workspace import Workspace
+
+        workspace = Workspace.from_config(path=root)
+        experiment_name = (
+            os.environ.get("AZUREML_ARM_PROJECT_NAME")
+            or workspace._store.get_run(run_id).experiment_name
+        )
+        run = Run._from_record(
+            Experiment(workspace, experiment_name), workspace._store.get_run(run_id)
+        )
+        run._own_process = True
+        _context_cache[run_id] = run
+        return run
+
+    @staticmethod
+    def get(workspace: Workspace, run_id: str) -> Run:
+        """The run with id ``run_id`` in ``workspace``, as its own subclass."""
+        from hyperpipe.core._experiment import Experiment
+
+        record = workspace._store.get_run(run_id)
+        return Run._from_record(Experiment(workspace, record.experiment_name), record)
+
+    @staticmethod
+    def list(
+        experiment: Experiment,
+        type: str | None = None,
+        tags: str | dict[str, Any] | None = None,
+        properties: str | dict[str, Any] | None = None,
+        status: str | None = None,
+        include_children: bool = False,
+        _rehydrate_runs: bool = True,
+    ) -> Iterator[Run]:
+        """Runs of ``experiment``, newest first, filtered as SDK v1 filters them."""
+        records = experiment.workspace._store.list_runs(
+            experiment_name=experiment.name,
+            top_level_only=not include_children,
+            statuses=[RunStatus(status)] if status else None,
+            run_type=type,
+        )
+        for record in records:
+            if _matches(record.tags, tags) and _matches(record.properties, properties):
+                yield Run._from_record(experiment, record)
+
+    # -- identity -----------------------------------------------------------------------------
+
+    @property
+    def id(self) -> str:
+        return self._record.id
+
+    @property
+    def number(self) -> int:
+        return self._record.number
+
+    @property
+    def experiment(self) -> Experiment:
+        return self._experiment
+
+    @property
+    def type(self) -> str:
+        return self._record.run_type
+
+    @property
+    def name(self) -> str | None:
+        return self._record.display_name
+
+    @property
+    def display_name(self) -> str:
+        return self._record.display_name or self._record.id
+
+    @display_name.setter
+    def display_name(self, value: str) -> None:
+        self._record = self._store.update_run(self.id, display_name=value)
+
+    @property
+    def status(self) -> str:
+        return self.get_status()
+
+    @property
+    def tags(self) -> dict[str, Any]:
+        return dict(self._record.tags)
+
+    @property
+    def properties(self) -> dict[str, Any]:
+        return dict(self._record.properties)
+
+    @property
+    def parent(self) -> Run | None:
+        if self._record.parent_id is None:
+            return None
+        return Run._from_record(self._experiment, self._store.get_run(self._record.parent_id))
+
+    @property
+    def _store(self) -> Store:
+        return self._experiment.workspace._store
+
+    @property
+    def _workspace(self) -> Workspace:
+        return self._experiment.workspace
+
+    def __repr__(self) -> str:
+        return (
+            f"Run(Experiment: {self._experiment.name}, Id: {self.id}, Type: {self.type}, "
+            f"Status: {self._record.status.value})"
+        )
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Run) and self.id == other.id
+
+    def __hash__(self) -> int:
+        return hash(self.id)
+
+    # -- status -------------------------------------------------------------------------------
+
+    def _refresh(self) -> RunRecord:
+        record = self._store.get_run(self.id)
+        record = _lifecycle.reconcile(self._store, record, self._workspace.root)
+        self._record = record
+        return record
+
+    def get_status(self) -> str:
+        """The SDK v1 status word: NotStarted, Queued, Running, Completed, Failed, Canceled..."""
+        return self._refresh().status.value
+
+    def get_details(self) -> dict[str, Any]:
+        """Run details in SDK v1's shape (runId, status, times, definition, logs, error...)."""
+        record = self._refresh()
+        definition = record.definition
+        details: dict[str, Any] = {
+            "runId": record.id,
+            "runUuid": record.id,
+            "parentRunId": record.parent_id,
+            "target": record.target,
+            "status": record.status.value,
+            "startTimeUtc": _iso(record.started_at),
+            "endTimeUtc": _iso(record.ended_at),
+            "properties": dict(record.properties),
+            "tags": dict(record.tags),
+            "inputDatasets": definition.get("inputDatasets", []),
+            "outputDatasets": definition.get("outputDatasets", []),
+            "runDefinition": {
+                k: definition[k]
+                for k in (
+                    "script",
+                    "arguments",
+                    "source_directory",
+                    "target",
+                    "environment_variables",
+                )
+                if k in definition
+            },
+            "logFiles": {},
+            "submittedBy": definition.get("submitted_by"),
+        }
+        log_path = _lifecycle.driver_log_path(self._workspace.root, record)
+        if log_path is not None:
+            details["logFiles"][_paths.DRIVER_LOG] = str(log_path)
+        if record.error:
+            details["error"] = record.error
+        return details
+
+    def wait_for_completion(
+        self,
+        show_output: bool = False,
+        wait_post_processing: bool = False,
+        raise_on_error: bool = True,
+    ) -> dict[str, Any]:
+        """Block until the run ends; returns ``get_details()``.
+
+        With ``show_output`` the run's log is streamed here as it is written. Raises
+        ``ActivityFailedException`` when the run ends Failed or Crashed and ``raise_on_error``.
+        """
+        follower = _LogFollower(self) if show_output else None
+        delay = 0.02
+        while True:
+            record = self._refresh()
+            if follower:
+                follower.pump()
+            if record.status.is_terminal():
+                break
+            time.sleep(delay)
+            delay = min(delay * 1.5, 0.5)
+        if follower:
+            follower.pump()
+            print(f"\nRunId: {self.id}\nStatus: {record.status.value}\n", flush=True)  # noqa: T201
+        details = self.get_details()
+        if raise_on_error and record.status in (RunStatus.FAILED, RunStatus.CRASHED):
+            error = (record.error or {}).get("error", {})
+            message = error.get("message") or f"run ended {record.status.value}"
+            tail = error.get("logTail")
+            raise ActivityFailedException(
+                f"run {self.id} {record.status.value}: {message}"
+                + (f"\n--- last log lines ---\n{tail}" if tail else ""),
+                details,
+            )
+        return details
+
+    def complete(self, _set_status: bool = True) -> None:
+        """Flush metrics; for interactive and child runs also mark the run Completed.
+
+        A submitted script's own run ends when its process does (exit code 0 → Completed), as
+        in SDK v1, so calling this there only flushes.
+        """
+        self.flush()
+        if _set_status and not self._managed:
+            self._record = self._store.set_status(self.id, RunStatus.COMPLETED, strict=False)
+
+    def fail(
+        self, error_details: Any = None, error_code: str | None = None, _set_status: bool = True
+    ) -> None:
+        """Record an error. The run ends Failed (for a submitted script: when it exits)."""
+        self.flush()
+        error = {
+            "error": {
+                "code": error_code or "UserError",
+                "message": str(error_details)
+                if error_details is not None
+                else "run.fail() was called",
+            }
+        }
+        if self._managed:
+            self._record = self._store.update_run(self.id, error=error)
+        elif _set_status:
+            self._record = self._store.set_status(
+                self.id, RunStatus.FAILED, error=error, strict=False
+            )
+
+    def cancel(self) -> None:
+        """Stop the run: a running script's processes are terminated, the run ends Canceled."""
+        self.flush()
+        self._record = _lifecycle.request_cancel(self._store, self._refresh())
+
+    @property
+    def _managed(self) -> bool:
+        return self._record.run_type in _lifecycle.MANAGED_TYPES
+
+    def __enter__(self) -> Run:
+        return self
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        if exc is None:
+            self.complete()
+        else:
+            self.fail(error_details=exc)
+
+    # -- metrics ------------------------------------------------------------------------------
+
+    def _metric(
+        self, name: str, kind: str, value: Any, description: str, step: int | None = None
+    ) -> None:
+        if not isinstance(name, str) or not name:
+            raise UserErrorException(f"metric name must be a non-empty string, got {name!r}")
+        point = to_point(name, kind, value, description or "", step)
+        if self._writer is None:
+            journal = (
+                _paths.journal_dir(self._workspace.root, self.id) if self._own_process else None
+            )
+            self._writer = MetricWriter(self._store, self._record.key, journal)
+        self._writer.append(point)
+
+    def log(self, name: str, value: Any, description: str = "", step: int | None = None) -> None:
+        """Log a scalar; logging a name again makes it a series (a list in ``get_metrics``)."""
+        self._metric(name, "scalar", value, description, step)
+
+    def log_list(self, name: str, value: Any, description: str = "") -> None:
+        """Log a list of values under one name."""
+        if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__"):
+            raise UserErrorException(
+                f"run.log_list({name!r}, ...) needs a list of values, got {type(value).__name__}; "
+                f"use run.log({name!r}, value) for one value"
+            )
+        for item in value:
+            self._metric(name, "list", item, description)
+
+    def log_row(self, name: str, description: str | None = None, **kwargs: Any) -> None:
+        """Log one row of a table; the columns are the keyword arguments."""
+        self._metric(name, "row", {k: _plain(v) for k, v in kwargs.items()}, description or "")
+
+    def log_table(self, name: str, value: dict[str, list[Any]], description: str = "") -> None:
+        """Log a table given as ``{column: [values]}``."""
+        if not isinstance(value, dict):
+            raise UserErrorException(
+                f"run.log_table({name!r}, ...) needs a dict of column -> list, got "
+                f"{type(value).__name__}"
+            )
+        lengths = {len(v) if isinstance(v, list) else 1 for v in value.values()}
+        if len(lengths) > 1:
+            print(
+                f"Warning: table {name!r} has columns of unequal length {sorted(lengths)}",
+                file=sys.stderr,
+            )
+        self._metric(name, "table", {k: _plain(v) for k, v in value.items()}, description)
+
+    def log_image(
+        self,
+        name: str,
+        path: str | os.PathLike[str] | None = None,
+        plot: Any = None,
+        description: str = "",
+    ) -> None:
+        """Log an image from a file ``path`` or a matplotlib ``plot`` (module or figure)."""
+        if (path is None) == (plot is None):
+            raise UserErrorException(
+                f"run.log_image({name!r}, ...) needs exactly one of path= or plot="
+            )
+        suffix = Path(path).suffix if path is not None else ".png"
+        artifact = f"{name}{suffix}" if not name.endswith(suffix) else name
+        if path is not None:
+            self.upload_file(artifact, os.fspath(path))
+        else:
+            buffer = io.BytesIO()
+            plot.savefig(buffer, format="png")
+            buffer.seek(0)
+            self.upload_file(artifact, buffer)
+        location = f"aml://artifactId/{_paths.artifact_prefix(self.id)}{artifact}"
+        self._metric(name, "image", location, description)
+
+    def _log_json(self, name: str, value: Any, description: str) -> None:
+        self._metric(name, "json", value, description)
+
+    def log_confusion_matrix(self, name: str, value: Any, description: str = "") -> None:
+        self._log_json(name, value, description)
+
+    def log_accuracy_table(self, name: str, value: Any, description: str = "") -> None:
+        self._log_json(name, value, description)
+
+    def log_residuals(self, name: str, value: Any, description: str = "") -> None:
+        self._log_json(name, value, description)
+
+    def log_predictions(self, name: str, value: Any, description: str = "") -> None:
+        self._log_json(name, value, description)
+
+    def flush(self, timeout_seconds: int = 300) -> None:
+        """Write every metric value logged by this process to the store now."""
+        if self._writer is not None:
+            self._writer.flush()
+
+    def get_metrics(
+        self,
+        name: str | None = None,
+        recursive: bool = False,
+        run_type: str | None = None,
+        populate: bool = False,
+    ) -> dict[str, Any]:
+        """Metrics in SDK v1's shapes: logged once → scalar, several times → list, tables →
+        ``{column: values}``, images → artifact location. ``recursive`` → ``{run_id: {...}}``
+        for this run and every descendant."""
+        self.flush()
+        names = [name] if name else None
+        if not recursive:
+            series = self._store.get_metrics([self._record.key], names).get(self._record.key, [])
+            return shape_metrics(series)
+        runs = [self._record, *self._descendants(run_type)]
+        by_key = self._store.get_metrics([r.key for r in runs], names)
+        return {r.id: shape_metrics(by_key.get(r.key, [])) for r in runs}
+
+    # -- tags and properties ------------------------------------------------------------------
+
+    def tag(self, key: str, value: Any = None) -> None:
+        self.set_tags({key: value})
+
+    def set_tags(self, tags: dict[str, Any]) -> None:
+        """Add or overwrite tags; tags not named stay as they are."""
+        if not isinstance(tags, dict):
+            raise UserErrorException(f"set_tags needs a dict, got {type(tags).__name__}")
+        merged = self._store.set_tags(self.id, {str(k): _tag_value(v) for k, v in tags.items()})
+        self._record = _replace(self._record, tags=merged)
+
+    def remove_tags(self, tags: list[str]) -> None:
+        merged = self._store.remove_tags(self.id, tags)
+        self._record = _replace(self._record, tags=merged)
+
+    def get_tags(self) -> dict[str, Any]:
+        return dict(self._refresh().tags)
+
+    def add_properties(self, properties: dict[str, Any]) -> None:
+        """Add properties; unlike tags they cannot change once set."""
+        merged = self._store.add_properties(self.id, {str(k): v for k, v in properties.items()})
+        self._record = _replace(self._record, properties=merged)
+
+    def get_properties(self) -> dict[str, Any]:
+        return dict(self._refresh().properties)
+
+    # -- files --------------------------------------------------------------------------------
+
+    @property
+    def _datastore(self) -> Datastore:
+        return self._workspace.get_default_datastore()
+
+    def upload_file(
+        self, name: str, path_or_stream: Any, datastore_name: str | None = None
+    ) -> None:
+        """Store a file among the run's files as ``name`` (e.g. ``outputs/model.pt``)."""
+        name = _artifact_name(name)
+        target = _paths.artifact_prefix(self.id) + name
+        if hasattr(path_or_stream, "read"):
+            size = self._datastore._put_stream(path_or_stream, target)
+        else:
+            source = Path(path_or_stream)
+            if not source.is_file():
+                raise UserErrorException(
+                    f"upload_file({name!r}, ...): no file at {source.resolve()}"
+                )
+            size = self._datastore._put_file(source, target)
+        self._store.add_artifacts(self._record.key, [(name, size)])
+
+    def upload_files(
+        self,
+        names: list[str],
+        paths: list[str],
+        return_artifacts: bool = False,
+        timeout_seconds: int | None = None,
+        datastore_name: str | None = None,
+    ) -> None:
+        if len(names) != len(paths):
+            raise UserErrorException(f"upload_files got {len(names)} names but {len(paths)} paths")
+        for name, path in zip(names, paths, strict=True):
+            self.upload_file(name, path)
+
+    def upload_folder(
+        self, name: str, path: str | os.PathLike[str], datastore_name: str | None = None
+    ) -> None:
+        """Store every file under the local folder ``path`` as ``name/<relative path>``."""
+        folder = Path(path)
+        if not folder.is_dir():
+            raise UserErrorException(
+                f"upload_folder({name!r}, ...): no folder at {folder.resolve()}"
+            )
+        for file in sorted(p for p in folder.rglob("*") if p.is_file()):
+            self.upload_file(f"{name.rstrip('/')}/{file.relative_to(folder).as_posix()}", file)
+
+    def get_file_names(self) -> list[str]:
+        return [a.path for a in self._store.list_artifacts(self._record.key)]
+
+    def download_file(
+        self,
+        name: str,
+        output_file_path: str | os.PathLike[str] | None = None,
+        _validate_checksum: bool = False,
+    ) -> None:
+        """Copy one of the run's files to ``output_file_path`` (default: its base name here)."""
+        if name not in self.get_file_names():
+            raise UserErrorException(
+                f"run {self.id} has no file {name!r}; its files: {', '.join(self.get_file_names()) or 'none'}"
+            )
+        target = Path(output_file_path) if output_file_path else Path(Path(name).name)
+        if target.is_dir():
+            target = target / Path(name).name
+        self._datastore._get_file(_paths.artifact_prefix(self.id) + name, target)
+
+    def download_files(
+        self,
+        prefix: str | None = None,
+        output_directory: str | os.PathLike[str] | None = None,
+        output_paths: list[str] | None = None,
+        batch_size: int = 100,
+        append_prefix: bool = True,
+        timeout_seconds: int | None = None,
+    ) -> None:
+        out = Path(output_directory or ".")
+        for artifact in self._store.list_artifacts(self._record.key, prefix):
+            relative = (
+                artifact.path
+                if append_prefix or not prefix
+                else artifact.path[len(prefix) :].lstrip("/")
+            )
+            self._datastore._get_file(
+                _paths.artifact_prefix(self.id) + artifact.path, out / relative
+            )
+
+    # -- children -----------------------------------------------------------------------------
+
+    def child_run(
+        self, name: str | None = None, run_id: str | None = None, outputs: Any = None
+    ) -> Run:
+        """Start a child run (Running); end it with ``complete()`` or use it as a context manager."""
+        record = self._store.create_run(
+            experiment_name=self._experiment.name,
+            run_id=run_id or f"{self.id}_{uuid.uuid4().hex[:8]}",
+            run_type="run",
+            status=RunStatus.RUNNING,
+            parent_id=self.id,
+            display_name=name,
+            target=self._record.target,
+        )
+        child = Run._from_record(self._experiment, record)
+        child._own_process = self._own_process
+        return child
+
+    def get_children(
+        self,
+        recursive: bool = False,
+        tags: str | dict[str, Any] | None = None,
+        properties: str | dict[str, Any] | None = None,
+        type: str | None = None,
+        status: str | None = None,
+        _rehydrate_runs: bool = True,
+    ) -> Iterator[Run]:
+        """Child runs, oldest first; ``recursive`` walks the whole tree below this run."""
+        records = (
+            self._descendants(type)
+            if recursive
+            else self._store.list_runs(parent_id=self.id, newest_first=False, run_type=type)
+        )
+        for record in records:
+            if status and record.status.value != status:
+                continue
+            if _matches(record.tags, tags) and _matches(record.properties, properties):
+                yield Run._from_record(self._experiment, record)
+
+    def _descendants(self, run_type: str | None = None) -> list[RunRecord]:
+        found: list[RunRecord] = []
+        frontier = [self.id]
+        while frontier:
+            parent = frontier.pop(0)
+            children = self._store.list_runs(parent_id=parent, newest_first=False)
+            found.extend(c for c in children if run_type is None or c.run_type == run_type)
+            frontier.extend(c.id for c in children)
+        return found
+
+    # -- models -------------------------------------------------------------------------------
+
+    def register_model(
+        self,
+        model_name: str,
+        model_path: str | None = None,
+        tags: dict[str, Any] | None = None,
+        properties: dict[str, Any] | None = None,
+        model_framework: str | None = None,
+        model_framework_version: str | None = None,
+        description: str | None = None,
+        datasets: Any = None,
+        sample_input_dataset: Any = None,
+        sample_output_dataset: Any = None,
+        resource_configuration: Any = None,
+        **kwargs: Any,
+    ) -> Model:
+        """Register files of this run (``model_path``: a file or folder among the run's files).
+
+        Better than SDK v1: inside the run's own script, a path not uploaded yet but present on
+        disk (typically under ``./outputs``) is uploaded first instead of failing.
+        """
+        from hyperpipe.core._model import Model
+
+        model_path = (model_path or model_name).rstrip("/")
+        names = self.get_file_names()
+        selected = [n for n in names if n == model_path or n.startswith(model_path + "/")]
+        if not selected and self._own_process and Path(model_path).exists():
+            local = Path(model_path)
+            if local.is_dir():
+                self.upload_folder(model_path, local)
+            else:
+                self.upload_file(model_path, local)
+            names = self.get_file_names()
+            selected = [n for n in names if n == model_path or n.startswith(model_path + "/")]
+        if not selected:
+            raise ModelPathNotFoundException(
+                f"could not register model {model_name!r}: {model_path!r} is not among the files of "
+                f"run {self.id} ({', '.join(names) or 'none uploaded yet'}); upload it first with "
+                "run.upload_file(name, path), or pass one of those names as model_path"
+            )
+        with tempfile.TemporaryDirectory() as scratch:
+            for name in selected:
+                self._datastore._get_file(
+                    _paths.artifact_prefix(self.id) + name, Path(scratch) / name
+                )
+            return Model._register(
+                self._workspace,
+                Path(scratch) / model_path,
+                model_name,
+                tags=tags,
+                properties=properties,
+                description=description,
+                model_framework=model_framework,
+                model_framework_version=model_framework_version,
+                run_id=self.id,
+                experiment_name=self._experiment.name,
+            )
+
+
+class ScriptRun(Run):
+    """A run created by submitting a ``ScriptRunConfig``."""
+
+
+class _LogFollower:
+    """Copies new lines of a run's driver log to stdout (``show_output=True``)."""
+
+    def __init__(self, run: Run) -> None:
+        self._run = run
+        self._offset = 0
+
+    def pump(self) -> None:
+        path = _lifecycle.driver_log_path(self._run._workspace.root, self._run._record)
+        if path is None or not path.is_file():
+            return
+        with open(path, "rb") as log:
+            log.seek(self._offset)
+            chunk = log.read()
+        if chunk:
+            self._offset += len(chunk)
+            sys.stdout.write(chunk.decode("utf-8", errors="replace"))
+            sys.stdout.flush()
+
+
+def _resolve_class(run_type: str) -> type[Run]:
+    target = RUN_CLASSES.get(run_type)
+    if target is None:
+        return Run
+    module, _, name = target.partition(":")
+    with contextlib.suppress(ImportError, AttributeError):
+        return getattr(importlib.import_module(module), name)
+    return Run
+
+
+def _matches(values: dict[str, Any], wanted: str | dict[str, Any] | None) -> bool:
+    if wanted is None:
+        return True
+    if isinstance(wanted, str):
+        return wanted in values
+    return all(values.get(k) == v for k, v in wanted.items())
+
+
+def _plain(value: Any) -> Any:
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    if hasattr(value, "item") and getattr(value, "ndim", 1) == 0:
+        return value.item()
+    return value
+
+
+def _tag_value(value: Any) -> Any:
+    return value if value is None or isinstance(value, str) else str(value)
+
+
+def _artifact_name(name: str) -> str:
+    clean = name.replace("\\", "/").lstrip("/")
+    if not clean or ".." in clean.split("/"):
+        raise UserErrorException(f"file name {name!r} must be a relative path without '..'")
+    return clean
+
+
+def _iso(ts: float | None) -> str | None:
+    return (
+        None if ts is None else datetime.fromtimestamp(ts, UTC).isoformat().replace("+00:00", "Z")
+    )
+
+
+def _replace(record: RunRecord, **changes: Any) -> RunRecord:
+    from dataclasses import replace
+
+    return replace(record, **changes)

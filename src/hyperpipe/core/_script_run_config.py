@@ -1,0 +1,185 @@
+"""``ScriptRunConfig`` and its submission: validate, record the run, start its monitor process."""
+
+from __future__ import annotations
+
+import getpass
+import os
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from hyperpipe.core import _lifecycle, _paths
+from hyperpipe.core._workspace import STORE_ENV
+from hyperpipe.core._workspace_config import WORKSPACE_ENV
+from hyperpipe.exceptions import ExperimentExecutionException, UserErrorException
+from hyperpipe.store import RunStatus
+
+if TYPE_CHECKING:
+    from hyperpipe.core._environment import Environment
+    from hyperpipe.core._experiment import Experiment
+    from hyperpipe.core._run import ScriptRun
+    from hyperpipe.core.runconfig import RunConfiguration
+
+__all__ = ["ScriptRunConfig", "format_argument"]
+
+
+class ScriptRunConfig:
+    """A script, its arguments and where to run it; submit it with ``experiment.submit``.
+
+    Without ``run_config`` the target is ``compute_target`` (default ``"local"``); with one, the
+    run config's target and environment win, as in SDK v1.
+    """
+
+    def __init__(
+        self,
+        source_directory: str | os.PathLike[str] | None = None,
+        script: str | None = None,
+        arguments: list[Any] | None = None,
+        run_config: RunConfiguration | None = None,
+        _telemetry_values: Any = None,
+        compute_target: Any = None,
+        environment: Environment | None = None,
+        distributed_job_config: Any = None,
+        resume_from: Any = None,
+        max_run_duration_seconds: int | None = 2592000,
+        command: list[str] | str | None = None,
+        docker_runtime_config: Any = None,
+    ) -> None:
+        self.source_directory = os.fspath(source_directory) if source_directory is not None else "."
+        self.script = script
+        self.arguments = list(arguments or [])
+        self.run_config = run_config
+        self.compute_target = compute_target
+        self.environment = environment
+        self.distributed_job_config = distributed_job_config
+        self.max_run_duration_seconds = max_run_duration_seconds
+        self.command = command
+        if run_config is not None:
+            self.compute_target = run_config.target
+            self.environment = run_config.environment
+            self.max_run_duration_seconds = run_config.max_run_duration_seconds
+            self.script = script or run_config.script
+            self.arguments = list(arguments if arguments is not None else run_config.arguments)
+
+    def __repr__(self) -> str:
+        return f"ScriptRunConfig(source_directory={self.source_directory!r}, script={self.script!r}, arguments={self.arguments!r}, compute_target={self.target_name!r})"
+
+    @property
+    def target_name(self) -> str:
+        target = self.compute_target
+        if target is None:
+            return "local"
+        return target if isinstance(target, str) else getattr(target, "name", str(target))
+
+    def _submit_to(self, experiment: Experiment, **kwargs: Any) -> ScriptRun:
+        return submit_script(experiment, self, **kwargs)
+
+
+def format_argument(value: Any) -> str:
+    """A script argument as the string the process receives; unsupported objects are refused."""
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, (str, int, float)):
+        return str(value)
+    if isinstance(value, os.PathLike):
+        return os.fspath(value)
+    raise UserErrorException(
+        f"argument {value!r} of type {type(value).__name__} cannot be passed to a script; use "
+        "str, int, float, bool or a path"
+    )
+
+
+def submit_script(experiment: Experiment, config: ScriptRunConfig, **kwargs: Any) -> ScriptRun:
+    """Check everything that can be checked here, record the run, then start its monitor."""
+    from hyperpipe.core._run import Run
+
+    workspace = experiment.workspace
+    if not config.script and not config.command:
+        raise ExperimentExecutionException("ScriptRunConfig needs script= (or command=) to run")
+    source = Path(config.source_directory).resolve()
+    if not source.is_dir():
+        raise ExperimentExecutionException(
+            f"source_directory {source} does not exist; pass the folder that holds your script"
+        )
+    argv: list[str]
+    if config.script:
+        script_path = source / config.script
+        if not script_path.is_file():
+            raise ExperimentExecutionException(
+                f"script {config.script!r} not found: {script_path} does not exist (source_directory"
+                f"={source}); check script= and source_directory="
+            )
+        argv = [config.script]
+    else:
+        argv = (
+            config.command.split()
+            if isinstance(config.command, str)
+            else list(config.command or [])
+        )
+    target = workspace._target_spec(config.target_name)
+    arguments = [format_argument(a) for a in config.arguments]
+    environment_variables = dict(getattr(config.environment, "environment_variables", {}) or {})
+    interpreter = getattr(getattr(config.environment, "python", None), "interpreter_path", None)
+
+    run_id = f"{experiment.name}_{int(time.time())}_{uuid.uuid4().hex[:8]}"
+    datastore = workspace.get_default_datastore()
+    log_path = datastore._local_path(_paths.artifact_prefix(run_id) + _paths.DRIVER_LOG)
+    if log_path is None:
+        log_path = _paths.run_dir(workspace.root, run_id) / _paths.DRIVER_LOG
+    record = workspace._store.create_run(
+        experiment_name=experiment.name,
+        run_id=run_id,
+        run_type="azureml.scriptrun",
+        target=target.name,
+        definition={
+            "script": config.script,
+            "command": argv if not config.script else None,
+            "arguments": arguments,
+            "source_directory": str(source),
+            "target": target.name,
+            "environment_variables": environment_variables,
+            "python": interpreter or sys.executable,
+            "log_path": str(log_path),
+            "max_run_duration_seconds": config.max_run_duration_seconds,
+            "submitted_by": getpass.getuser(),
+        },
+    )
+    _start_monitor(workspace.root, workspace.store_url, run_id)
+    return Run._from_record(experiment, workspace._store.get_run(record.id))  # type: ignore[return-value]
+
+
+def _start_monitor(root: Path, store_url: str, run_id: str) -> None:
+    """Start the process that executes and watches the run; it outlives this one."""
+    from hyperpipe.store import get_store
+
+    store = get_store(store_url)
+    run_dir = _paths.run_dir(root, run_id)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, WORKSPACE_ENV: str(root), STORE_ENV: store_url}
+    with open(run_dir / "monitor.log", "ab") as log:
+        try:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "hyperpipe.core._launcher", str(root), run_id],
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=env,
+                start_new_session=True,
+                close_fds=True,
+            )
+        except OSError as exc:
+            store.set_status(
+                run_id,
+                RunStatus.FAILED,
+                error={
+                    "error": {"code": "SystemError", "message": f"could not start the run: {exc}"}
+                },
+            )
+            raise
+    store.update_run(run_id, **_lifecycle.process_identity(process.pid))
+    # Reap the monitor when it ends so it never lingers as a zombie of this process.
+    threading.Thread(target=process.wait, name=f"reap-{run_id}", daemon=True).start()

@@ -1,0 +1,84 @@
+"""Errors raised by hyperpipe.
+
+One root, :class:`HyperpipeError`. Where SDK v1 had a named exception users catch
+(``UserErrorException``, ``ComputeTargetException``, ``ActivityFailedException``...), the same name
+exists here, and each also inherits the matching builtin so plain ``except ValueError`` works too.
+Messages say what was wrong, the value received, and how to fix it.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "ActivityFailedException",
+    "ComputeTargetException",
+    "ConfigError",
+    "ExperimentExecutionException",
+    "HyperpipeError",
+    "InvalidStatusTransition",
+    "ModelNotFoundException",
+    "ModelPathNotFoundException",
+    "RunEnvironmentException",
+    "RunNotFoundError",
+    "StoreError",
+    "UserErrorException",
+    "WebserviceException",
+]
+
+
+class HyperpipeError(Exception):
+    """Root of every error hyperpipe raises on purpose."""
+
+
+class UserErrorException(HyperpipeError, ValueError):
+    """The caller passed something hyperpipe cannot use (SDK v1's name for bad input)."""
+
+
+class ConfigError(UserErrorException):
+    """A workspace configuration file is missing, malformed, or lacks a key."""
+
+
+class ComputeTargetException(UserErrorException, KeyError):
+    """A compute target is unknown or its configuration is invalid."""
+
+    def __str__(self) -> str:  # KeyError would otherwise repr() the message
+        return str(self.args[0]) if self.args else ""
+
+
+class RunNotFoundError(UserErrorException, LookupError):
+    """No run with the given id exists in the workspace's store."""
+
+
+class RunEnvironmentException(HyperpipeError, RuntimeError):
+    """``Run.get_context(allow_offline=False)`` was called outside a submitted run."""
+
+
+class ExperimentExecutionException(UserErrorException):
+    """A run could not be submitted: missing script, bad arguments, unknown target."""
+
+
+class ActivityFailedException(HyperpipeError, RuntimeError):
+    """``wait_for_completion`` saw the run end in Failed or Crashed."""
+
+    def __init__(self, message: str, details: dict | None = None) -> None:
+        super().__init__(message)
+        self.details = details or {}
+
+
+class WebserviceException(UserErrorException):
+    """SDK v1's error for model registry problems (bad name, missing model)."""
+
+
+class ModelNotFoundException(WebserviceException, LookupError):
+    """No registered model matches the name and version asked for."""
+
+
+class ModelPathNotFoundException(WebserviceException, FileNotFoundError):
+    """``run.register_model`` was given a path that is not among the run's files."""
+
+
+class StoreError(HyperpipeError, RuntimeError):
+    """The metadata store could not be opened or written."""
+
+
+class InvalidStatusTransition(HyperpipeError, RuntimeError):
+    """A run was asked to move to a status its current status does not allow."""

@@ -1,0 +1,93 @@
+"""The store contract: what every metadata store offers, whatever database is behind it."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, runtime_checkable
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Sequence
+
+    from hyperpipe.store._records import (
+        ArtifactRecord,
+        ExperimentRecord,
+        MetricSeries,
+        ModelRecord,
+        RunRecord,
+    )
+    from hyperpipe.store._status import RunStatus
+
+__all__ = ["NewPoint", "Store"]
+
+
+class NewPoint(NamedTuple):
+    """A metric value on its way into the store."""
+
+    name: str
+    kind: str
+    value: float | None
+    payload: Any
+    ts: float
+    step: int | None = None
+    description: str = ""
+
+
+@runtime_checkable
+class Store(Protocol):
+    """Persistence for experiments, runs, metrics, artifacts and models.
+
+    Implementations are safe to use from several threads and processes at once, return frozen
+    records that callers never mutate, and pickle as their URL. Status changes follow the one
+    transition table in ``_status``.
+    """
+
+    url: str
+
+    def get_or_create_experiment(self, name: str) -> ExperimentRecord: ...
+    def get_experiment(self, name: str) -> ExperimentRecord | None: ...
+    def list_experiments(self) -> list[ExperimentRecord]: ...
+
+    def create_run(
+        self, *, experiment_name: str, run_id: str, run_type: str, **fields: Any
+    ) -> RunRecord: ...
+    def find_run(self, run_id: str) -> RunRecord | None: ...
+    def get_run(self, run_id: str) -> RunRecord: ...
+    def list_runs(self, **filters: Any) -> list[RunRecord]: ...
+    def set_status(
+        self,
+        run_id: str,
+        status: RunStatus,
+        *,
+        error: dict[str, Any] | None = None,
+        strict: bool = True,
+    ) -> RunRecord: ...
+    def update_run(self, run_id: str, **fields: Any) -> RunRecord: ...
+    def set_tags(self, run_id: str, tags: dict[str, Any]) -> dict[str, Any]: ...
+    def remove_tags(self, run_id: str, keys: Iterable[str]) -> dict[str, Any]: ...
+    def add_properties(self, run_id: str, properties: dict[str, Any]) -> dict[str, Any]: ...
+
+    def log_metrics(
+        self,
+        run_key: int,
+        points: Sequence[NewPoint],
+        *,
+        writer: str | None = None,
+        last_seq: int | None = None,
+    ) -> None: ...
+    def writer_checkpoint(self, run_key: int, writer: str) -> int | None: ...
+    def get_metrics(
+        self, run_keys: Sequence[int], names: Sequence[str] | None = None
+    ) -> dict[int, list[MetricSeries]]: ...
+
+    def add_artifacts(self, run_key: int, files: Iterable[tuple[str, int]]) -> None: ...
+    def list_artifacts(self, run_key: int, prefix: str | None = None) -> list[ArtifactRecord]: ...
+
+    def register_model(
+        self, name: str, *, datastore: str, path: str, **fields: Any
+    ) -> ModelRecord: ...
+    def get_model(self, name: str, version: int | None = None) -> ModelRecord | None: ...
+    def list_models(
+        self, name: str | None = None, run_id: str | None = None, latest: bool = False
+    ) -> list[ModelRecord]: ...
+    def update_model(self, name: str, version: int, **fields: Any) -> ModelRecord: ...
+
+    def close(self) -> None: ...

@@ -1,0 +1,101 @@
+"""Immutable records the store hands out. Nothing outside ``store/`` sees a SQL row."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from hyperpipe.store._status import RunStatus
+
+__all__ = [
+    "ArtifactRecord",
+    "ExperimentRecord",
+    "MetricPoint",
+    "MetricSeries",
+    "ModelRecord",
+    "RunRecord",
+]
+
+
+@dataclass(frozen=True)
+class ExperimentRecord:
+    key: int
+    name: str
+    created_at: float
+    archived: bool = False
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """One run as stored. ``definition`` is what was submitted (script, arguments, target...)."""
+
+    key: int
+    id: str
+    experiment_name: str
+    number: int
+    run_type: str
+    status: RunStatus
+    created_at: float
+    parent_id: str | None = None
+    display_name: str | None = None
+    target: str | None = None
+    definition: dict[str, Any] = field(default_factory=dict)
+    error: dict[str, Any] | None = None
+    tags: dict[str, Any] = field(default_factory=dict)
+    properties: dict[str, Any] = field(default_factory=dict)
+    started_at: float | None = None
+    ended_at: float | None = None
+    host: str | None = None
+    pid: int | None = None
+    pid_started_at: float | None = None
+
+
+@dataclass(frozen=True)
+class MetricPoint:
+    """One logged value: a number in ``value`` or anything JSON in ``payload``."""
+
+    value: float | None
+    payload: Any
+    ts: float
+    step: int | None = None
+
+    @property
+    def data(self) -> Any:
+        return self.payload if self.payload is not None else self.value
+
+
+@dataclass(frozen=True)
+class MetricSeries:
+    """Every value logged under one name in one run, in logging order."""
+
+    name: str
+    kind: str
+    description: str
+    points: tuple[MetricPoint, ...]
+
+
+@dataclass(frozen=True)
+class ArtifactRecord:
+    path: str
+    size: int
+    created_at: float
+
+
+@dataclass(frozen=True)
+class ModelRecord:
+    name: str
+    version: int
+    datastore: str
+    path: str
+    created_at: float
+    run_id: str | None = None
+    experiment_name: str | None = None
+    description: str | None = None
+    framework: str | None = None
+    framework_version: str | None = None
+    tags: dict[str, Any] = field(default_factory=dict)
+    properties: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def id(self) -> str:
+        return f"{self.name}:{self.version}"

@@ -1,0 +1,137 @@
+"""SQLAlchemy Core tables of the metadata store.
+
+The schema is versioned by Alembic (``migrations/``); ``SCHEMA_REVISION`` names the head revision
+the code expects, so opening a store costs one SELECT when the schema is current.
+Timestamps are UNIX seconds (float); JSON columns hold small dicts (tags, properties, definitions).
+Runs have a string id (what users see) and an integer key (what other tables point at, so that
+millions of metric points stay compact).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+SCHEMA_REVISION = "0001"
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+# SQLite only autoincrements an INTEGER PRIMARY KEY; BigInteger elsewhere.
+_Id = BigInteger().with_variant(Integer(), "sqlite")
+
+experiments = Table(
+    "experiments",
+    metadata,
+    Column("key", _Id, primary_key=True, autoincrement=True),
+    Column("name", String(255), nullable=False, unique=True),
+    Column("created_at", Float, nullable=False),
+    Column("run_counter", Integer, nullable=False, default=0),
+    Column("archived", Boolean, nullable=False, default=False),
+)
+
+runs = Table(
+    "runs",
+    metadata,
+    Column("key", _Id, primary_key=True, autoincrement=True),
+    Column("id", String(255), nullable=False, unique=True),
+    Column("experiment_key", _Id, ForeignKey("experiments.key"), nullable=False),
+    Column("number", Integer, nullable=False),
+    Column("parent_key", _Id, ForeignKey("runs.key"), nullable=True),
+    Column("run_type", String(64), nullable=False),
+    Column("display_name", String(255), nullable=True),
+    Column("status", String(32), nullable=False),
+    Column("target", String(255), nullable=True),
+    Column("definition", JSON, nullable=False),
+    Column("error", JSON, nullable=True),
+    Column("tags", JSON, nullable=False),
+    Column("properties", JSON, nullable=False),
+    Column("created_at", Float, nullable=False),
+    Column("started_at", Float, nullable=True),
+    Column("ended_at", Float, nullable=True),
+    Column("host", String(255), nullable=True),
+    Column("pid", Integer, nullable=True),
+    Column("pid_started_at", Float, nullable=True),
+    UniqueConstraint("experiment_key", "number"),
+    Index(None, "parent_key"),
+    Index(None, "status"),
+)
+
+metric_series = Table(
+    "metric_series",
+    metadata,
+    Column("id", _Id, primary_key=True, autoincrement=True),
+    Column("run_key", _Id, ForeignKey("runs.key"), nullable=False),
+    Column("name", String(255), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("description", Text, nullable=False, default=""),
+    UniqueConstraint("run_key", "name"),
+)
+
+metric_points = Table(
+    "metric_points",
+    metadata,
+    Column("id", _Id, primary_key=True, autoincrement=True),
+    Column("series_id", _Id, ForeignKey("metric_series.id"), nullable=False),
+    Column("step", BigInteger, nullable=True),
+    Column("value", Float, nullable=True),
+    Column("payload", JSON, nullable=True),
+    Column("ts", Float, nullable=False),
+    Index(None, "series_id", "id"),
+)
+
+# How far each metric-writing process got: its journal is replayed past last_seq after a crash.
+metric_writers = Table(
+    "metric_writers",
+    metadata,
+    Column("run_key", _Id, ForeignKey("runs.key"), primary_key=True),
+    Column("writer", String(64), primary_key=True),
+    Column("last_seq", BigInteger, nullable=False),
+)
+
+artifacts = Table(
+    "artifacts",
+    metadata,
+    Column("run_key", _Id, ForeignKey("runs.key"), primary_key=True),
+    Column("path", String(1024), primary_key=True),
+    Column("size", BigInteger, nullable=False),
+    Column("created_at", Float, nullable=False),
+)
+
+models = Table(
+    "models",
+    metadata,
+    Column("key", _Id, primary_key=True, autoincrement=True),
+    Column("name", String(255), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("datastore", String(255), nullable=False),
+    Column("path", String(1024), nullable=False),
+    Column("run_id", String(255), nullable=True),
+    Column("experiment_name", String(255), nullable=True),
+    Column("description", Text, nullable=True),
+    Column("framework", String(64), nullable=True),
+    Column("framework_version", String(64), nullable=True),
+    Column("tags", JSON, nullable=False),
+    Column("properties", JSON, nullable=False),
+    Column("created_at", Float, nullable=False),
+    UniqueConstraint("name", "version"),
+)

@@ -1,0 +1,623 @@
+"""The SQL store: SQLAlchemy Core over SQLite (default) or PostgreSQL. The only code that writes SQL."""
+
+from __future__ import annotations
+
+import contextlib
+import random
+import threading
+import time
+from collections import defaultdict
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import and_, delete, func, insert, select, update
+from sqlalchemy.exc import IntegrityError, OperationalError
+
+from hyperpipe.exceptions import (
+    InvalidStatusTransition,
+    RunNotFoundError,
+    StoreError,
+    UserErrorException,
+)
+from hyperpipe.store._base import NewPoint
+from hyperpipe.store._engine import WRITE_OPTION, ensure_schema, make_engine
+from hyperpipe.store._records import (
+    ArtifactRecord,
+    ExperimentRecord,
+    MetricPoint,
+    MetricSeries,
+    ModelRecord,
+    RunRecord,
+)
+from hyperpipe.store._schema import (
+    artifacts,
+    experiments,
+    metric_points,
+    metric_series,
+    metric_writers,
+    models,
+    runs,
+)
+from hyperpipe.store._status import RunStatus, can_transition
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Iterator, Sequence
+
+    from sqlalchemy.engine import Connection, Row
+
+__all__ = ["SqlStore"]
+
+_UPDATABLE_RUN_FIELDS = frozenset(
+    {"display_name", "target", "definition", "error", "host", "pid", "pid_started_at"}
+)
+_parent = runs.alias("parent")
+
+
+class SqlStore:
+    """Metadata store on a SQL database, safe to share between threads and processes.
+
+    Records returned are frozen snapshots. The store pickles as its URL only, so it can be sent to
+    another process, which opens its own connections.
+    """
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self._engine = make_engine(url)
+        self._series_ids: dict[tuple[int, str], int] = {}
+        self._series_lock = threading.Lock()
+        try:
+            ensure_schema(self._engine)
+        except OperationalError as exc:
+            raise StoreError(f"cannot open the store at {url!r}: {exc.orig}") from exc
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"url": self.url}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__(state["url"])  # type: ignore[misc]
+
+    def __repr__(self) -> str:
+        return f"SqlStore({self._engine.url.render_as_string(hide_password=True)!r})"
+
+    @property
+    def dialect(self) -> str:
+        return self._engine.dialect.name
+
+    def close(self) -> None:
+        self._engine.dispose()
+
+    # -- transactions -------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def _read(self) -> Iterator[Connection]:
+        with self._engine.connect() as conn:
+            yield conn
+
+    @contextlib.contextmanager
+    def _write(self) -> Iterator[Connection]:
+        """A write transaction (``BEGIN IMMEDIATE`` on SQLite, so waiting uses the busy timeout)."""
+        try:
+            with (
+                self._engine.connect().execution_options(**{WRITE_OPTION: True}) as conn,
+                conn.begin(),
+            ):
+                yield conn
+        except OperationalError as exc:
+            raise StoreError(
+                f"store write failed: {exc.orig}; if another process holds the database for "
+                "minutes, stop it or move the store to PostgreSQL (HYPERPIPE_STORE_URL)"
+            ) from exc
+
+    def _retry_on_conflict(self, operation: Any, attempts: int = 8) -> Any:
+        """Run ``operation`` again when a concurrent writer took the same unique key first."""
+        for attempt in range(attempts):
+            try:
+                return operation()
+            except IntegrityError:
+                if attempt == attempts - 1:
+                    raise
+                time.sleep(0.01 * random.uniform(1, 3))
+        return None
+
+    # -- experiments ----------------------------------------------------------------------------
+
+    def get_or_create_experiment(self, name: str) -> ExperimentRecord:
+        found = self.get_experiment(name)
+        if found is not None:
+            return found
+
+        def create() -> ExperimentRecord:
+            with self._write() as conn:
+                row = conn.execute(
+                    select(experiments).where(experiments.c.name == name)
+                ).one_or_none()
+                if row is None:
+                    conn.execute(
+                        insert(experiments).values(name=name, created_at=time.time(), run_counter=0)
+                    )
+                    row = conn.execute(select(experiments).where(experiments.c.name == name)).one()
+                return _experiment(row)
+
+        return self._retry_on_conflict(create)
+
+    def get_experiment(self, name: str) -> ExperimentRecord | None:
+        with self._read() as conn:
+            row = conn.execute(select(experiments).where(experiments.c.name == name)).one_or_none()
+        return None if row is None else _experiment(row)
+
+    def list_experiments(self) -> list[ExperimentRecord]:
+        with self._read() as conn:
+            rows = conn.execute(select(experiments).order_by(experiments.c.name)).all()
+        return [_experiment(row) for row in rows]
+
+    # -- runs -----------------------------------------------------------------------------------
+
+    def create_run(
+        self,
+        *,
+        experiment_name: str,
+        run_id: str,
+        run_type: str,
+        status: RunStatus = RunStatus.NOT_STARTED,
+        parent_id: str | None = None,
+        display_name: str | None = None,
+        target: str | None = None,
+        definition: dict[str, Any] | None = None,
+        tags: dict[str, Any] | None = None,
+        properties: dict[str, Any] | None = None,
+    ) -> RunRecord:
+        """Insert a run, numbering it within its experiment (1, 2, ...)."""
+        experiment = self.get_or_create_experiment(experiment_name)
+        now = time.time()
+        with self._write() as conn:
+            number = conn.execute(
+                update(experiments)
+                .where(experiments.c.key == experiment.key)
+                .values(run_counter=experiments.c.run_counter + 1)
+                .returning(experiments.c.run_counter)
+            ).scalar_one()
+            parent_key = None
+            if parent_id is not None:
+                parent_key = conn.execute(
+                    select(runs.c.key).where(runs.c.id == parent_id)
+                ).scalar_one_or_none()
+                if parent_key is None:
+                    raise RunNotFoundError(f"parent run {parent_id!r} does not exist")
+            conn.execute(
+                insert(runs).values(
+                    id=run_id,
+                    experiment_key=experiment.key,
+                    number=number,
+                    parent_key=parent_key,
+                    run_type=run_type,
+                    display_name=display_name,
+                    status=RunStatus(status).value,
+                    target=target,
+                    definition=definition or {},
+                    tags=tags or {},
+                    properties=properties or {},
+                    created_at=now,
+                    started_at=now if RunStatus(status) == RunStatus.RUNNING else None,
+                )
+            )
+            return _run(conn.execute(_run_select().where(runs.c.id == run_id)).one())
+
+    def find_run(self, run_id: str) -> RunRecord | None:
+        with self._read() as conn:
+            row = conn.execute(_run_select().where(runs.c.id == run_id)).one_or_none()
+        return None if row is None else _run(row)
+
+    def get_run(self, run_id: str) -> RunRecord:
+        found = self.find_run(run_id)
+        if found is None:
+            raise RunNotFoundError(
+                f"no run with id {run_id!r} in this workspace; list runs with `hyperpipe runs list`"
+            )
+        return found
+
+    def list_runs(
+        self,
+        *,
+        experiment_name: str | None = None,
+        parent_id: str | None = None,
+        top_level_only: bool = False,
+        statuses: Iterable[RunStatus] | None = None,
+        run_type: str | None = None,
+        limit: int | None = None,
+        offset: int = 0,
+        newest_first: bool = True,
+    ) -> list[RunRecord]:
+        query = _run_select()
+        if experiment_name is not None:
+            query = query.where(experiments.c.name == experiment_name)
+        if parent_id is not None:
+            query = query.where(_parent.c.id == parent_id)
+        if top_level_only:
+            query = query.where(runs.c.parent_key.is_(None))
+        if statuses is not None:
+            query = query.where(runs.c.status.in_([RunStatus(s).value for s in statuses]))
+        if run_type is not None:
+            query = query.where(runs.c.run_type == run_type)
+        order = runs.c.key.desc() if newest_first else runs.c.key.asc()
+        query = query.order_by(order).offset(offset)
+        if limit is not None:
+            query = query.limit(limit)
+        with self._read() as conn:
+            return [_run(row) for row in conn.execute(query).all()]
+
+    def set_status(
+        self,
+        run_id: str,
+        status: RunStatus,
+        *,
+        error: dict[str, Any] | None = None,
+        strict: bool = True,
+    ) -> RunRecord:
+        """Move a run to ``status`` following the transition table.
+
+        Entering Running stamps the start time; entering a terminal status stamps the end time.
+        With ``strict=False`` a move the table forbids leaves the run as it is (used when two
+        parties race to end a run) instead of raising.
+        """
+        status = RunStatus(status)
+        now = time.time()
+        with self._write() as conn:
+            row = conn.execute(_run_select().where(runs.c.id == run_id)).one_or_none()
+            if row is None:
+                raise RunNotFoundError(f"no run with id {run_id!r} in this workspace")
+            current = _run(row)
+            if not can_transition(current.status, status):
+                if strict:
+                    raise InvalidStatusTransition(
+                        f"run {run_id!r} is {current.status.value}; it cannot become {status.value}"
+                    )
+                return current
+            values: dict[str, Any] = {"status": status.value}
+            if status == RunStatus.RUNNING and current.started_at is None:
+                values["started_at"] = now
+            if status.is_terminal():
+                values["ended_at"] = now
+            elif status == RunStatus.QUEUED:
+                values["ended_at"] = None
+            if error is not None:
+                values["error"] = error
+            conn.execute(update(runs).where(runs.c.key == current.key).values(**values))
+            return _run(conn.execute(_run_select().where(runs.c.key == current.key)).one())
+
+    def update_run(self, run_id: str, **fields: Any) -> RunRecord:
+        """Set bookkeeping fields (pid, host, definition, error...) without touching the status."""
+        unknown = set(fields) - _UPDATABLE_RUN_FIELDS
+        if unknown:
+            raise ValueError(f"cannot update run fields {sorted(unknown)}")
+        with self._write() as conn:
+            result = conn.execute(update(runs).where(runs.c.id == run_id).values(**fields))
+            if result.rowcount == 0:
+                raise RunNotFoundError(f"no run with id {run_id!r} in this workspace")
+            return _run(conn.execute(_run_select().where(runs.c.id == run_id)).one())
+
+    def set_tags(self, run_id: str, tags: dict[str, Any]) -> dict[str, Any]:
+        return self._merge_json(run_id, "tags", lambda old: {**old, **tags})
+
+    def remove_tags(self, run_id: str, keys: Iterable[str]) -> dict[str, Any]:
+        drop = set(keys)
+        return self._merge_json(
+            run_id, "tags", lambda old: {k: v for k, v in old.items() if k not in drop}
+        )
+
+    def add_properties(self, run_id: str, properties: dict[str, Any]) -> dict[str, Any]:
+        """Add properties; they are immutable, so changing an existing one is an error."""
+
+        def merge(old: dict[str, Any]) -> dict[str, Any]:
+            for key, value in properties.items():
+                if key in old and old[key] != value:
+                    raise UserErrorException(
+                        f"property {key!r} of run {run_id!r} is already {old[key]!r}; properties "
+                        "cannot change once set (use tags for values that change)"
+                    )
+            return {**old, **properties}
+
+        return self._merge_json(run_id, "properties", merge)
+
+    def _merge_json(self, run_id: str, column: str, merge: Any) -> dict[str, Any]:
+        with self._write() as conn:
+            current = conn.execute(
+                select(runs.c[column]).where(runs.c.id == run_id)
+            ).scalar_one_or_none()
+            if current is None:
+                raise RunNotFoundError(f"no run with id {run_id!r} in this workspace")
+            merged = merge(dict(current))
+            conn.execute(update(runs).where(runs.c.id == run_id).values({column: merged}))
+            return merged
+
+    # -- metrics --------------------------------------------------------------------------------
+
+    def log_metrics(
+        self,
+        run_key: int,
+        points: Sequence[NewPoint],
+        *,
+        writer: str | None = None,
+        last_seq: int | None = None,
+    ) -> None:
+        """Append ``points`` in one transaction, recording how far ``writer`` got."""
+        with self._write() as conn:
+            ids = self._series_for(conn, run_key, points)
+            if points:
+                conn.execute(
+                    insert(metric_points),
+                    [
+                        {
+                            "series_id": ids[p.name],
+                            "step": p.step,
+                            "value": p.value,
+                            "payload": p.payload,
+                            "ts": p.ts,
+                        }
+                        for p in points
+                    ],
+                )
+            if writer is not None and last_seq is not None:
+                moved = conn.execute(
+                    update(metric_writers)
+                    .where(
+                        and_(metric_writers.c.run_key == run_key, metric_writers.c.writer == writer)
+                    )
+                    .values(last_seq=last_seq)
+                ).rowcount
+                if not moved:
+                    conn.execute(
+                        insert(metric_writers).values(
+                            run_key=run_key, writer=writer, last_seq=last_seq
+                        )
+                    )
+
+    def _series_for(
+        self, conn: Connection, run_key: int, points: Sequence[NewPoint]
+    ) -> dict[str, int]:
+        ids: dict[str, int] = {}
+        missing: dict[str, NewPoint] = {}
+        with self._series_lock:
+            for p in points:
+                sid = self._series_ids.get((run_key, p.name))
+                if sid is None:
+                    missing.setdefault(p.name, p)
+                else:
+                    ids[p.name] = sid
+        if missing:
+            existing = dict(
+                conn.execute(
+                    select(metric_series.c.name, metric_series.c.id).where(
+                        metric_series.c.run_key == run_key,
+                        metric_series.c.name.in_(list(missing)),
+                    )
+                ).all()
+            )
+            for name, p in missing.items():
+                if name not in existing:
+                    existing[name] = conn.execute(
+                        insert(metric_series)
+                        .values(
+                            run_key=run_key, name=name, kind=p.kind, description=p.description or ""
+                        )
+                        .returning(metric_series.c.id)
+                    ).scalar_one()
+            ids.update(existing)
+            with self._series_lock:
+                for name, sid in existing.items():
+                    self._series_ids[(run_key, name)] = sid
+        return ids
+
+    def writer_checkpoint(self, run_key: int, writer: str) -> int | None:
+        with self._read() as conn:
+            return conn.execute(
+                select(metric_writers.c.last_seq).where(
+                    metric_writers.c.run_key == run_key, metric_writers.c.writer == writer
+                )
+            ).scalar_one_or_none()
+
+    def get_metrics(
+        self, run_keys: Sequence[int], names: Sequence[str] | None = None
+    ) -> dict[int, list[MetricSeries]]:
+        """Every series of the given runs, keyed by run key, points in logging order."""
+        query = (
+            select(
+                metric_series.c.run_key,
+                metric_series.c.id,
+                metric_series.c.name,
+                metric_series.c.kind,
+                metric_series.c.description,
+                metric_points.c.step,
+                metric_points.c.value,
+                metric_points.c.payload,
+                metric_points.c.ts,
+            )
+            .join(metric_points, metric_points.c.series_id == metric_series.c.id, isouter=True)
+            .where(metric_series.c.run_key.in_(list(run_keys)))
+            .order_by(metric_series.c.id, metric_points.c.id)
+        )
+        if names is not None:
+            query = query.where(metric_series.c.name.in_(list(names)))
+        grouped: dict[int, dict[int, tuple[Row, list[MetricPoint]]]] = defaultdict(dict)
+        with self._read() as conn:
+            for row in conn.execute(query):
+                series = grouped[row.run_key].setdefault(row.id, (row, []))
+                if row.ts is not None:
+                    series[1].append(MetricPoint(row.value, row.payload, row.ts, row.step))
+        return {
+            run_key: [
+                MetricSeries(row.name, row.kind, row.description, tuple(points))
+                for row, points in by_series.values()
+            ]
+            for run_key, by_series in grouped.items()
+        }
+
+    # -- artifacts ------------------------------------------------------------------------------
+
+    def add_artifacts(self, run_key: int, files: Iterable[tuple[str, int]]) -> None:
+        rows = [
+            {"run_key": run_key, "path": p, "size": s, "created_at": time.time()} for p, s in files
+        ]
+        if not rows:
+            return
+        with self._write() as conn:
+            conn.execute(
+                delete(artifacts).where(
+                    artifacts.c.run_key == run_key, artifacts.c.path.in_([r["path"] for r in rows])
+                )
+            )
+            conn.execute(insert(artifacts), rows)
+
+    def list_artifacts(self, run_key: int, prefix: str | None = None) -> list[ArtifactRecord]:
+        query = select(artifacts).where(artifacts.c.run_key == run_key).order_by(artifacts.c.path)
+        if prefix:
+            query = query.where(artifacts.c.path.startswith(prefix, autoescape=True))
+        with self._read() as conn:
+            return [ArtifactRecord(r.path, r.size, r.created_at) for r in conn.execute(query)]
+
+    # -- models ---------------------------------------------------------------------------------
+
+    def register_model(
+        self,
+        name: str,
+        *,
+        datastore: str,
+        path: str,
+        run_id: str | None = None,
+        experiment_name: str | None = None,
+        description: str | None = None,
+        framework: str | None = None,
+        framework_version: str | None = None,
+        tags: dict[str, Any] | None = None,
+        properties: dict[str, Any] | None = None,
+    ) -> ModelRecord:
+        """Record the next version of model ``name`` (1 for a new name)."""
+
+        def insert_next() -> ModelRecord:
+            with self._write() as conn:
+                latest = conn.execute(
+                    select(func.max(models.c.version)).where(models.c.name == name)
+                ).scalar()
+                version = (latest or 0) + 1
+                conn.execute(
+                    insert(models).values(
+                        name=name,
+                        version=version,
+                        datastore=datastore,
+                        path=path,
+                        run_id=run_id,
+                        experiment_name=experiment_name,
+                        description=description,
+                        framework=framework,
+                        framework_version=framework_version,
+                        tags=tags or {},
+                        properties=properties or {},
+                        created_at=time.time(),
+                    )
+                )
+                row = conn.execute(
+                    select(models).where(models.c.name == name, models.c.version == version)
+                ).one()
+                return _model(row)
+
+        return self._retry_on_conflict(insert_next)
+
+    def get_model(self, name: str, version: int | None = None) -> ModelRecord | None:
+        query = select(models).where(models.c.name == name)
+        query = (
+            query.order_by(models.c.version.desc()).limit(1)
+            if version is None
+            else query.where(models.c.version == version)
+        )
+        with self._read() as conn:
+            row = conn.execute(query).one_or_none()
+        return None if row is None else _model(row)
+
+    def list_models(
+        self, name: str | None = None, run_id: str | None = None, latest: bool = False
+    ) -> list[ModelRecord]:
+        query = select(models).order_by(models.c.name, models.c.version.desc())
+        if name is not None:
+            query = query.where(models.c.name == name)
+        if run_id is not None:
+            query = query.where(models.c.run_id == run_id)
+        with self._read() as conn:
+            records = [_model(row) for row in conn.execute(query)]
+        if latest:
+            seen: set[str] = set()
+            records = [r for r in records if not (r.name in seen or seen.add(r.name))]
+        return records
+
+    def update_model(
+        self,
+        name: str,
+        version: int,
+        *,
+        tags: dict[str, Any] | None = None,
+        properties: dict[str, Any] | None = None,
+    ) -> ModelRecord:
+        values = {k: v for k, v in (("tags", tags), ("properties", properties)) if v is not None}
+        with self._write() as conn:
+            if values:
+                conn.execute(
+                    update(models)
+                    .where(models.c.name == name, models.c.version == version)
+                    .values(**values)
+                )
+            row = conn.execute(
+                select(models).where(models.c.name == name, models.c.version == version)
+            ).one()
+            return _model(row)
+
+
+def _run_select():  # type: ignore[no-untyped-def]
+    return select(
+        runs, experiments.c.name.label("experiment_name"), _parent.c.id.label("parent_id")
+    ).select_from(
+        runs.join(experiments, runs.c.experiment_key == experiments.c.key).join(
+            _parent, runs.c.parent_key == _parent.c.key, isouter=True
+        )
+    )
+
+
+def _experiment(row: Row) -> ExperimentRecord:
+    return ExperimentRecord(row.key, row.name, row.created_at, bool(row.archived))
+
+
+def _run(row: Row) -> RunRecord:
+    return RunRecord(
+        key=row.key,
+        id=row.id,
+        experiment_name=row.experiment_name,
+        number=row.number,
+        run_type=row.run_type,
+        status=RunStatus(row.status),
+        created_at=row.created_at,
+        parent_id=row.parent_id,
+        display_name=row.display_name,
+        target=row.target,
+        definition=row.definition or {},
+        error=row.error,
+        tags=row.tags or {},
+        properties=row.properties or {},
+        started_at=row.started_at,
+        ended_at=row.ended_at,
+        host=row.host,
+        pid=row.pid,
+        pid_started_at=row.pid_started_at,
+    )
+
+
+def _model(row: Row) -> ModelRecord:
+    return ModelRecord(
+        name=row.name,
+        version=row.version,
+        datastore=row.datastore,
+        path=row.path,
+        created_at=row.created_at,
+        run_id=row.run_id,
+        experiment_name=row.experiment_name,
+        description=row.description,
+        framework=row.framework,
+        framework_version=row.framework_version,
+        tags=row.tags or {},
+        properties=row.properties or {},
+    )
