@@ -94,7 +94,7 @@ metric_points = Table(
     Column("series_id", _Id, ForeignKey("metric_series.id"), nullable=False),
     Column("step", BigInteger, nullable=True),
     Column("value", Float, nullable=True),
-    Column("payload", JSON, nullable=True),
+    Column("payload", Text, nullable=True),  # JSON text; NULL for plain numbers (most points)
     Column("ts", Float, nullable=False),
     Index(None, "series_id", "id"),
 )

@@ -64,6 +64,11 @@ class SqlStore:
         self._engine = make_engine(url)
         self._series_ids: dict[tuple[int, str], int] = {}
         self._series_lock = threading.Lock()
+        mark = "?" if self._engine.dialect.paramstyle == "qmark" else "%s"
+        self._insert_points_sql = (
+            "INSERT INTO metric_points (series_id, step, value, payload, ts) "
+            f"VALUES ({', '.join([mark] * 5)})"
+        )
         try:
             ensure_schema(self._engine)
         except OperationalError as exc:
@@ -342,16 +347,17 @@ class SqlStore:
         with self._write() as conn:
             ids = self._series_for(conn, run_key, points)
             if points:
-                conn.execute(
-                    insert(metric_points),
+                # Straight to the driver's executemany: the hot path of metric ingest.
+                conn.exec_driver_sql(
+                    self._insert_points_sql,
                     [
-                        {
-                            "series_id": ids[p.name],
-                            "step": p.step,
-                            "value": p.value,
-                            "payload": p.payload,
-                            "ts": p.ts,
-                        }
+                        (
+                            ids[p.name],
+                            p.step,
+                            p.value,
+                            None if p.payload is None else json.dumps(p.payload),
+                            p.ts,
+                        )
                         for p in points
                     ],
                 )

@@ -147,7 +147,7 @@ def upgrade() -> None:
         ),
         sa.Column("step", sa.BigInteger(), nullable=True),
         sa.Column("value", sa.Float(), nullable=True),
-        sa.Column("payload", sa.JSON(), nullable=True),
+        sa.Column("payload", sa.Text(), nullable=True),
         sa.Column("ts", sa.Float(), nullable=False),
         sa.ForeignKeyConstraint(
             ["series_id"],
