@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import random
 import threading
 import time
@@ -447,7 +448,8 @@ class SqlStore:
             for row in conn.execute(query):
                 series = grouped[row.run_key].setdefault(row.id, (row, []))
                 if row.ts is not None:
-                    series[1].append(MetricPoint(row.value, row.payload, row.ts, row.step))
+                    payload = None if row.payload is None else json.loads(row.payload)
+                    series[1].append(MetricPoint(row.value, payload, row.ts, row.step))
         return {
             run_key: [
                 MetricSeries(row.name, row.kind, row.description, tuple(points))

@@ -1,0 +1,5 @@
+"""``python -m hyperpipe``: the command line."""
+
+from hyperpipe.cli import main
+
+main()

@@ -1,0 +1,1 @@
+"""``hyperpipe.testing``: contract test suites that every backend implementation must pass."""

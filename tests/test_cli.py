@@ -1,0 +1,182 @@
+"""The command line, run as a real process: help, workspace, runs, logs --follow, errors."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+import typer
+
+from hyperpipe.cli import app
+from hyperpipe.core import Run, Workspace
+
+
+def hyperpipe(*args: str, cwd: Path, check: bool = True) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run(
+        [sys.executable, "-m", "hyperpipe", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    if check and result.returncode != 0:
+        raise AssertionError(
+            f"hyperpipe {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}"
+        )
+    return result
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    hyperpipe("init", str(tmp_path / "proj"), "--name", "cliws", cwd=tmp_path)
+    code = tmp_path / "proj" / "code"
+    code.mkdir()
+    (code / "train.py").write_text(
+        textwrap.dedent(
+            """
+            import sys
+            from hyperpipe.core import Run
+            run = Run.get_context()
+            print("hello from", sys.argv[1:])
+            run.log("accuracy", 0.75)
+            if "--fail" in sys.argv:
+                raise SystemExit("bad input data")
+            """
+        )
+    )
+    return tmp_path / "proj"
+
+
+def _commands(group: Any, prefix: tuple[str, ...] = ()):
+    for name, command in group.commands.items():
+        yield (*prefix, name), command
+        if hasattr(command, "commands"):
+            yield from _commands(command, (*prefix, name))
+
+
+def test_every_command_and_option_has_help(tmp_path):
+    root = typer.main.get_command(app)
+    seen = 0
+    for path, command in _commands(root):
+        assert command.help, f"`hyperpipe {' '.join(path)}` has no help text"
+        for param in command.params:
+            if param.name != "help":
+                assert getattr(param, "help", None), (
+                    f"`hyperpipe {' '.join(path)}` {param.name} has no help"
+                )
+        result = hyperpipe(*path, "--help", cwd=tmp_path)
+        assert "Usage:" in result.stdout
+        seen += 1
+    assert seen >= 12
+
+
+def test_run_streams_output_and_runs_are_listed_and_shown(project):
+    result = hyperpipe("run", "code/train.py", "--lr", "0.1", "-e", "cli", cwd=project)
+    assert "hello from ['--lr', '0.1', '-e', 'cli']" in result.stdout
+    run_id = next(
+        line.split()[2] for line in result.stderr.splitlines() if line.startswith("Submitted run")
+    )
+    listing = hyperpipe("runs", "list", cwd=project).stdout
+    assert run_id[:12] in listing and "Completed" in listing
+    shown = hyperpipe("runs", "show", run_id, cwd=project).stdout
+    assert "accuracy" in shown and "0.75" in shown and "Completed" in shown
+    assert "hello from" in hyperpipe("runs", "logs", run_id, cwd=project).stdout
+    assert "default" in hyperpipe("experiments", "list", cwd=project).stdout
+
+
+def test_failed_run_exits_non_zero_with_its_error(project):
+    result = hyperpipe("run", "code/train.py", "--fail", cwd=project, check=False)
+    assert result.returncode == 1
+    assert "Error: bad input data" in result.stderr or "Failed" in result.stderr
+
+
+def test_unknown_run_id_is_a_one_line_error(project):
+    for command in (("runs", "show", "nope"), ("runs", "logs", "nope"), ("runs", "cancel", "nope")):
+        result = hyperpipe(*command, cwd=project, check=False)
+        assert result.returncode == 1
+        assert result.stderr.strip().splitlines() == [
+            "Error: no run with id 'nope' in this workspace; list runs with `hyperpipe runs list`"
+        ]
+
+
+def test_commands_outside_a_workspace_say_how_to_create_one(tmp_path):
+    result = hyperpipe("runs", "list", cwd=tmp_path, check=False)
+    assert result.returncode == 1
+    assert (
+        "could not find a workspace config" in result.stderr and "hyperpipe init" in result.stderr
+    )
+    assert "Traceback" not in result.stderr
+
+
+def test_logs_follow_streams_a_running_script(project):
+    (project / "code" / "ticker.py").write_text(
+        textwrap.dedent(
+            """
+            import os, time
+            for i in range(3):
+                print(f"tick {i}", flush=True)
+                time.sleep(0.1)
+            while not os.path.exists(os.environ["GO_FILE"]):
+                time.sleep(0.05)
+            print("done", flush=True)
+            """
+        )
+    )
+    go = project / "go"
+    import os
+
+    os.environ["GO_FILE"] = str(go)
+    try:
+        run_id = hyperpipe("run", "--no-wait", "code/ticker.py", cwd=project).stdout.strip()
+    finally:
+        del os.environ["GO_FILE"]
+    follower = subprocess.Popen(
+        [sys.executable, "-m", "hyperpipe", "runs", "logs", run_id, "--follow"],
+        cwd=project,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    lines = [follower.stdout.readline() for _ in range(3)]
+    assert [line.strip() for line in lines] == ["tick 0", "tick 1", "tick 2"]
+    ws = Workspace.from_config(path=project)
+    assert Run.get(ws, run_id).get_status() == "Running"  # streamed while it runs
+    go.touch()
+    out, err = follower.communicate(timeout=60)
+    assert out.strip() == "done"
+    assert "Completed" in err
+
+
+def test_cancel_from_the_command_line(project):
+    (project / "code" / "sleeper.py").write_text(
+        "import time\nprint('sleeping', flush=True)\ntime.sleep(300)\n"
+    )
+    run_id = hyperpipe("run", "--no-wait", "code/sleeper.py", cwd=project).stdout.strip()
+    ws = Workspace.from_config(path=project)
+    run = Run.get(ws, run_id)
+    deadline = time.monotonic() + 30
+    while run.get_status() != "Running" and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert "Cancel requested" in hyperpipe("runs", "cancel", run_id, cwd=project).stdout
+    run.wait_for_completion()
+    assert run.get_status() == "Canceled"
+
+
+def test_compute_targets_from_the_command_line(project):
+    hyperpipe("compute", "add", "gpu", "--max-concurrency", "2", "--gpus", "0,1", cwd=project)
+    listing = hyperpipe("compute", "list", cwd=project).stdout
+    assert "gpu" in listing and "0,1" in listing
+    bad = hyperpipe("compute", "add", "x", "--gpus", "zero", cwd=project, check=False)
+    assert bad.returncode == 1 and "--gpus must be comma-separated integers" in bad.stderr
+    hyperpipe("compute", "remove", "gpu", cwd=project)
+    assert "gpu" not in hyperpipe("compute", "list", cwd=project).stdout
+    unknown = hyperpipe("run", "-t", "nope", "code/train.py", cwd=project, check=False)
+    assert (
+        "compute target 'nope' is not defined" in unknown.stderr
+        and "known targets: local" in unknown.stderr
+    )
