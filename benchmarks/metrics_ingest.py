@@ -69,7 +69,8 @@ def main() -> None:
                     flush=True,
                 )
     print(
-        f"\n{args.values:,} values per measurement, median of {args.repeat}; goal run.log >= 100,000 points/s"
+        f"\n{args.values:,} values per measurement, median of {args.repeat}; "
+        "goal run.log >= 100,000 points/s"
     )
 
 

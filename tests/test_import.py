@@ -38,7 +38,5 @@ def test_top_level_names_resolve_lazily():
 
 
 def test_importing_core_opens_nothing(tmp_path):
-    code = "import os; os.chdir(%r); import hyperpipe.core; print(sorted(os.listdir('.')))" % str(
-        tmp_path
-    )
+    code = f"import os; os.chdir({str(tmp_path)!r}); import hyperpipe.core; print(os.listdir())"
     assert _python(code).strip() == "[]"

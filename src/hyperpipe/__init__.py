@@ -21,7 +21,15 @@ _LAZY = {
     "Datastore": "hyperpipe.core",
 }
 
-__all__ = ["__version__", *sorted(_LAZY)]
+__all__ = [
+    "Datastore",
+    "Experiment",
+    "Model",
+    "Run",
+    "ScriptRunConfig",
+    "Workspace",
+    "__version__",
+]
 
 if TYPE_CHECKING:
     from hyperpipe.core import Datastore, Experiment, Model, Run, ScriptRunConfig, Workspace

@@ -17,7 +17,7 @@ from hyperpipe.exceptions import HyperpipeError
 
 app = typer.Typer(
     name="hyperpipe",
-    help="ML pipelines, HyperDrive sweeps and run tracking with the Azure ML SDK v1 model, locally.",
+    help="ML pipelines, HyperDrive sweeps and run tracking, the Azure ML SDK v1 way, locally.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -40,7 +40,7 @@ WorkspaceOption = Annotated[
     typer.Option(
         "--workspace",
         "-w",
-        help="Folder of the workspace (or any folder below it). Default: found from the current folder.",
+        help="Workspace folder (or a folder below it). Default: found from the current folder.",
         show_default=False,
     ),
 ]
@@ -105,7 +105,7 @@ def init(
     store_url: Annotated[
         str | None,
         typer.Option(
-            help="Metadata store URL, e.g. postgresql+psycopg://user@host/db (default: SQLite in the workspace)."
+            help="Metadata store URL, e.g. postgresql+psycopg://user@host/db (default: SQLite)."
         ),
     ] = None,
 ) -> None:
@@ -178,7 +178,8 @@ def run(
         return
     details = submitted.wait_for_completion(show_output=True, raise_on_error=False)
     errors.print(
-        f"Run {submitted.id}: {_status(details['status'])}. Details: hyperpipe runs show {submitted.id}"
+        f"Run {submitted.id}: {_status(details['status'])}. "
+        f"Details: hyperpipe runs show {submitted.id}"
     )
     if details["status"] not in ("Completed", "Finished"):
         message = details.get("error", {}).get("error", {}).get("message")
@@ -230,7 +231,8 @@ def runs_show(run_id: Annotated[str, typer.Argument(help="The run's id.")]) -> N
     the_run = Run.get(_workspace(), run_id)
     details = the_run.get_details()
     console.print(
-        f"[bold]{the_run.id}[/]  {_status(details['status'])}  experiment {the_run.experiment.name} #{the_run.number}"
+        f"[bold]{the_run.id}[/]  {_status(details['status'])}  "
+        f"experiment {the_run.experiment.name} #{the_run.number}"
     )
     definition = details["runDefinition"]
     if definition.get("script"):
@@ -239,7 +241,8 @@ def runs_show(run_id: Annotated[str, typer.Argument(help="The run's id.")]) -> N
         )
     console.print(f"  target     {details['target']}")
     console.print(
-        f"  started    {details['startTimeUtc'] or '-'}\n  ended      {details['endTimeUtc'] or '-'}"
+        f"  started    {details['startTimeUtc'] or '-'}\n"
+        f"  ended      {details['endTimeUtc'] or '-'}"
     )
     if details["tags"]:
         console.print(f"  tags       {details['tags']}")
@@ -363,7 +366,8 @@ def compute_add(
         _workspace(), name, LocalCompute.provisioning_configuration(max_concurrency, gpu_list)
     )
     console.print(
-        f"Compute target [bold]{target.name}[/]: local, {target.max_concurrency} at once, GPUs {list(target.gpus) or 'none'}"
+        f"Compute target [bold]{target.name}[/]: local, {target.max_concurrency} at once, "
+        f"GPUs {list(target.gpus) or 'none'}"
     )
 
 

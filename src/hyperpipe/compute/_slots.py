@@ -2,7 +2,7 @@
 
 A target with ``max_concurrency = n`` has n slot files; running a task holds an exclusive
 ``flock`` on one of them. The kernel drops the lock when the holder dies, so a crash never leaks a
-slot. Slot ``i`` carries GPU ``gpus[i % len(gpus)]``, which is how concurrent runs get distinct GPUs.
+slot. Slot ``i`` carries GPU ``gpus[i % len(gpus)]``: that is how concurrent runs get distinct GPUs.
 """
 
 from __future__ import annotations

@@ -73,7 +73,7 @@ class Environment:
                 f"cannot read pip requirements {file_path!r}: {exc.strerror}"
             ) from exc
         env.python.conda_dependencies.pip_packages = [
-            l.strip() for l in lines if l.strip() and not l.startswith("#")
+            line.strip() for line in lines if line.strip() and not line.startswith("#")
         ]
         return env
 

@@ -1,4 +1,4 @@
-"""The monitor process of a submitted script run: ``python -m hyperpipe.core._launcher ROOT RUN_ID``.
+"""The monitor of a submitted script run: ``python -m hyperpipe.core._launcher ROOT RUN_ID``.
 
 It waits for a slot on the run's compute target, runs the script from a snapshot of its source
 folder with the run context in its environment, streams its output into the run's log, and
@@ -159,7 +159,8 @@ class Monitor:
             return
         tail = _lifecycle.log_tail(self.workspace.root, current)
         if timed_out:
-            message = f"the run exceeded max_run_duration_seconds={current.definition.get('max_run_duration_seconds')} and was stopped"
+            limit = current.definition.get("max_run_duration_seconds")
+            message = f"the run exceeded max_run_duration_seconds={limit} and was stopped"
             self._set(RunStatus.FAILED, error=_error("RunTimeout", message, code, tail))
         elif code == 0 and current.error:
             inner = {**current.error.get("error", {}), "exitCode": 0, "logTail": tail}

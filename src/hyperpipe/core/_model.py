@@ -20,7 +20,7 @@ _NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9\-\._]{0,254}$")
 
 
 class Model:
-    """A registered model version. ``Model(ws, name, version=None)`` gets one (latest by default)."""
+    """A registered model version; ``Model(ws, name, version=None)`` gets one (default: latest)."""
 
     def __init__(
         self,
@@ -48,7 +48,8 @@ class Model:
             hint = (
                 f"registered versions: {sorted(versions)}"
                 if versions
-                else f"registered models: {', '.join(sorted({m.name for m in workspace._store.list_models()})) or 'none'}"
+                else "registered models: "
+                + (", ".join(sorted({m.name for m in workspace._store.list_models()})) or "none")
             )
             raise ModelNotFoundException(
                 f"model not found: {name!r}"
@@ -114,8 +115,8 @@ class Model:
     ) -> Model:
         if not _NAME.match(model_name):
             raise WebserviceException(
-                f"model name {model_name!r} is invalid: start with a letter or digit, then up to 254 "
-                "letters, digits, '-', '.' or '_'"
+                f"model name {model_name!r} is invalid: start with a letter or digit, then "
+                "up to 254 letters, digits, '-', '.' or '_'"
             )
         datastore = workspace.get_default_datastore()
         # Files go to a fresh folder first and the version is allocated last, so a crash never
@@ -283,7 +284,10 @@ class Model:
         }
 
     def __repr__(self) -> str:
-        return f"Model(workspace={self._workspace.name!r}, name={self.name!r}, id={self.id!r}, version={self.version}, tags={self.tags}, properties={self.properties})"
+        return (
+            f"Model(workspace={self._workspace.name!r}, name={self.name!r}, id={self.id!r}, "
+            f"version={self.version}, tags={self.tags}, properties={self.properties})"
+        )
 
 
 def _filter(values: dict[str, Any], wanted: list[Any] | None) -> bool:

@@ -1,4 +1,4 @@
-"""``Run``: one execution, with its metrics, tags, properties, files and children (SDK v1 shapes)."""
+"""``Run``: one execution with its metrics, tags, properties, files and children (SDK v1 shapes)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import sys
 import tempfile
 import time
 import uuid
+import warnings
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -378,9 +379,8 @@ class Run:
             )
         lengths = {len(v) if isinstance(v, list) else 1 for v in value.values()}
         if len(lengths) > 1:
-            print(
-                f"Warning: table {name!r} has columns of unequal length {sorted(lengths)}",
-                file=sys.stderr,
+            warnings.warn(
+                f"table {name!r} has columns of unequal length {sorted(lengths)}", stacklevel=2
             )
         self._metric(name, "table", {k: _plain(v) for k, v in value.items()}, description)
 
@@ -534,7 +534,8 @@ class Run:
         """Copy one of the run's files to ``output_file_path`` (default: its base name here)."""
         if name not in self.get_file_names():
             raise UserErrorException(
-                f"run {self.id} has no file {name!r}; its files: {', '.join(self.get_file_names()) or 'none'}"
+                f"run {self.id} has no file {name!r}; its files: "
+                + (", ".join(self.get_file_names()) or "none")
             )
         target = Path(output_file_path) if output_file_path else Path(Path(name).name)
         if target.is_dir():
@@ -566,7 +567,7 @@ class Run:
     def child_run(
         self, name: str | None = None, run_id: str | None = None, outputs: Any = None
     ) -> Run:
-        """Start a child run (Running); end it with ``complete()`` or use it as a context manager."""
+        """Start a child run (Running); end it with ``complete()``, or use it in a ``with``."""
         record = self._store.create_run(
             experiment_name=self._experiment.name,
             run_id=run_id or f"{self.id}_{uuid.uuid4().hex[:8]}",
@@ -648,8 +649,9 @@ class Run:
             selected = [n for n in names if n == model_path or n.startswith(model_path + "/")]
         if not selected:
             raise ModelPathNotFoundException(
-                f"could not register model {model_name!r}: {model_path!r} is not among the files of "
-                f"run {self.id} ({', '.join(names) or 'none uploaded yet'}); upload it first with "
+                f"could not register model {model_name!r}: {model_path!r} is not among the "
+                f"files of run {self.id} ({', '.join(names) or 'none uploaded yet'}); upload it "
+                "first with "
                 "run.upload_file(name, path), or pass one of those names as model_path"
             )
         with tempfile.TemporaryDirectory() as scratch:

@@ -66,7 +66,10 @@ class ScriptRunConfig:
             self.arguments = list(arguments if arguments is not None else run_config.arguments)
 
     def __repr__(self) -> str:
-        return f"ScriptRunConfig(source_directory={self.source_directory!r}, script={self.script!r}, arguments={self.arguments!r}, compute_target={self.target_name!r})"
+        return (
+            f"ScriptRunConfig(source_directory={self.source_directory!r}, script={self.script!r}, "
+            f"arguments={self.arguments!r}, compute_target={self.target_name!r})"
+        )
 
     @property
     def target_name(self) -> str:
@@ -110,8 +113,8 @@ def submit_script(experiment: Experiment, config: ScriptRunConfig, **kwargs: Any
         script_path = source / config.script
         if not script_path.is_file():
             raise ExperimentExecutionException(
-                f"script {config.script!r} not found: {script_path} does not exist (source_directory"
-                f"={source}); check script= and source_directory="
+                f"script {config.script!r} not found: {script_path} does not exist "
+                f"(source_directory={source}); check script= and source_directory="
             )
         argv = [config.script]
     else:

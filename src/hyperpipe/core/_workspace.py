@@ -145,7 +145,7 @@ class Workspace:
         _logger: Any = None,
         _file_name: str | None = None,
     ) -> Workspace:
-        """Load the workspace whose config is found by SDK v1's search rules (see ``find_config``)."""
+        """Load the workspace whose config SDK v1's search rules find (see ``find_config``)."""
         return cls(_config=wsconfig.load_config(wsconfig.find_config(path, _file_name)))
 
     def write_config(
@@ -226,7 +226,7 @@ class Workspace:
 
     @property
     def store_url(self) -> str:
-        """``HYPERPIPE_STORE_URL``, else the config's ``store_url``, else SQLite in the workspace."""
+        """``HYPERPIPE_STORE_URL``, else the config's ``store_url``, else SQLite in the folder."""
         url = os.environ.get(STORE_ENV) or self._config.settings.get("store_url")
         if url:
             return url

@@ -31,7 +31,10 @@ CONFIG_FOLDERS = (".azureml", "aml_config", "")
 CONFIG_FILES = ("config.json", "project.json")
 SECTION = "hyperpipe"
 WORKSPACE_ENV = "HYPERPIPE_WORKSPACE"
-LOCAL_SCOPE = "/subscriptions/{s}/resourceGroups/{rg}/providers/Microsoft.MachineLearningServices/workspaces/{ws}"
+LOCAL_SCOPE = (
+    "/subscriptions/{s}/resourceGroups/{rg}/providers/Microsoft.MachineLearningServices"
+    "/workspaces/{ws}"
+)
 
 
 @dataclass
@@ -115,7 +118,8 @@ def load_config(path: Path) -> WorkspaceConfig:
         parts = str(raw["Scope"]).split("/")
         if len(parts) < 9:
             raise ConfigError(
-                f"{path}: key 'Scope' must be an ARM id like {LOCAL_SCOPE.format(s='S', rg='RG', ws='WS')!r}"
+                f"{path}: key 'Scope' must be an ARM id like "
+                f"{LOCAL_SCOPE.format(s='S', rg='RG', ws='WS')!r}"
                 f", found {raw['Scope']!r}"
             )
         sub, rg, name = parts[2], parts[4], parts[8]

@@ -37,7 +37,8 @@ class PyTorchConfiguration:
         backend = self.communication_backend.lower()
         if backend not in ("nccl", "gloo"):
             raise UserErrorException(
-                f"communication_backend must be 'nccl' or 'gloo', got {self.communication_backend!r}"
+                "communication_backend must be 'nccl' or 'gloo', "
+                f"got {self.communication_backend!r}"
             )
         self.communication_backend = backend
 
