@@ -93,15 +93,24 @@ def ensure_schema(engine: Engine) -> None:
     if _current_revision(engine) == SCHEMA_REVISION:
         return
     with _migration_lock(engine) as conn:
-        if _current_revision(engine) == SCHEMA_REVISION:
+        current = _current_revision(engine)
+        if current == SCHEMA_REVISION:
             return
         from alembic import command
         from alembic.config import Config
+        from alembic.util import CommandError
 
         config = Config()
         config.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
         config.attributes["connection"] = conn
-        command.upgrade(config, "head")
+        try:
+            command.upgrade(config, "head")
+        except CommandError as exc:  # e.g. a revision this version does not know
+            raise StoreError(
+                f"cannot bring the store at {engine.url.render_as_string(hide_password=True)!r} "
+                f"from schema revision {current!r} to {SCHEMA_REVISION!r}: {exc}; if a newer "
+                "hyperpipe created this store, upgrade hyperpipe here too"
+            ) from exc
         if conn.in_transaction():
             conn.commit()
 

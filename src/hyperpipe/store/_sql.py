@@ -1,9 +1,13 @@
-"""The SQL store: SQLAlchemy Core over SQLite (default) or PostgreSQL. The only code that writes SQL."""
+"""The SQL store: SQLAlchemy Core over SQLite (default) or PostgreSQL.
+
+The only code that writes SQL.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import json
+import math
 import random
 import threading
 import time
@@ -15,6 +19,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 
 from hyperpipe.exceptions import (
     InvalidStatusTransition,
+    ModelNotFoundException,
     RunNotFoundError,
     StoreError,
     UserErrorException,
@@ -267,7 +272,10 @@ class SqlStore:
         status = RunStatus(status)
         now = time.time()
         with self._write() as conn:
-            row = conn.execute(_run_select().where(runs.c.id == run_id)).one_or_none()
+            # FOR UPDATE (PostgreSQL): a racing move waits and is judged against this one's result.
+            row = conn.execute(
+                _run_select().where(runs.c.id == run_id).with_for_update(of=runs)
+            ).one_or_none()
             if row is None:
                 raise RunNotFoundError(f"no run with id {run_id!r} in this workspace")
             current = _run(row)
@@ -280,7 +288,7 @@ class SqlStore:
             values: dict[str, Any] = {"status": status.value}
             if status == RunStatus.RUNNING and current.started_at is None:
                 values["started_at"] = now
-            if status.is_terminal():
+            if status.is_terminal() and status != current.status:
                 values["ended_at"] = now
             elif status == RunStatus.QUEUED:
                 values["ended_at"] = None
@@ -326,7 +334,7 @@ class SqlStore:
     def _merge_json(self, run_id: str, column: str, merge: Any) -> dict[str, Any]:
         with self._write() as conn:
             current = conn.execute(
-                select(runs.c[column]).where(runs.c.id == run_id)
+                select(runs.c[column]).where(runs.c.id == run_id).with_for_update()
             ).scalar_one_or_none()
             if current is None:
                 raise RunNotFoundError(f"no run with id {run_id!r} in this workspace")
@@ -345,37 +353,43 @@ class SqlStore:
         last_seq: int | None = None,
     ) -> None:
         """Append ``points`` in one transaction, recording how far ``writer`` got."""
-        with self._write() as conn:
-            ids = self._series_for(conn, run_key, points)
-            if points:
-                # Straight to the driver's executemany: the hot path of metric ingest.
-                conn.exec_driver_sql(
-                    self._insert_points_sql,
-                    [
-                        (
-                            ids[p.name],
-                            p.step,
-                            p.value,
-                            None if p.payload is None else json.dumps(p.payload),
-                            p.ts,
-                        )
-                        for p in points
-                    ],
-                )
-            if writer is not None and last_seq is not None:
-                moved = conn.execute(
-                    update(metric_writers)
-                    .where(
-                        and_(metric_writers.c.run_key == run_key, metric_writers.c.writer == writer)
+        nan_in_payload = self.dialect == "sqlite"
+
+        def write() -> dict[str, int]:
+            with self._write() as conn:
+                ids = self._series_for(conn, run_key, points)
+                if points:
+                    # Straight to the driver's executemany: the hot path of metric ingest.
+                    conn.exec_driver_sql(
+                        self._insert_points_sql,
+                        [_point_row(ids[p.name], p, nan_in_payload) for p in points],
                     )
-                    .values(last_seq=last_seq)
-                ).rowcount
-                if not moved:
-                    conn.execute(
-                        insert(metric_writers).values(
-                            run_key=run_key, writer=writer, last_seq=last_seq
+                if writer is not None and last_seq is not None:
+                    moved = conn.execute(
+                        update(metric_writers)
+                        .where(
+                            and_(
+                                metric_writers.c.run_key == run_key,
+                                metric_writers.c.writer == writer,
+                            )
                         )
-                    )
+                        .values(last_seq=last_seq)
+                    ).rowcount
+                    if not moved:
+                        conn.execute(
+                            insert(metric_writers).values(
+                                run_key=run_key, writer=writer, last_seq=last_seq
+                            )
+                        )
+            return ids
+
+        # A concurrent writer (PostgreSQL) may create the same series or checkpoint row first.
+        ids = self._retry_on_conflict(write)
+        # Cache series ids only once committed: an id from a rolled-back insert is reused by
+        # SQLite for the next series, and points would land in the wrong series.
+        with self._series_lock:
+            for name, sid in ids.items():
+                self._series_ids[(run_key, name)] = sid
 
     def _series_for(
         self, conn: Connection, run_key: int, points: Sequence[NewPoint]
@@ -408,9 +422,6 @@ class SqlStore:
                         .returning(metric_series.c.id)
                     ).scalar_one()
             ids.update(existing)
-            with self._series_lock:
-                for name, sid in existing.items():
-                    self._series_ids[(run_key, name)] = sid
         return ids
 
     def writer_checkpoint(self, run_key: int, writer: str) -> int | None:
@@ -448,8 +459,11 @@ class SqlStore:
             for row in conn.execute(query):
                 series = grouped[row.run_key].setdefault(row.id, (row, []))
                 if row.ts is not None:
+                    value = row.value
                     payload = None if row.payload is None else json.loads(row.payload)
-                    series[1].append(MetricPoint(row.value, payload, row.ts, row.step))
+                    if value is None and isinstance(payload, float) and math.isnan(payload):
+                        value, payload = payload, None  # a NaN kept in the payload (_point_row)
+                    series[1].append(MetricPoint(value, payload, row.ts, row.step))
         return {
             run_key: [
                 MetricSeries(row.name, row.kind, row.description, tuple(points))
@@ -572,8 +586,28 @@ class SqlStore:
                 )
             row = conn.execute(
                 select(models).where(models.c.name == name, models.c.version == version)
-            ).one()
+            ).one_or_none()
+            if row is None:
+                raise ModelNotFoundException(
+                    f"model {name!r} has no version {version}; list its versions with "
+                    f"Model.list(workspace, name={name!r})"
+                )
             return _model(row)
+
+
+def _point_row(series_id: int, point: NewPoint, nan_in_payload: bool) -> tuple[Any, ...]:
+    """One metric_points row for the driver; SQLite gets NaN values in the payload column."""
+    value, payload = point.value, point.payload
+    if nan_in_payload and payload is None and value is not None and math.isnan(value):
+        # SQLite stores a NaN REAL as NULL; json.dumps keeps it ("NaN"), get_metrics moves it back.
+        value, payload = None, value
+    return (
+        series_id,
+        point.step,
+        value,
+        None if payload is None else json.dumps(payload),
+        point.ts,
+    )
 
 
 def _run_select():  # type: ignore[no-untyped-def]

@@ -2,7 +2,8 @@
 
 Status words are SDK v1's (``NotStarted`` ... ``Completed``); pipeline and step runs end in
 ``Finished`` as SDK v1's do. ``Crashed`` is hyperpipe's own: the process died without reporting
-(killed, out of memory, machine lost), as opposed to ``Failed`` (user code raised or exited non-zero).
+(killed, out of memory, machine lost), as opposed to ``Failed`` (user code raised or exited
+non-zero).
 """
 
 from __future__ import annotations

@@ -1,0 +1,67 @@
+"""Fixtures shared by the whole test suite, one section per subject."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from typing import TYPE_CHECKING
+
+import pytest
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+
+
+# =============================================================================================
+# PostgreSQL
+#
+# Tests that need a server request `postgres_url` or `new_postgres_database` and carry the
+# `postgres` marker. The server comes from HYPERPIPE_TEST_POSTGRES_URL, which
+# `scripts/postgres.sh start` prints. Without it those tests skip, except under CI (CI=true),
+# where they fail: CI must never silently lose its PostgreSQL coverage.
+# =============================================================================================
+
+POSTGRES_URL_ENV = "HYPERPIPE_TEST_POSTGRES_URL"
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> str:
+    """The test server's URL from ``HYPERPIPE_TEST_POSTGRES_URL`` (skip, or fail under CI)."""
+    url = os.environ.get(POSTGRES_URL_ENV, "").strip()
+    if url:
+        return url
+    message = (
+        f"{POSTGRES_URL_ENV} is not set; start a server with `scripts/postgres.sh start` and "
+        "export the URL it prints"
+    )
+    if os.environ.get("CI", "").strip().lower() in ("true", "1", "yes"):
+        pytest.fail(f"{message} (CI=true: PostgreSQL tests must not be skipped)", pytrace=False)
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def new_postgres_database(postgres_url: str) -> Iterator[Callable[[str], str]]:
+    """A factory: ``new_postgres_database("prefix")`` creates an empty, uniquely named database
+    on the test server and returns its URL. Every database made is dropped when the session ends.
+    """
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    server = make_url(postgres_url)
+    if server.drivername in ("postgresql", "postgres"):
+        server = server.set(drivername="postgresql+psycopg")
+    admin = create_engine(server, isolation_level="AUTOCOMMIT", pool_size=1)
+    created: list[str] = []
+
+    def make(prefix: str = "hp_test") -> str:
+        name = f"{prefix}_{os.getpid()}_{uuid.uuid4().hex[:8]}".lower()
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        created.append(name)
+        return server.set(database=name).render_as_string(hide_password=False)
+
+    yield make
+    with admin.connect() as conn:
+        for name in created:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()

@@ -1,0 +1,115 @@
+"""Opening a store: the schema is created once, at ``SCHEMA_REVISION``, even by racing processes;
+bad URLs fail with a message that names the URLs hyperpipe supports.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from typing import TYPE_CHECKING
+
+import alembic.command
+import pytest
+from sqlalchemy import create_engine, inspect, text
+
+from hyperpipe.exceptions import StoreError
+from hyperpipe.store import get_store
+from hyperpipe.store._schema import SCHEMA_REVISION, metadata
+from hyperpipe.store._sql import SqlStore
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from pathlib import Path
+
+_TABLES = {*metadata.tables, "alembic_version"}
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def new_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The URL of a database that does not exist yet (SQLite) or is empty (PostgreSQL)."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'not' / 'yet' / 'store.db'}"
+    return request.getfixturevalue("new_postgres_database")("hp_schema")
+
+
+def _schema_state(url: str) -> tuple[list[str], set[str]]:
+    """(rows of alembic_version, tables) as seen from outside the store."""
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            versions = list(conn.execute(text("SELECT version_num FROM alembic_version")).scalars())
+            return versions, set(inspect(conn).get_table_names())
+    finally:
+        engine.dispose()
+
+
+def test_a_new_store_is_created_at_the_schema_revision(new_url: str) -> None:
+    SqlStore(new_url).close()
+    assert _schema_state(new_url) == ([SCHEMA_REVISION], _TABLES)
+
+
+def test_reopening_a_current_store_does_not_migrate(
+    new_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = SqlStore(new_url)
+    run = store.create_run(experiment_name="e", run_id="kept", run_type="t")
+    store.close()
+
+    def no_upgrade(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a store at the current revision ran an Alembic upgrade")
+
+    monkeypatch.setattr(alembic.command, "upgrade", no_upgrade)
+    reopened = SqlStore(new_url)
+    try:
+        assert reopened.get_run("kept") == run
+    finally:
+        reopened.close()
+    assert _schema_state(new_url) == ([SCHEMA_REVISION], _TABLES)
+
+
+_OPENER = """
+import json, traceback
+from hyperpipe.store._sql import SqlStore
+
+wait_for_go()
+try:
+    store = SqlStore(ARGS[0])
+    run = store.create_run(experiment_name="race", run_id=f"opener-{INDEX}", run_type="t")
+    print(json.dumps({"number": run.number}))
+except Exception:
+    print(json.dumps({"error": traceback.format_exc()}))
+"""
+
+
+@pytest.mark.timeout(120)
+def test_processes_opening_a_new_store_at_once_all_succeed(
+    new_url: str, run_together: Callable[..., list]
+) -> None:
+    results = run_together(_OPENER, [[new_url]] * 6)
+    reports = []
+    for result in results:
+        assert result.returncode == 0, result.stderr[-2000:]
+        reports.append(json.loads(result.stdout.strip().splitlines()[-1]))
+    assert [r.get("error") for r in reports] == [None] * 6
+    assert sorted(r["number"] for r in reports) == list(range(1, 7))
+    assert _schema_state(new_url) == ([SCHEMA_REVISION], _TABLES)
+
+
+def test_a_store_from_a_newer_hyperpipe_raises_store_error(tmp_path: Path) -> None:
+    path = tmp_path / "store.db"
+    SqlStore(f"sqlite:///{path}").close()
+    with sqlite3.connect(path) as conn:
+        conn.execute("UPDATE alembic_version SET version_num = '9999'")
+    with pytest.raises(StoreError, match=r"'9999'.*upgrade hyperpipe"):
+        SqlStore(f"sqlite:///{path}")
+
+
+@pytest.mark.parametrize("url", ["mysql://x", "not a url", "mssql+pyodbc://u@h/db", ""])
+def test_a_bad_url_raises_store_error_naming_the_supported_urls(url: str) -> None:
+    for open_store in (SqlStore, get_store):
+        with pytest.raises(StoreError) as info:
+            open_store(url)
+        message = str(info.value)
+        assert repr(url) in message
+        assert "sqlite://" in message
+        assert "postgresql" in message
