@@ -8,6 +8,7 @@ import threading
 from hyperpipe.store._base import NewPoint, Store
 from hyperpipe.store._records import (
     ArtifactRecord,
+    DatasetRecord,
     ExperimentRecord,
     MetricPoint,
     MetricSeries,
@@ -19,6 +20,7 @@ from hyperpipe.store._status import TERMINAL_STATUSES, RunStatus, can_transition
 __all__ = [
     "TERMINAL_STATUSES",
     "ArtifactRecord",
+    "DatasetRecord",
     "ExperimentRecord",
     "MetricPoint",
     "MetricSeries",

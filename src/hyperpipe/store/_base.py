@@ -9,6 +9,7 @@ if TYPE_CHECKING:
 
     from hyperpipe.store._records import (
         ArtifactRecord,
+        DatasetRecord,
         ExperimentRecord,
         MetricSeries,
         ModelRecord,
@@ -89,5 +90,24 @@ class Store(Protocol):
         self, name: str | None = None, run_id: str | None = None, latest: bool = False
     ) -> list[ModelRecord]: ...
     def update_model(self, name: str, version: int, **fields: Any) -> ModelRecord: ...
+
+    def register_dataset(
+        self,
+        *,
+        name: str | None,
+        kind: str,
+        definition: dict[str, Any],
+        files: Sequence[tuple[str | None, str, int, str, float | None]],
+        content_hash: str,
+        description: str | None = None,
+        tags: dict[str, Any] | None = None,
+        create_new_version: bool = True,
+    ) -> DatasetRecord: ...
+    def get_dataset(self, name: str, version: int | None = None) -> DatasetRecord | None: ...
+    def get_dataset_by_id(self, dataset_id: str) -> DatasetRecord | None: ...
+    def list_datasets(
+        self, name: str | None = None, latest: bool = False
+    ) -> list[DatasetRecord]: ...
+    def dataset_files(self, key: int) -> list[tuple[str | None, str, int, str, float | None]]: ...
 
     def close(self) -> None: ...

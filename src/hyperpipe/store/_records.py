@@ -9,6 +9,7 @@ from hyperpipe.store._status import RunStatus
 
 __all__ = [
     "ArtifactRecord",
+    "DatasetRecord",
     "ExperimentRecord",
     "MetricPoint",
     "MetricSeries",
@@ -99,3 +100,21 @@ class ModelRecord:
     @property
     def id(self) -> str:
         return f"{self.name}:{self.version}"
+
+
+@dataclass(frozen=True)
+class DatasetRecord:
+    """A dataset version. ``name``/``version`` are None for anonymous (unregistered) datasets."""
+
+    key: int
+    id: str
+    name: str | None
+    version: int | None
+    kind: str
+    definition: dict[str, Any]
+    content_hash: str
+    file_count: int
+    total_size: int
+    created_at: float
+    description: str | None = None
+    tags: dict[str, Any] = field(default_factory=dict)

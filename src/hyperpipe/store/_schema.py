@@ -25,7 +25,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-SCHEMA_REVISION = "0001"
+SCHEMA_REVISION = "0002"
 
 metadata = MetaData(
     naming_convention={
@@ -134,4 +134,36 @@ models = Table(
     Column("properties", JSON, nullable=False),
     Column("created_at", Float, nullable=False),
     UniqueConstraint("name", "version"),
+)
+
+# A dataset version: an immutable manifest of files. Anonymous versions (name NULL) are datasets
+# given to runs without being registered.
+datasets = Table(
+    "datasets",
+    metadata,
+    Column("key", _Id, primary_key=True, autoincrement=True),
+    Column("id", String(64), nullable=False, unique=True),
+    Column("name", String(255), nullable=True),
+    Column("version", Integer, nullable=True),
+    Column("kind", String(16), nullable=False),
+    Column("definition", JSON, nullable=False),
+    Column("content_hash", String(64), nullable=False),
+    Column("description", Text, nullable=True),
+    Column("tags", JSON, nullable=False),
+    Column("file_count", Integer, nullable=False),
+    Column("total_size", BigInteger, nullable=False),
+    Column("created_at", Float, nullable=False),
+    UniqueConstraint("name", "version"),
+    Index(None, "content_hash"),
+)
+
+dataset_files = Table(
+    "dataset_files",
+    metadata,
+    Column("dataset_key", _Id, ForeignKey("datasets.key"), primary_key=True),
+    Column("datastore", String(255), primary_key=True),  # "" for files given by URL
+    Column("path", String(2048), primary_key=True),
+    Column("size", BigInteger, nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("mtime", Float, nullable=True),
 )

@@ -11,6 +11,7 @@ import math
 import random
 import threading
 import time
+import uuid
 from collections import defaultdict
 from typing import TYPE_CHECKING, Any
 
@@ -28,6 +29,7 @@ from hyperpipe.store._base import NewPoint
 from hyperpipe.store._engine import WRITE_OPTION, ensure_schema, make_engine
 from hyperpipe.store._records import (
     ArtifactRecord,
+    DatasetRecord,
     ExperimentRecord,
     MetricPoint,
     MetricSeries,
@@ -36,12 +38,16 @@ from hyperpipe.store._records import (
 )
 from hyperpipe.store._schema import (
     artifacts,
+    datasets,
     experiments,
     metric_points,
     metric_series,
     metric_writers,
     models,
     runs,
+)
+from hyperpipe.store._schema import (
+    dataset_files as manifest_rows,
 )
 from hyperpipe.store._status import RunStatus, can_transition
 
@@ -594,6 +600,144 @@ class SqlStore:
                 )
             return _model(row)
 
+    # -- datasets -------------------------------------------------------------------------------
+
+    def register_dataset(
+        self,
+        *,
+        name: str | None,
+        kind: str,
+        definition: dict[str, Any],
+        files: Sequence[tuple[str | None, str, int, str, float | None]],
+        content_hash: str,
+        description: str | None = None,
+        tags: dict[str, Any] | None = None,
+        create_new_version: bool = True,
+    ) -> DatasetRecord:
+        """Record a dataset version, unless the latest version of ``name`` has the same content.
+
+        Anonymous datasets (``name`` None) are recorded once per content and definition.
+        """
+
+        def register() -> DatasetRecord:
+            with self._write() as conn:
+                if name is None:
+                    same = conn.execute(
+                        select(datasets).where(
+                            datasets.c.name.is_(None),
+                            datasets.c.content_hash == content_hash,
+                            datasets.c.kind == kind,
+                        )
+                    ).all()
+                    for row in same:
+                        if row.definition == definition:
+                            return _dataset(row)
+                    version = None
+                else:
+                    latest = conn.execute(
+                        select(datasets)
+                        .where(datasets.c.name == name)
+                        .order_by(datasets.c.version.desc())
+                        .limit(1)
+                    ).one_or_none()
+                    if (
+                        latest is not None
+                        and latest.content_hash == content_hash
+                        and (
+                            latest.kind == kind
+                            and (latest.definition or {}).get("options")
+                            == definition.get("options")
+                        )
+                    ):
+                        return _dataset(latest)
+                    if latest is not None and not create_new_version:
+                        raise UserErrorException(
+                            f"a dataset is already registered as {name!r} (version "
+                            f"{latest.version}) with other content; pass create_new_version=True "
+                            "to register this as a new version"
+                        )
+                    version = (latest.version if latest is not None else 0) + 1
+                key = conn.execute(
+                    insert(datasets)
+                    .values(
+                        id=uuid.uuid4().hex,
+                        name=name,
+                        version=version,
+                        kind=kind,
+                        definition=definition,
+                        content_hash=content_hash,
+                        description=description,
+                        tags=tags or {},
+                        file_count=len(files),
+                        total_size=sum(f[2] for f in files),
+                        created_at=time.time(),
+                    )
+                    .returning(datasets.c.key)
+                ).scalar_one()
+                if files:
+                    conn.execute(
+                        insert(manifest_rows),
+                        [
+                            {
+                                "dataset_key": key,
+                                "datastore": store or "",
+                                "path": path,
+                                "size": size,
+                                "sha256": sha,
+                                "mtime": mtime,
+                            }
+                            for store, path, size, sha, mtime in files
+                        ],
+                    )
+                return _dataset(conn.execute(select(datasets).where(datasets.c.key == key)).one())
+
+        return self._retry_on_conflict(register)
+
+    def get_dataset(self, name: str, version: int | None = None) -> DatasetRecord | None:
+        query = select(datasets).where(datasets.c.name == name)
+        query = (
+            query.order_by(datasets.c.version.desc()).limit(1)
+            if version is None
+            else query.where(datasets.c.version == version)
+        )
+        with self._read() as conn:
+            row = conn.execute(query).one_or_none()
+        return None if row is None else _dataset(row)
+
+    def get_dataset_by_id(self, dataset_id: str) -> DatasetRecord | None:
+        with self._read() as conn:
+            row = conn.execute(select(datasets).where(datasets.c.id == dataset_id)).one_or_none()
+        return None if row is None else _dataset(row)
+
+    def list_datasets(self, name: str | None = None, latest: bool = False) -> list[DatasetRecord]:
+        """Registered versions (anonymous ones excluded), newest version first per name."""
+        query = (
+            select(datasets)
+            .where(datasets.c.name.is_not(None))
+            .order_by(datasets.c.name, datasets.c.version.desc())
+        )
+        if name is not None:
+            query = query.where(datasets.c.name == name)
+        with self._read() as conn:
+            records = [_dataset(row) for row in conn.execute(query)]
+        if latest:
+            seen: set[str | None] = set()
+            records = [r for r in records if not (r.name in seen or seen.add(r.name))]
+        return records
+
+    def dataset_files(self, key: int) -> list[tuple[str | None, str, int, str, float | None]]:
+        """The manifest of a version: (datastore, path, size, sha256, mtime), sorted."""
+        query = (
+            select(manifest_rows)
+            .where(manifest_rows.c.dataset_key == key)
+            .order_by(manifest_rows.c.datastore, manifest_rows.c.path)
+        )
+        with self._read() as conn:
+            return [
+                (r.datastore or None, r.path, r.size, r.sha256, r.mtime)
+                for r in conn.execute(query)
+            ]
+
 
 def _point_row(series_id: int, point: NewPoint, nan_in_payload: bool) -> tuple[Any, ...]:
     """One metric_points row for the driver; SQLite gets NaN values in the payload column."""
@@ -662,4 +806,21 @@ def _model(row: Row) -> ModelRecord:
         framework_version=row.framework_version,
         tags=row.tags or {},
         properties=row.properties or {},
+    )
+
+
+def _dataset(row: Row) -> DatasetRecord:
+    return DatasetRecord(
+        key=row.key,
+        id=row.id,
+        name=row.name,
+        version=row.version,
+        kind=row.kind,
+        definition=row.definition or {},
+        content_hash=row.content_hash,
+        file_count=row.file_count,
+        total_size=row.total_size,
+        created_at=row.created_at,
+        description=row.description,
+        tags=row.tags or {},
     )

@@ -32,7 +32,7 @@ import pickle
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import pytest
 
@@ -773,6 +773,66 @@ class StoreContract:
         results = _in_threads(6, lambda i: store.register_model("m", datastore="ds", path=f"{i}"))
         assert all(isinstance(r, ModelRecord) for r in results), results
         assert sorted(r.version for r in results) == list(range(1, 7))
+
+    # -- datasets -----------------------------------------------------------------------------
+
+    _FILES: ClassVar[list[tuple[str | None, str, int, str, float | None]]] = [
+        ("ds", "data/a.csv", 3, "a" * 64, 1.5),
+        ("ds", "data/b.csv", 5, "b" * 64, None),
+    ]
+
+    def _register(self, store: Store, name: str | None, digest: str, **kwargs: Any) -> Any:
+        return store.register_dataset(
+            name=name,
+            kind="file",
+            definition={"sources": [["ds", "data/**"]], "options": {}},
+            files=self._FILES,
+            content_hash=digest,
+            **kwargs,
+        )
+
+    def test_dataset_versions_count_up_only_when_content_changes(self, store: Store) -> None:
+        first = self._register(store, "news", "h1", description="d", tags={"k": "v"})
+        again = self._register(store, "news", "h1")
+        changed = self._register(store, "news", "h2")
+        assert (first.version, again.version, changed.version) == (1, 1, 2)
+        assert again.id == first.id and changed.id != first.id
+        assert (first.file_count, first.total_size, first.tags) == (2, 8, {"k": "v"})
+        assert store.get_dataset("news").version == 2
+        assert store.get_dataset("news", 1).content_hash == "h1"
+        assert store.get_dataset("news", 3) is None and store.get_dataset("other") is None
+        assert store.get_dataset_by_id(first.id) == first
+        assert store.dataset_files(first.key) == sorted(self._FILES)
+
+    def test_changed_content_without_create_new_version_is_refused(self, store: Store) -> None:
+        self._register(store, "news", "h1")
+        with pytest.raises(UserErrorException, match="create_new_version=True"):
+            self._register(store, "news", "h2", create_new_version=False)
+        assert [d.version for d in store.list_datasets(name="news")] == [1]
+
+    def test_anonymous_datasets_are_recorded_once_per_content(self, store: Store) -> None:
+        a = self._register(store, None, "h1")
+        b = self._register(store, None, "h1")
+        assert a.id == b.id and (a.name, a.version) == (None, None)
+        assert store.list_datasets() == []
+
+    def test_list_datasets_latest_first_and_latest_only(self, store: Store) -> None:
+        self._register(store, "b", "h1")
+        self._register(store, "a", "h1")
+        self._register(store, "a", "h2")
+        assert [(d.name, d.version) for d in store.list_datasets()] == [
+            ("a", 2),
+            ("a", 1),
+            ("b", 1),
+        ]
+        assert [(d.name, d.version) for d in store.list_datasets(latest=True)] == [
+            ("a", 2),
+            ("b", 1),
+        ]
+
+    def test_threads_registering_new_content_get_distinct_versions(self, store: Store) -> None:
+        results = _in_threads(5, lambda i: self._register(store, "news", f"h{i}"))
+        assert sorted(r.version for r in results) == [1, 2, 3, 4, 5], results
 
     # -- records ------------------------------------------------------------------------------
 
