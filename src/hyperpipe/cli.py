@@ -26,13 +26,24 @@ runs_app = typer.Typer(help="Inspect, follow and cancel runs.", no_args_is_help=
 experiments_app = typer.Typer(help="List experiments.", no_args_is_help=True)
 models_app = typer.Typer(help="List registered models.", no_args_is_help=True)
 compute_app = typer.Typer(help="Declare the compute targets runs execute on.", no_args_is_help=True)
+datasets_app = typer.Typer(
+    help="List registered datasets and their versions.", no_args_is_help=True
+)
+example_app = typer.Typer(
+    help="Set up the examples that ship with hyperpipe.", no_args_is_help=True
+)
+newsgroups_app = typer.Typer(help="The 20 Newsgroups lab.", no_args_is_help=True)
 app.add_typer(runs_app, name="runs")
 app.add_typer(experiments_app, name="experiments")
 app.add_typer(models_app, name="models")
 app.add_typer(compute_app, name="compute")
+app.add_typer(datasets_app, name="datasets")
+app.add_typer(example_app, name="example")
+example_app.add_typer(newsgroups_app, name="newsgroups")
 
-console = Console()
-errors = Console(stderr=True)
+# Output read by programs (a pipe, a file) is not cut to 80 columns.
+console = Console() if sys.stdout.isatty() else Console(width=200)
+errors = Console(stderr=True) if sys.stderr.isatty() else Console(stderr=True, width=200)
 _state: dict[str, Any] = {"workspace": None}
 
 WorkspaceOption = Annotated[
@@ -392,6 +403,73 @@ def compute_remove(name: Annotated[str, typer.Argument(help="Target name.")]) ->
 
     ComputeTarget(_workspace(), name).delete()
     console.print(f"Removed compute target {name}")
+
+
+# -- datasets -------------------------------------------------------------------------------------
+
+
+@datasets_app.command("list")
+def datasets_list(
+    name: Annotated[str | None, typer.Option(help="Show every version of this dataset.")] = None,
+) -> None:
+    """List registered datasets (latest versions, or every version of --name)."""
+    ws = _workspace()
+    records = ws._store.list_datasets(name=name, latest=name is None)
+    table = Table(
+        "Dataset", "Version", "Kind", "Files", "Size", "Content hash", "Registered", box=None
+    )
+    for r in records:
+        table.add_row(
+            r.name or "-",
+            str(r.version),
+            r.kind,
+            f"{r.file_count:,}",
+            f"{r.total_size / 1e6:.1f} MB",
+            r.content_hash[:12],
+            _when(r.created_at),
+        )
+    console.print(table if records else "No datasets registered yet.")
+
+
+# -- examples -------------------------------------------------------------------------------------
+
+
+@newsgroups_app.command("prepare")
+def newsgroups_prepare(
+    source: Annotated[
+        Path | None,
+        typer.Option(
+            help="The 20news-bydate archive or its extracted folder "
+            "(default: $HYPERPIPE_NEWSGROUPS, else a checksummed download)."
+        ),
+    ] = None,
+    train_fraction: Annotated[
+        float, typer.Option(help="Share of each category in newsgroups_subset_train.")
+    ] = 0.2,
+    validation_fraction: Annotated[
+        float, typer.Option(help="Share of each category in newsgroups_subset_test.")
+    ] = 0.1,
+    seed: Annotated[int, typer.Option(help="Seed of the stratified sampling.")] = 0,
+) -> None:
+    """Register newsgroups_train/_test and the stratified tuning subsets from the archive."""
+    from hyperpipe.examples.newsgroups.data import NewsgroupsDataError
+    from hyperpipe.examples.newsgroups.prepare import prepare
+
+    try:
+        prepared = prepare(
+            _workspace(),
+            source,
+            train_fraction=train_fraction,
+            validation_fraction=validation_fraction,
+            seed=seed,
+            progress=lambda message: errors.print(message, highlight=False),
+        )
+    except NewsgroupsDataError as exc:
+        raise HyperpipeError(str(exc)) from exc
+    table = Table("Dataset", "Version", "Documents", "Categories", box=None)
+    for item in prepared:
+        table.add_row(item.name, str(item.version), f"{item.documents:,}", str(item.categories))
+    console.print(table)
 
 
 def main() -> None:

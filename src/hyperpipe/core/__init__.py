@@ -10,6 +10,7 @@ from hyperpipe.core._script_run_config import ScriptRunConfig
 from hyperpipe.core._workspace import Workspace
 from hyperpipe.core.compute import ComputeTarget
 from hyperpipe.core.runconfig import RunConfiguration
+from hyperpipe.data._dataset import Dataset
 from hyperpipe.data._datastore import Datastore
 from hyperpipe.exceptions import UserErrorException
 from hyperpipe.store import RunStatus
@@ -17,6 +18,7 @@ from hyperpipe.store import RunStatus
 __all__ = [
     "ComputeTarget",
     "CondaDependencies",
+    "Dataset",
     "Datastore",
     "Environment",
     "Experiment",

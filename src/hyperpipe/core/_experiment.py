@@ -96,6 +96,7 @@ class Experiment:
             status=RunStatus.RUNNING,
             display_name=display_name,
             target="local",
+            definition={"datastore": self._workspace.get_default_datastore().name},
         )
         run = Run._from_record(self, record)
         run._own_process = True

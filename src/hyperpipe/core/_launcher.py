@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import re
-import shutil
 import signal
 import sys
 import threading
@@ -25,6 +24,10 @@ from hyperpipe.core._metrics import replay_journals
 from hyperpipe.core._snapshot import copy_snapshot
 from hyperpipe.core._workspace import STORE_ENV, Workspace
 from hyperpipe.core._workspace_config import WORKSPACE_ENV
+from hyperpipe.data._consumption import PLACEHOLDER
+from hyperpipe.data._materialize import environment as input_environment
+from hyperpipe.data._materialize import materialize_inputs, remove_tree
+from hyperpipe.exceptions import UserErrorException
 from hyperpipe.store import RunStatus
 
 if TYPE_CHECKING:
@@ -91,11 +94,18 @@ class Monitor:
         log_path.parent.mkdir(parents=True, exist_ok=True)
         self._set(RunStatus.PREPARING)
         copy_snapshot(Path(definition["source_directory"]), workdir)
+        inputs = definition.get("inputs") or []
+        try:
+            values = materialize_inputs(self.workspace, inputs, workdir, run_dir / "inputs")
+        except UserErrorException as exc:
+            self._set(RunStatus.FAILED, error=_error("UserError", str(exc), None, ""))
+            return 0
+        arguments = [_substitute(a, inputs, values) for a in definition["arguments"]]
         command = definition.get("command") or [definition["script"]]
         argv = (
-            (definition["python"], *command, *definition["arguments"])
+            (definition["python"], *command, *arguments)
             if definition.get("script")
-            else (*command, *definition["arguments"])
+            else (*command, *arguments)
         )
         spec = TaskSpec(
             run_id=record.id,
@@ -104,6 +114,7 @@ class Monitor:
             log_path=str(log_path),
             env={
                 **definition.get("environment_variables", {}),
+                **input_environment(inputs, values),
                 **run_context_env(self.workspace, record),
             },
             gpus=gpus,
@@ -129,12 +140,12 @@ class Monitor:
         self._set(RunStatus.FINALIZING)
         self._finalize_files(record, workdir, log_path)
         self._finish(record, code, cancelled=cancelled, timed_out=timed_out, log_path=log_path)
-        shutil.rmtree(run_dir / "wd", ignore_errors=True)
+        remove_tree(run_dir / "wd")
         return 0
 
     def _finalize_files(self, record: RunRecord, workdir: Path, log_path: Path) -> None:
         replay_journals(self.store, record.key, _paths.journal_dir(self.workspace.root, record.id))
-        datastore = self.workspace.get_default_datastore()
+        datastore = self.workspace._datastore(record.definition["datastore"])
         prefix = _paths.artifact_prefix(record.id)
         stored: list[tuple[str, int]] = []
         for folder in (_paths.OUTPUTS, "logs"):
@@ -196,7 +207,13 @@ def error_message(log_tail: str, exit_code: int) -> str:
     return f"the script exited with code {exit_code}"
 
 
-def _error(code: str, message: str, exit_code: int, tail: str) -> dict[str, Any]:
+def _substitute(argument: str, inputs: list[dict[str, Any]], values: dict[str, str]) -> str:
+    for spec in inputs:
+        argument = argument.replace(f"{PLACEHOLDER}{spec['name']}", values[spec["name"]])
+    return argument
+
+
+def _error(code: str, message: str, exit_code: int | None, tail: str) -> dict[str, Any]:
     return {"error": {"code": code, "message": message, "exitCode": exit_code, "logTail": tail}}
 
 
@@ -221,7 +238,7 @@ def main(argv: list[str]) -> int:
                 },
             )
         return 1
-    shutil.rmtree(_paths.run_dir(workspace.root, run_id), ignore_errors=True)
+    remove_tree(_paths.run_dir(workspace.root, run_id))
     return code
 
 

@@ -179,6 +179,21 @@ class Run:
         return dict(self._record.properties)
 
     @property
+    def input_datasets(self) -> dict[str, Any]:
+        """The run's named inputs: a local path for mounted or downloaded file datasets (inside
+        the running script), the dataset itself for direct inputs (and anywhere else)."""
+        from hyperpipe.data._dataset import Dataset
+
+        found: dict[str, Any] = {}
+        for spec in self._record.definition.get("inputs") or []:
+            path = os.environ.get(spec["name"]) if self._own_process else None
+            if spec["mode"] != "direct" and path is not None:
+                found[spec["name"]] = path
+            else:
+                found[spec["name"]] = Dataset.get_by_id(self._workspace, spec["dataset_id"])
+        return found
+
+    @property
     def parent(self) -> Run | None:
         if self._record.parent_id is None:
             return None
@@ -230,7 +245,21 @@ class Run:
             "endTimeUtc": _iso(record.ended_at),
             "properties": dict(record.properties),
             "tags": dict(record.tags),
-            "inputDatasets": definition.get("inputDatasets", []),
+            "inputDatasets": [
+                {
+                    "dataset": {
+                        "id": spec["dataset_id"],
+                        "name": spec.get("dataset_name"),
+                        "version": spec.get("dataset_version"),
+                    },
+                    "consumptionDetails": {
+                        "type": "RunInput",
+                        "inputName": spec["name"],
+                        "mechanism": spec["mode"].capitalize(),
+                    },
+                }
+                for spec in definition.get("inputs") or []
+            ],
             "outputDatasets": definition.get("outputDatasets", []),
             "runDefinition": {
                 k: definition[k]
@@ -478,7 +507,9 @@ class Run:
 
     @property
     def _datastore(self) -> Datastore:
-        return self._workspace.get_default_datastore()
+        """Where this run's files are: the default datastore when the run was created."""
+        name = self._record.definition.get("datastore")
+        return self._workspace._datastore(name) if name else self._workspace.get_default_datastore()
 
     def upload_file(
         self, name: str, path_or_stream: Any, datastore_name: str | None = None
@@ -576,6 +607,7 @@ class Run:
             parent_id=self.id,
             display_name=name,
             target=self._record.target,
+            definition={"datastore": self._datastore.name},
         )
         child = Run._from_record(self._experiment, record)
         child._own_process = self._own_process

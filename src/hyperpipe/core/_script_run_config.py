@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any
 from hyperpipe.core import _lifecycle, _paths
 from hyperpipe.core._workspace import STORE_ENV
 from hyperpipe.core._workspace_config import WORKSPACE_ENV
+from hyperpipe.data._consumption import DatasetConsumptionConfig
+from hyperpipe.data._dataset import AbstractDataset
 from hyperpipe.exceptions import ExperimentExecutionException, UserErrorException
 from hyperpipe.store import RunStatus
 
@@ -22,6 +24,7 @@ if TYPE_CHECKING:
     from hyperpipe.core._environment import Environment
     from hyperpipe.core._experiment import Experiment
     from hyperpipe.core._run import ScriptRun
+    from hyperpipe.core._workspace import Workspace
     from hyperpipe.core.runconfig import RunConfiguration
 
 __all__ = ["ScriptRunConfig", "format_argument"]
@@ -82,6 +85,31 @@ class ScriptRunConfig:
         return submit_script(experiment, self, **kwargs)
 
 
+def resolve_arguments(
+    arguments: list[Any], workspace: Workspace
+) -> tuple[list[str], list[dict[str, Any]]]:
+    """Arguments as strings, datasets replaced by placeholders; and the inputs they stand for."""
+    strings: list[str] = []
+    inputs: dict[str, dict[str, Any]] = {}
+    for value in arguments:
+        if isinstance(value, AbstractDataset):
+            value = value.as_named_input(value._auto_input_name())
+            value = value.as_mount() if value.dataset._kind == "file" else value
+        if isinstance(value, DatasetConsumptionConfig):
+            spec = value._to_spec(workspace)
+            known = inputs.get(spec["name"])
+            if known is not None and known != spec:
+                raise UserErrorException(
+                    f"two different inputs are named {spec['name']!r}; give each dataset its own "
+                    "name with as_named_input(name)"
+                )
+            inputs[spec["name"]] = spec
+            strings.append(value.placeholder)
+        else:
+            strings.append(format_argument(value))
+    return strings, list(inputs.values())
+
+
 def format_argument(value: Any) -> str:
     """A script argument as the string the process receives; unsupported objects are refused."""
     if isinstance(value, bool):
@@ -92,7 +120,7 @@ def format_argument(value: Any) -> str:
         return os.fspath(value)
     raise UserErrorException(
         f"argument {value!r} of type {type(value).__name__} cannot be passed to a script; use "
-        "str, int, float, bool or a path"
+        "str, int, float, bool, a path, or a dataset (dataset.as_named_input(name).as_mount())"
     )
 
 
@@ -124,7 +152,7 @@ def submit_script(experiment: Experiment, config: ScriptRunConfig, **kwargs: Any
             else list(config.command or [])
         )
     target = workspace._target_spec(config.target_name)
-    arguments = [format_argument(a) for a in config.arguments]
+    arguments, inputs = resolve_arguments(config.arguments, workspace)
     environment_variables = dict(getattr(config.environment, "environment_variables", {}) or {})
     interpreter = getattr(getattr(config.environment, "python", None), "interpreter_path", None)
 
@@ -142,11 +170,13 @@ def submit_script(experiment: Experiment, config: ScriptRunConfig, **kwargs: Any
             "script": config.script,
             "command": argv if not config.script else None,
             "arguments": arguments,
+            "inputs": inputs,
             "source_directory": str(source),
             "target": target.name,
             "environment_variables": environment_variables,
             "python": interpreter or sys.executable,
             "log_path": str(log_path),
+            "datastore": datastore.name,
             "max_run_duration_seconds": config.max_run_duration_seconds,
             "submitted_by": getpass.getuser(),
         },

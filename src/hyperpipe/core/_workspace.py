@@ -242,26 +242,80 @@ class Workspace:
     def _default_datastore_name(self) -> str:
         return self._config.settings.get("default_datastore") or WORKSPACE_DEFAULT_BLOB_STORE_NAME
 
-    def _datastore_entries(self) -> dict[str, dict[str, Any]]:
-        entries = dict(self._config.settings.get("datastores", {}))
-        entries.setdefault(
-            WORKSPACE_DEFAULT_BLOB_STORE_NAME,
-            {"url": f"datastores/{WORKSPACE_DEFAULT_BLOB_STORE_NAME}"},
-        )
+    @staticmethod
+    def _datastore_entries_in(settings: dict[str, Any]) -> dict[str, dict[str, Any]]:
+        """The registered datastores; ``workspaceblobstore`` is implied while it is the default."""
+        entries = dict(settings.get("datastores", {}))
+        default = settings.get("default_datastore") or WORKSPACE_DEFAULT_BLOB_STORE_NAME
+        if default == WORKSPACE_DEFAULT_BLOB_STORE_NAME:
+            entries.setdefault(
+                WORKSPACE_DEFAULT_BLOB_STORE_NAME,
+                {"url": f"datastores/{WORKSPACE_DEFAULT_BLOB_STORE_NAME}"},
+            )
         return entries
+
+    def _datastore_entries(self) -> dict[str, dict[str, Any]]:
+        return self._datastore_entries_in(self._config.settings)
+
+    def _unknown_datastore(self, name: str, entries: dict[str, Any]) -> UserErrorException:
+        return UserErrorException(
+            f"datastore {name!r} is not registered in workspace {self.name!r}; registered: "
+            f"{', '.join(sorted(entries))}"
+        )
 
     def _datastore(self, name: str) -> Datastore:
         entries = self._datastore_entries()
         entry = entries.get(name)
         if entry is None:
-            raise UserErrorException(
-                f"datastore {name!r} is not registered in workspace {self.name!r}; registered: "
-                f"{', '.join(sorted(entries))}"
-            )
-        url = entry["url"]
-        if "://" not in url:
-            url = str((self.root / url).resolve())
-        return Datastore._from_url(name, url, entry.get("options"))
+            raise self._unknown_datastore(name, entries)
+        url = self._datastore_url(entry["url"])
+        return Datastore._from_url(name, url, entry.get("options"), workspace=self)
+
+    def _datastore_url(self, url: str) -> str:
+        """Folder paths and ``file://`` URLs resolve against the workspace root when relative."""
+        if url.startswith("file://"):
+            url = url[len("file://") :]
+        elif "://" in url or "::" in url:
+            return url
+        return str((self.root / Path(url).expanduser()).resolve())
+
+    def _register_datastore(
+        self, name: str, url: str, options: dict[str, Any], *, overwrite: bool = False
+    ) -> Datastore:
+        """Add (or with ``overwrite`` replace) a datastore entry; see ``Datastore.register``."""
+
+        def change(settings: dict[str, Any]) -> None:
+            old = self._datastore_entries_in(settings).get(name)
+            if old is not None and not overwrite:
+                raise UserErrorException(
+                    f"datastore {name!r} is already registered in workspace {self.name!r} with "
+                    f"URL {old['url']!r}; pass overwrite=True to replace it, or choose another name"
+                )
+            entries = settings.setdefault("datastores", {})
+            for implied, entry in self._datastore_entries_in(settings).items():
+                entries.setdefault(implied, entry)  # keep an implied default once others exist
+            entries[name] = {"url": url, **({"options": dict(options)} if options else {})}
+
+        self._edit_settings(change)
+        return self._datastore(name)
+
+    def _unregister_datastore(self, name: str) -> None:
+        """Remove a datastore entry; the default datastore cannot be removed."""
+
+        def change(settings: dict[str, Any]) -> None:
+            entries = self._datastore_entries_in(settings)
+            if name not in entries:
+                raise self._unknown_datastore(name, entries)
+            default = settings.get("default_datastore") or WORKSPACE_DEFAULT_BLOB_STORE_NAME
+            if name == default:
+                raise UserErrorException(
+                    f"datastore {name!r} is the default datastore of workspace {self.name!r} and "
+                    "cannot be unregistered; make another datastore the default first "
+                    "(Datastore.get(ws, other).set_as_default())"
+                )
+            settings.get("datastores", {}).pop(name, None)
+
+        self._edit_settings(change)
 
     @property
     def datastores(self) -> dict[str, Datastore]:
@@ -318,6 +372,13 @@ class Workspace:
         self._config = wsconfig.load_config(self._config.path)
 
     # -- other collections --------------------------------------------------------------------
+
+    @property
+    def datasets(self) -> dict[str, Any]:
+        """The latest version of every registered dataset, by name."""
+        from hyperpipe.data._dataset import Dataset
+
+        return Dataset.get_all(self)
 
     @property
     def experiments(self) -> dict[str, Experiment]:

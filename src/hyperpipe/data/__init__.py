@@ -2,6 +2,17 @@
 
 from __future__ import annotations
 
+from hyperpipe.data._consumption import DatasetConsumptionConfig
+from hyperpipe.data._data_reference import DATA_REFERENCE_ENV_PREFIX, DataReference
+from hyperpipe.data._dataset import FileDataset, TabularDataset
 from hyperpipe.data._datastore import WORKSPACE_DEFAULT_BLOB_STORE_NAME, Datastore
 
-__all__ = ["WORKSPACE_DEFAULT_BLOB_STORE_NAME", "Datastore"]
+__all__ = [
+    "DATA_REFERENCE_ENV_PREFIX",
+    "WORKSPACE_DEFAULT_BLOB_STORE_NAME",
+    "DataReference",
+    "DatasetConsumptionConfig",
+    "Datastore",
+    "FileDataset",
+    "TabularDataset",
+]

@@ -1,34 +1,78 @@
 """Datastores: named storage locations behind fsspec (a local folder by default).
 
-A workspace keeps its datastores' URLs in its config; ``Datastore(ws, name)`` returns one. Writes
-are atomic: a file appears under its final name only once it is complete.
+A workspace keeps its datastores' URLs and storage options in its config; ``Datastore(ws, name)``
+returns one, ``Datastore.register(ws, name, url)`` adds one. Writes are atomic on every backend: a
+file appears under its final name only once it is complete.
+
+How each backend gets there:
+
+- local folders: write a temporary sibling, then ``os.replace`` it onto the final name;
+- object stores whose upload is atomic per object (``s3``, ``gs``, ``az``/``abfs``): a direct
+  ``put_file`` (a multipart or block upload becomes visible only when it completes); streams are
+  spooled to a local temporary file first, because those backends' writable files commit on close
+  even when the writer failed;
+- any other filesystem (``memory://``, ...): write a temporary key, then ``fs.mv`` it.
+
+Temporary names end in ``.hp-tmp-<12 hex digits>`` and are never listed by ``_walk``.
 """
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import shutil
+import tempfile
 import uuid
-from pathlib import Path, PurePosixPath
+import warnings
+from contextlib import suppress
+from functools import cached_property
+from importlib.util import find_spec
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 import fsspec
+from fsspec.registry import known_implementations
 
+from hyperpipe.data._data_reference import (
+    CHUNK,
+    DataReference,
+    files_under,
+    normalize_path,
+    progress,
+    sha256_of,
+)
 from hyperpipe.exceptions import UserErrorException
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterator, Sequence
 
 __all__ = ["WORKSPACE_DEFAULT_BLOB_STORE_NAME", "Datastore"]
 
 WORKSPACE_DEFAULT_BLOB_STORE_NAME = "workspaceblobstore"
+
+_NAME = re.compile(r"^[A-Za-z0-9_]{1,255}$")
+_TEMP = re.compile(r"\.hp-tmp-[0-9a-f]{12}$")
+
+
+def is_temporary(path: str) -> bool:
+    """Whether ``path`` is a write in progress (never part of a listing or a dataset)."""
+    return _TEMP.search(path) is not None
+
+
+_LOCAL = frozenset({"file", "local"})
+# Object stores: one upload is one atomic object write, and folders are only key prefixes.
+_ATOMIC_PUT = frozenset({"s3", "s3a", "gs", "gcs", "az", "abfs", "abfss"})
+_TYPES = {"file": "Local", "local": "Local", "memory": "Memory", "s3": "S3", "s3a": "S3"}
+_TYPES |= {"az": "AzureBlob", "abfs": "AzureBlob", "abfss": "AzureBlob", "gs": "GCS", "gcs": "GCS"}
 
 
 class Datastore:
     """A named storage location, SDK v1's ``azureml.core.Datastore``.
 
     ``Datastore(workspace, name)`` returns the named datastore, or the workspace default when
-    ``name`` is None. Paths inside a datastore are POSIX-style and relative to its root.
+    ``name`` is None. Paths inside a datastore are POSIX-style and relative to its root. The
+    filesystem is opened on first use, so listing ``ws.datastores`` never needs a backend package.
     """
 
     def __new__(cls, workspace: Any, name: str | None = None) -> Datastore:
@@ -37,15 +81,103 @@ class Datastore:
         return workspace._datastore(name)
 
     @classmethod
-    def _from_url(cls, name: str, url: str, options: dict[str, Any] | None = None) -> Datastore:
+    def _from_url(
+        cls, name: str, url: str, options: dict[str, Any] | None = None, *, workspace: Any = None
+    ) -> Datastore:
         self = object.__new__(cls)
         self.name = name
         self.url = url
+        self.workspace = workspace
         self._options = dict(options or {})
-        self._fs, root = fsspec.core.url_to_fs(url, **self._options)
-        self._root = root.rstrip("/")
-        self._local = "file" in _protocols(self._fs)
+        self._protocol = fsspec.core.split_protocol(url.split("::")[0])[0] or "file"
+        self._local = self._protocol in _LOCAL
         return self
+
+    # -- registration (hyperpipe's API and SDK v1's) ------------------------------------------
+
+    @staticmethod
+    def register(
+        workspace: Any,
+        datastore_name: str,
+        url: str,
+        *,
+        storage_options: dict[str, Any] | None = None,
+        overwrite: bool = False,
+    ) -> Datastore:
+        """Register ``url`` as ``datastore_name`` in ``workspace`` and return it.
+
+        ``url`` is a folder (relative to the workspace root unless absolute), a ``file://`` or
+        ``memory://`` URL, or an object store URL (``s3://``, ``az://``/``abfs://``, ``gs://``)
+        whose fsspec package is installed. ``storage_options`` go to that fsspec filesystem and
+        are kept in the workspace config (never shown in reprs or messages).
+        """
+        if not isinstance(datastore_name, str) or not _NAME.match(datastore_name):
+            raise UserErrorException(
+                f"datastore name {datastore_name!r} is invalid: use 1-255 letters, digits or "
+                "underscores (e.g. 'raw_data')"
+            )
+        if not isinstance(url, str) or not url.strip():
+            raise UserErrorException(
+                f"datastore {datastore_name!r}: url must be a non-empty string such as "
+                f"'data/raw', 'file:///srv/data' or 's3://bucket/prefix', got {url!r}"
+            )
+        options = _check_options(datastore_name, storage_options)
+        _check_backend(datastore_name, url)
+        resolved = workspace._datastore_url(url)
+        if "://" not in resolved and os.path.isfile(resolved):
+            raise UserErrorException(
+                f"datastore {datastore_name!r}: {resolved!r} is a file, not a folder; pass a "
+                "folder path (it is created when missing)"
+            )
+        datastore: Datastore = workspace._register_datastore(
+            datastore_name, url, options, overwrite=overwrite
+        )
+        if datastore._local:
+            datastore._fs.makedirs(datastore._root, exist_ok=True)
+        return datastore
+
+    @staticmethod
+    def register_azure_blob_container(
+        workspace: Any,
+        datastore_name: str,
+        container_name: str,
+        account_name: str,
+        sas_token: str | None = None,
+        account_key: str | None = None,
+        protocol: str | None = None,
+        endpoint: str | None = None,
+        overwrite: bool = False,
+        create_if_not_exists: bool = False,
+        skip_validation: bool = False,
+        blob_cache_timeout: int | None = None,
+        grant_workspace_access: bool = False,
+        subscription_id: str | None = None,
+        resource_group: str | None = None,
+    ) -> Datastore:
+        """SDK v1's blob container registration: ``az://<container_name>`` through adlfs.
+
+        ``endpoint`` (e.g. ``core.chinacloudapi.cn``) sets adlfs's ``account_host``;
+        ``create_if_not_exists`` creates the container. ``protocol``, ``skip_validation``,
+        ``blob_cache_timeout``, ``grant_workspace_access``, ``subscription_id`` and
+        ``resource_group`` are accepted for compatibility and ignored.
+        """
+        options: dict[str, Any] = {"account_name": account_name}
+        if account_key:
+            options["account_key"] = account_key
+        elif sas_token:
+            options["sas_token"] = sas_token.lstrip("?")
+        if endpoint and endpoint != "core.windows.net":
+            options["account_host"] = f"{account_name}.blob.{endpoint}"
+        datastore = Datastore.register(
+            workspace,
+            datastore_name,
+            f"az://{container_name}",
+            storage_options=options,
+            overwrite=overwrite,
+        )
+        if create_if_not_exists:
+            datastore._fs.makedirs(datastore._root, exist_ok=True)
+        return datastore
 
     @staticmethod
     def get(workspace: Any, datastore_name: str) -> Datastore:
@@ -56,9 +188,38 @@ class Datastore:
     def get_default(workspace: Any) -> Datastore:
         return workspace.get_default_datastore()
 
+    def set_as_default(self) -> None:
+        """Make this the workspace's default datastore (where runs and models store files)."""
+        self._bound_workspace("set_as_default").set_default_datastore(self.name)
+
+    def unregister(self) -> None:
+        """Remove this datastore from the workspace config; its files are left untouched."""
+        self._bound_workspace("unregister")._unregister_datastore(self.name)
+
+    def _bound_workspace(self, action: str) -> Any:
+        if self.workspace is None:
+            raise UserErrorException(
+                f"datastore {self.name!r} is not bound to a workspace, so {action}() cannot "
+                "work; get it with Datastore.get(ws, name)"
+            )
+        return self.workspace
+
+    # -- identity -------------------------------------------------------------------------------
+
     @property
     def datastore_type(self) -> str:
-        return "Local" if self._local else type(self._fs).__name__
+        return _TYPES.get(self._protocol, self._protocol)
+
+    @property
+    def container_name(self) -> str | None:
+        """SDK v1's blob container (the URL's first path segment) for ``az://`` datastores."""
+        if _TYPES.get(self._protocol) != "AzureBlob":
+            return None
+        return fsspec.core.split_protocol(self.url)[1].split("/")[0] or None
+
+    @property
+    def account_name(self) -> str | None:
+        return self._options.get("account_name")
 
     def __repr__(self) -> str:
         return f"Datastore(name={self.name!r}, url={self.url!r})"
@@ -69,13 +230,164 @@ class Datastore:
     def __hash__(self) -> int:
         return hash((self.name, self.url))
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Pickles as its constructor arguments; the filesystem is reopened on first use.
+        state = {"workspace": self.workspace}
+        return (Datastore._from_url, (self.name, self.url, self._options), state)
+
+    # -- SDK v1 file operations -------------------------------------------------------------------
+
+    def upload(
+        self,
+        src_dir: str | os.PathLike[str],
+        target_path: str | None = None,
+        overwrite: bool = False,
+        show_progress: bool = True,
+    ) -> DataReference:
+        """Upload every file under the folder ``src_dir`` to ``target_path``, keeping the layout.
+
+        Like SDK v1, existing files are skipped unless ``overwrite``; unlike it, skipping a file
+        whose content differs from the local one warns (SDK v1 left stale data silently).
+        """
+        source = Path(src_dir)
+        if not source.is_dir():
+            what = "a file" if source.is_file() else "missing"
+            raise UserErrorException(
+                f"upload: src_dir must be a folder, got {os.fspath(src_dir)!r} ({what}); use "
+                "upload_files([...]) to upload single files"
+            )
+        files = [(path, path.relative_to(source).as_posix()) for path in files_under(source)]
+        return self._upload(files, target_path, overwrite, show_progress)
+
+    def upload_files(
+        self,
+        files: Sequence[str | os.PathLike[str]],
+        relative_root: str | os.PathLike[str] | None = None,
+        target_path: str | None = None,
+        overwrite: bool = False,
+        show_progress: bool = True,
+    ) -> DataReference:
+        """Upload ``files``, each stored at its path relative to ``relative_root`` under
+        ``target_path``; ``relative_root`` defaults to the files' common parent folder."""
+        if isinstance(files, (str, os.PathLike)):
+            files = [files]
+        paths = [Path(os.path.abspath(f)) for f in files]
+        missing = [os.fspath(f) for f, p in zip(files, paths, strict=True) if not p.is_file()]
+        if missing or not paths:
+            raise UserErrorException(
+                f"upload_files: these are not files: {missing or 'none given'}; pass a list of "
+                "existing file paths (use upload(src_dir) for a folder)"
+            )
+        root = os.path.abspath(relative_root or os.path.commonpath([p.parent for p in paths]))
+        outside = [os.fspath(p) for p in paths if not p.is_relative_to(root)]
+        if outside:
+            raise UserErrorException(
+                f"upload_files: {outside} are not under relative_root {root!r}; pass a "
+                "relative_root that contains every file, or leave it out"
+            )
+        pairs = {p.relative_to(root).as_posix(): p for p in paths}
+        return self._upload(
+            [(p, rel) for rel, p in pairs.items()], target_path, overwrite, show_progress
+        )
+
+    def download(
+        self,
+        target_path: str | os.PathLike[str],
+        prefix: str | None = None,
+        overwrite: bool = False,
+        show_progress: bool = True,
+    ) -> int:
+        """Download the files under ``prefix`` (a folder or file path; default: everything) to
+        ``target_path``, keeping their datastore paths. Returns how many files were written;
+        existing local files are skipped unless ``overwrite``."""
+        target = Path(target_path)
+        files = list(self._walk(prefix or ""))
+        count = 0
+        with progress(show_progress, len(files), f"Downloading from {self.name}") as advance:
+            for rel, _size in files:
+                local = target.joinpath(*rel.split("/"))
+                if overwrite or not local.exists():
+                    self._get_file(rel, local)
+                    count += 1
+                advance()
+        return count
+
+    def path(
+        self, path: str | None = None, data_reference_name: str | None = None
+    ) -> DataReference:
+        """A :class:`DataReference` to ``path`` in this datastore (default: its root)."""
+        return DataReference(self, data_reference_name=data_reference_name, path_on_datastore=path)
+
+    def as_mount(self) -> DataReference:
+        return self.path().as_mount()
+
+    def as_download(self, path_on_compute: str | None = None) -> DataReference:
+        return self.path().as_download(path_on_compute)
+
+    def as_upload(self, path_on_compute: str | None = None) -> DataReference:
+        return self.path().as_upload(path_on_compute)
+
+    def _upload(
+        self,
+        files: list[tuple[Path, str]],
+        target_path: str | None,
+        overwrite: bool,
+        show_progress: bool,
+    ) -> DataReference:
+        prefix = normalize_path(target_path)
+        changed: list[str] = []
+        with progress(show_progress, len(files), f"Uploading to {self.name}") as advance:
+            for local, rel in files:
+                dest = f"{prefix}/{rel}" if prefix else rel
+                size = None if overwrite else self._size(dest)
+                if size is None:
+                    self._put_file(local, dest)
+                elif self._differs(local, dest, size):
+                    changed.append(dest)
+                advance()
+        if changed:
+            warnings.warn(
+                f"upload to datastore {self.name!r} skipped {len(changed)} existing file(s) whose "
+                f"content differs from the local copy (first: {changed[0]!r}); they still hold "
+                "the old data. Pass overwrite=True to replace them",
+                UserWarning,
+                stacklevel=3,
+            )
+        return self.path(target_path)
+
+    def _size(self, path: str) -> int | None:
+        """The size of the file at ``path``, or None when there is none."""
+        try:
+            info = self._fs.info(self._full(path))
+        except FileNotFoundError:
+            return None
+        return int(info.get("size") or 0) if info.get("type") != "directory" else None
+
+    def _differs(self, local: Path, path: str, size: int) -> bool:
+        if local.stat().st_size != size:
+            return True
+        with open(local, "rb") as mine, self._open(path) as theirs:
+            return sha256_of(mine) != sha256_of(theirs)
+
     # -- internal file API (runs, models and datasets build on these) ---------------------------
 
+    @cached_property
+    def _fs_and_root(self) -> tuple[fsspec.AbstractFileSystem, str]:
+        _check_backend(self.name, self.url)
+        fs, root = fsspec.core.url_to_fs(self.url, **self._options)
+        return fs, root.rstrip("/")
+
+    @property
+    def _fs(self) -> fsspec.AbstractFileSystem:
+        return self._fs_and_root[0]
+
+    @property
+    def _root(self) -> str:
+        return self._fs_and_root[1]
+
     def _full(self, path: str) -> str:
-        rel = PurePosixPath(path.lstrip("/"))
-        if ".." in rel.parts:
-            raise UserErrorException(f"datastore path {path!r} must not contain '..'")
-        return f"{self._root}/{rel}" if str(rel) not in ("", ".") else self._root
+        rel = normalize_path(path)
+        return f"{self._root}/{rel}" if rel else self._root
 
     def _local_path(self, path: str = "") -> Path | None:
         """The local filesystem path of ``path`` when this datastore is a local folder."""
@@ -84,50 +396,128 @@ class Datastore:
     def _put_file(self, local_path: str | os.PathLike[str], path: str) -> int:
         """Copy a local file to ``path`` atomically; returns its size."""
         target = self._full(path)
-        parent = target.rsplit("/", 1)[0]
-        self._fs.makedirs(parent, exist_ok=True)
-        if self._local:
-            temp = f"{target}.tmp-{uuid.uuid4().hex[:8]}"
-            shutil.copyfile(local_path, temp)
-            os.replace(temp, target)
+        source = os.fspath(local_path)
+        if self._protocol in _ATOMIC_PUT:
+            self._fs.put_file(source, target)
         else:
-            self._fs.put_file(os.fspath(local_path), target)
-        return os.path.getsize(local_path)
+            self._write_via_temp(target, lambda temp: self._fs.put_file(source, temp))
+        return os.path.getsize(source)
 
     def _put_stream(self, stream: BinaryIO, path: str) -> int:
+        """Store what ``stream`` yields at ``path`` atomically; returns the size written."""
         target = self._full(path)
-        self._fs.makedirs(target.rsplit("/", 1)[0], exist_ok=True)
-        temp = f"{target}.tmp-{uuid.uuid4().hex[:8]}" if self._local else target
-        with self._fs.open(temp, "wb") as out:
-            shutil.copyfileobj(stream, out)
-        if self._local:
-            os.replace(temp, target)
+        if self._protocol in _ATOMIC_PUT:
+            with tempfile.TemporaryDirectory(prefix="hyperpipe-") as scratch:
+                spool = os.path.join(scratch, "stream")
+                with open(spool, "wb") as out:
+                    shutil.copyfileobj(stream, out, CHUNK)
+                self._fs.put_file(spool, target)
+                return os.path.getsize(spool)
+
+        def write(temp: str) -> None:
+            with self._fs.open(temp, "wb") as out:
+                shutil.copyfileobj(stream, out, CHUNK)
+
+        self._write_via_temp(target, write)
         return self._fs.size(target)
 
+    def _write_via_temp(self, target: str, write: Callable[[str], None]) -> None:
+        self._fs.makedirs(target.rsplit("/", 1)[0], exist_ok=True)
+        temp = f"{target}.hp-tmp-{uuid.uuid4().hex[:12]}"
+        try:
+            write(temp)
+            if self._local:
+                os.replace(temp, target)
+            else:
+                self._fs.mv(temp, target)
+        except BaseException:
+            with suppress(OSError):  # never created, or already gone
+                self._fs.rm_file(temp)
+            raise
+
     def _get_file(self, path: str, local_path: str | os.PathLike[str]) -> None:
-        Path(local_path).parent.mkdir(parents=True, exist_ok=True)
-        self._fs.get_file(self._full(path), os.fspath(local_path))
+        """Copy ``path`` to a local file, atomically (a temporary sibling, then a rename)."""
+        target = Path(local_path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        temp = target.with_name(f"{target.name}.hp-tmp-{uuid.uuid4().hex[:12]}")
+        try:
+            self._fs.get_file(self._full(path), os.fspath(temp))
+            os.replace(temp, target)
+        except BaseException:
+            temp.unlink(missing_ok=True)
+            raise
 
     def _open(self, path: str, mode: str = "rb") -> Any:
+        """Open ``path`` through fsspec; writing this way is not atomic (use ``_put_stream``)."""
         return self._fs.open(self._full(path), mode)
 
     def _exists(self, path: str) -> bool:
         return self._fs.exists(self._full(path))
 
     def _walk(self, prefix: str = "") -> Iterator[tuple[str, int]]:
-        """(relative path, size) of every file under ``prefix``, sorted; temp files skipped."""
+        """(relative path, size) of every file under ``prefix``, sorted; temp files skipped.
+
+        ``prefix`` is a folder or file path, not a string prefix: ``a`` covers ``a/x``, not ``ab``.
+        """
         base = self._full(prefix)
         if not self._fs.exists(base):
             return
         if self._fs.isfile(base):
-            yield prefix.strip("/"), self._fs.size(base)
+            yield normalize_path(prefix), self._fs.size(base)
             return
         for full, info in sorted(self._fs.find(base, detail=True).items()):
-            if ".tmp-" in full.rsplit("/", 1)[-1]:
+            if _TEMP.search(full) or info.get("type") == "directory":
                 continue
             yield full[len(self._root) :].lstrip("/"), int(info.get("size") or 0)
 
 
-def _protocols(fs: fsspec.AbstractFileSystem) -> tuple[str, ...]:
-    protocol = fs.protocol
-    return (protocol,) if isinstance(protocol, str) else tuple(protocol)
+# -- helpers -----------------------------------------------------------------------------------
+
+
+def _check_options(name: str, options: dict[str, Any] | None) -> dict[str, Any]:
+    """``storage_options`` must be a JSON object; messages name keys only, never values."""
+    if options is None:
+        return {}
+    if not isinstance(options, dict) or not all(isinstance(k, str) for k in options):
+        raise UserErrorException(
+            f"datastore {name!r}: storage_options must be a dict with string keys, got "
+            f"{type(options).__name__}"
+        )
+    bad = []
+    for key, value in options.items():
+        try:
+            json.dumps(value)
+        except (TypeError, ValueError):
+            bad.append(key)
+    if bad:
+        raise UserErrorException(
+            f"datastore {name!r}: storage_options {bad} are not JSON values (they are kept in "
+            "the workspace config); pass strings, numbers, booleans, lists or dicts"
+        )
+    return dict(options)
+
+
+def _check_backend(name: str, url: str) -> None:
+    """Raise a one-line fix when ``url``'s protocol is unknown or its package is missing."""
+    for part in url.split("::"):
+        protocol = fsspec.core.split_protocol(part)[0]
+        if protocol is None or protocol in _LOCAL:
+            continue
+        try:
+            fsspec.get_filesystem_class(protocol)
+        except ValueError as exc:
+            raise UserErrorException(
+                f"datastore {name!r} has URL {url!r} with unknown protocol {protocol!r}; use a "
+                "folder path or a file://, memory://, s3://, az:// (abfs://) or gs:// URL"
+            ) from exc
+        except ImportError as exc:
+            module = known_implementations.get(protocol, {}).get("class", protocol).split(".")[0]
+            if find_spec(module) is not None:  # installed, but it (or a dependency) is broken
+                raise UserErrorException(
+                    f"datastore {name!r}: the {module} package for {protocol}:// URLs failed to "
+                    f"import ({exc}); run: pip install --force-reinstall {module}"
+                ) from exc
+            raise UserErrorException(
+                f"datastore {name!r} needs the {module} package for {protocol}:// URLs like "
+                f"{url!r}; run: pip install {module}"
+            ) from exc

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import io
 import os
+import pickle
 import threading
 import warnings
 from typing import TYPE_CHECKING, Any
@@ -134,9 +135,7 @@ class DatastoreContract:
         datastore._put_file(_write(tmp_path / "b", b"new"), "x.txt")
         assert _read(datastore, "x.txt") == b"new"
 
-    def test_put_stream_stores_the_stream_and_returns_its_size(
-        self, datastore: Datastore
-    ) -> None:
+    def test_put_stream_stores_the_stream_and_returns_its_size(self, datastore: Datastore) -> None:
         data = os.urandom(2_500_000)
         assert datastore._put_stream(io.BytesIO(data), "streams/s.bin") == len(data)
         assert _read(datastore, "streams/s.bin") == data
@@ -164,7 +163,12 @@ class DatastoreContract:
         assert not datastore._exists("missing")
 
     def test_walk_lists_every_file_sorted_with_sizes(self, datastore: Datastore) -> None:
-        for name, data in {"b/2.txt": b"22", "a.txt": b"1", "b/1.txt": b"", "c/d/e": b"eee"}.items():
+        for name, data in {
+            "b/2.txt": b"22",
+            "a.txt": b"1",
+            "b/1.txt": b"",
+            "c/d/e": b"eee",
+        }.items():
             datastore._put_stream(io.BytesIO(data), name)
         assert list(datastore._walk()) == [
             ("a.txt", 1),
@@ -276,7 +280,7 @@ class DatastoreContract:
 
     def test_upload_needs_a_folder(self, datastore: Datastore, tmp_path: Path) -> None:
         file = _write(tmp_path / "single.txt", "x")
-        with pytest.raises(UserErrorException, match="src_dir must be a folder.*upload_files"):
+        with pytest.raises(UserErrorException, match=r"src_dir must be a folder.*upload_files"):
             datastore.upload(file, show_progress=False)
         with pytest.raises(UserErrorException, match=r"src_dir must be a folder.*\(missing\)"):
             datastore.upload(tmp_path / "nope", show_progress=False)
@@ -290,6 +294,7 @@ class DatastoreContract:
         with pytest.warns(UserWarning) as caught:
             datastore.upload(src, "t", show_progress=False)
         assert len(caught) == 1
+        assert caught[0].filename == __file__  # points at the caller's line, not hyperpipe's
         message = str(caught[0].message)
         assert "skipped 2 existing file(s) whose content differs" in message
         assert "overwrite=True" in message
@@ -342,7 +347,9 @@ class DatastoreContract:
         self, datastore: Datastore, tmp_path: Path
     ) -> None:
         base = _tree(tmp_path / "base", {"x/1.txt": "1", "x/y/2.txt": "22"})
-        datastore.upload_files([base / "x" / "1.txt", base / "x" / "y" / "2.txt"], show_progress=False)
+        datastore.upload_files(
+            [base / "x" / "1.txt", base / "x" / "y" / "2.txt"], show_progress=False
+        )
         datastore.upload_files([base / "x" / "y" / "2.txt"], target_path="one", show_progress=False)
         assert [p for p, _ in datastore._walk()] == ["1.txt", "one/2.txt", "y/2.txt"]
 
@@ -355,6 +362,8 @@ class DatastoreContract:
             datastore.upload_files([inside, outside], relative_root=tmp_path / "root")
         with pytest.raises(UserErrorException, match="these are not files"):
             datastore.upload_files([tmp_path / "missing.txt"])
+        with pytest.raises(UserErrorException, match="these are not files: none given"):
+            datastore.upload_files([])
         assert list(datastore._walk()) == []
 
     def test_upload_files_warns_about_changed_files_too(
@@ -389,7 +398,9 @@ class DatastoreContract:
     def test_download_skips_existing_files_unless_overwrite(
         self, datastore: Datastore, tmp_path: Path
     ) -> None:
-        datastore.upload(_tree(tmp_path / "src", {"a.txt": "remote", "b.txt": "b"}), show_progress=False)
+        datastore.upload(
+            _tree(tmp_path / "src", {"a.txt": "remote", "b.txt": "b"}), show_progress=False
+        )
         _write(tmp_path / "out" / "a.txt", "local")
         assert datastore.download(tmp_path / "out", show_progress=False) == 1
         assert (tmp_path / "out" / "a.txt").read_text() == "local"
@@ -419,3 +430,13 @@ class DatastoreContract:
         upload = datastore.as_upload("outputs/model.pt")
         assert (upload.mode, upload.path_on_compute) == ("upload", "outputs/model.pt")
         assert {download.data_reference_name, upload.data_reference_name} == {datastore.name}
+
+    def test_a_datastore_pickles_and_keeps_working(self, datastore: Datastore) -> None:
+        datastore._put_stream(io.BytesIO(b"before"), "p.txt")
+        copy = pickle.loads(pickle.dumps(datastore))
+        assert copy == datastore and copy.workspace == datastore.workspace
+        assert _read(copy, "p.txt") == b"before"
+        copy._put_stream(io.BytesIO(b"after"), "q.txt")
+        assert _read(datastore, "q.txt") == b"after"
+        ref = pickle.loads(pickle.dumps(datastore.path("p.txt").as_download("in")))
+        assert ref == datastore.path("p.txt").as_download("in")

@@ -1,4 +1,4 @@
-"""Verify, extract and sample the 20 Newsgroups "by-date" dataset (stdlib + numpy only).
+"""Verify, extract and sample the 20 Newsgroups "by-date" dataset (standard library only).
 
 Finds the archive, checks it is the genuine one, extracts it atomically, lists the documents of
 a split and draws stratified train/validation subsets. Registering the files as versioned
@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import hashlib
 import os
+import random
 import shutil
+import sys
 import tarfile
 import tempfile
 import urllib.error
@@ -18,8 +20,6 @@ import zlib
 from collections import Counter
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
-
-import numpy as np
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator
@@ -242,14 +242,14 @@ def download(url: str, target: Path, expected_sha256: str) -> Path:
     try:
         with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=60) as response:
             total = int(response.headers.get("Content-Length") or 0)
-            print(f"Downloading {url} ({total / 1e6:.1f} MB) to {target}", flush=True)
+            print(f"Downloading {url} ({total / 1e6:.1f} MB) to {target}", file=sys.stderr)  # noqa: T201
             for block in iter(lambda: response.read(1 << 20), b""):
                 out.write(block)
                 digest.update(block)
                 done += len(block)
                 if total and (percent := 100 * done // total) // 10 > shown:
                     shown = percent // 10
-                    print(f"  {percent:3d}% ({done / 1e6:.1f} MB)", flush=True)
+                    print(f"  {percent:3d}% ({done / 1e6:.1f} MB)", file=sys.stderr)  # noqa: T201
         if (found := digest.hexdigest()) != expected_sha256:
             raise NewsgroupsDataError(
                 f"checksum mismatch for download from {url}: expected sha256 {expected_sha256}, "
@@ -329,7 +329,7 @@ def stratified_subsets(
         docs: (path, category) pairs, e.g. ``list_documents(root, "train")``.
         train_fraction: Share of each category drawn into the train sample.
         validation_fraction: Share of each category drawn into the validation sample.
-        seed: Seed for ``numpy.random.default_rng``.
+        seed: Seed for ``random.Random``.
 
     Returns:
         (train, validation), each sorted by path.
@@ -352,7 +352,7 @@ def stratified_subsets(
     paths = [path for group in by_category.values() for path, _ in group]
     if not paths or len(set(paths)) != len(paths):
         raise NewsgroupsDataError("docs must be a non-empty list of distinct documents")
-    rng = np.random.default_rng(seed)
+    rng = random.Random(seed)
     train: list[Document] = []
     validation: list[Document] = []
     for category, group in sorted(by_category.items()):
@@ -360,7 +360,8 @@ def stratified_subsets(
             raise NewsgroupsDataError(f"category {category!r} has {n} document; need at least 2")
         n_train = min(max(1, round(train_fraction * n)), n - 1)
         n_val = min(max(1, round(validation_fraction * n)), n - n_train)
-        order = rng.permutation(n)
+        order = list(range(n))
+        rng.shuffle(order)
         train += [group[i] for i in order[:n_train]]
         validation += [group[i] for i in order[n_train : n_train + n_val]]
     return sorted(train), sorted(validation)

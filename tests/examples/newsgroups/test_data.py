@@ -1,4 +1,4 @@
-"""Tests for examples/newsgroups/newsgroups_data.py, run against the real shared archive."""
+"""Verifying, extracting and sampling the 20 Newsgroups archive, on the real shared archive."""
 
 from __future__ import annotations
 
@@ -6,15 +6,16 @@ import io
 import tarfile
 from typing import TYPE_CHECKING
 
-import newsgroups_data as ng
 import pytest
+
+import hyperpipe.examples.newsgroups.data as ng
 
 if TYPE_CHECKING:
     from pathlib import Path
 
 from pathlib import Path as _Path
 
-ARCHIVE = _Path(__file__).resolve().parents[3] / "shared/data/20news-bydate.tar.gz"
+ARCHIVE = _Path(__file__).resolve().parents[4] / "shared/data/20news-bydate.tar.gz"
 
 needs_archive = pytest.mark.skipif(
     not ARCHIVE.is_file(), reason=f"shared 20 Newsgroups archive not found at {ARCHIVE}"

@@ -1,0 +1,163 @@
+"""Making a run's input datasets available to its process, before it starts.
+
+``mount`` on a local datastore is a read-only view: a folder of symbolic links to the registered
+files (a single-file dataset is the file itself), never a copy. Other datastores have no local
+mount, so ``mount`` downloads there. ``download`` always copies into the run's working folder.
+Every file is checked against the version's manifest first: a registered version is immutable, so
+a file changed since registration is an error, not silently different data.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import shutil
+import stat
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from hyperpipe.data._dataset import AbstractDataset
+from hyperpipe.data._manifest import relative_paths
+from hyperpipe.exceptions import UserErrorException
+
+if TYPE_CHECKING:
+    from hyperpipe.data._manifest import FileEntry
+
+__all__ = ["DATASET_ENV", "materialize_inputs", "remove_tree"]
+
+DATASET_ENV = "AZUREML_DATASET_ENVIRONMENT_VARS"
+
+
+def materialize_inputs(
+    workspace: Any, inputs: list[dict[str, Any]], workdir: Path, views: Path
+) -> dict[str, str]:
+    """Prepare every input; returns ``{input name: path or dataset id}``."""
+    values: dict[str, str] = {}
+    for spec in inputs:
+        dataset = AbstractDataset._from_record(
+            workspace, workspace._store.get_dataset_by_id(spec["dataset_id"])
+        )
+        entries = dataset._manifest()
+        _verify(dataset, entries)
+        mode = spec["mode"]
+        if mode == "direct":
+            values[spec["name"]] = spec["dataset_id"]
+            continue
+        local = _local_paths(dataset, entries)
+        target = _target(spec, workdir, views)
+        if mode == "mount" and local is not None:
+            values[spec["name"]] = _link_view(entries, local, target)
+        else:
+            values[spec["name"]] = _copy(dataset, entries, target)
+    return values
+
+
+def environment(inputs: list[dict[str, Any]], values: dict[str, str]) -> dict[str, str]:
+    """The variables SDK v1 scripts read: one per input, plus the list of them."""
+    env = dict(values)
+    env[DATASET_ENV] = ",".join(f"{spec['name']}:{spec['mode']}" for spec in inputs)
+    return env
+
+
+def _target(spec: dict[str, Any], workdir: Path, views: Path) -> Path:
+    if spec.get("path_on_compute"):
+        path = Path(spec["path_on_compute"])
+        return path if path.is_absolute() else workdir / path
+    return views / spec["name"] if spec["mode"] == "mount" else workdir / "inputs" / spec["name"]
+
+
+def _local_paths(dataset: AbstractDataset, entries: list[FileEntry]) -> list[Path] | None:
+    stores = dataset._datastores()
+    paths = []
+    for entry in entries:
+        if entry.datastore is None:
+            if not entry.path.startswith("file://"):
+                return None
+            paths.append(Path(entry.path[len("file://") :]))
+            continue
+        local = stores[entry.datastore]._local_path(entry.path)
+        if local is None:
+            return None
+        paths.append(local)
+    return paths
+
+
+def _link_view(entries: list[FileEntry], local: list[Path], target: Path) -> str:
+    if len(entries) == 1:
+        return str(local[0])
+    target.mkdir(parents=True, exist_ok=True)
+    for rel, source in zip(relative_paths(entries), local, strict=True):
+        link = target / rel
+        link.parent.mkdir(parents=True, exist_ok=True)
+        os.symlink(source, link)
+    for directory, _subdirs, _files in os.walk(target):
+        os.chmod(directory, stat.S_IRUSR | stat.S_IXUSR | stat.S_IRGRP | stat.S_IXGRP)
+    return str(target)
+
+
+def _copy(dataset: AbstractDataset, entries: list[FileEntry], target: Path) -> str:
+    target.mkdir(parents=True, exist_ok=True)
+    written = []
+    for rel, entry in zip(relative_paths(entries), entries, strict=True):
+        out = target / rel
+        out.parent.mkdir(parents=True, exist_ok=True)
+        with dataset._open(entry) as src, open(out, "wb") as dst:
+            shutil.copyfileobj(src, dst, 1 << 20)
+        written.append(out)
+    return str(written[0]) if len(written) == 1 else str(target)
+
+
+def _verify(dataset: AbstractDataset, entries: list[FileEntry]) -> None:
+    """Refuse files that changed since the version was registered (size, then sha256)."""
+    stores = dataset._datastores()
+    for entry in entries:
+        if entry.datastore is None:
+            continue
+        store = stores[entry.datastore]
+        local = store._local_path(entry.path)
+        if local is not None:
+            try:
+                info = local.stat()
+            except FileNotFoundError:
+                _changed(dataset, entry, "it no longer exists")
+            if (
+                info.st_size == entry.size
+                and entry.mtime is not None
+                and info.st_mtime == entry.mtime
+            ):
+                continue
+        digest = hashlib.sha256()
+        try:
+            with store._open(entry.path) as stream:
+                while chunk := stream.read(1 << 20):
+                    digest.update(chunk)
+        except FileNotFoundError:
+            _changed(dataset, entry, "it no longer exists")
+        if digest.hexdigest() != entry.sha256:
+            _changed(
+                dataset,
+                entry,
+                f"its sha256 is now {digest.hexdigest()[:12]}…, not {entry.sha256[:12]}…",
+            )
+
+
+def _changed(dataset: AbstractDataset, entry: FileEntry, what: str) -> None:
+    raise UserErrorException(
+        f"dataset {dataset.name or dataset.id!r} version {dataset.version}: file {entry.path!r} in "
+        f"datastore {entry.datastore!r} changed since the version was registered ({what}); "
+        "register the data again to make a new version"
+    )
+
+
+def remove_tree(path: Path) -> None:
+    """Delete a folder, including read-only views."""
+
+    def writable(func: Any, target: str, _exc: Any) -> None:
+        with contextlib.suppress(OSError):
+            os.chmod(os.path.dirname(target), stat.S_IRWXU)
+            os.chmod(target, stat.S_IRWXU) if os.path.isdir(target) else None
+        func(target)
+
+    if path.exists():
+        shutil.rmtree(path, onerror=writable)

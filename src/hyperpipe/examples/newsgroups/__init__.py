@@ -1,0 +1,1 @@
+"""The 20 Newsgroups lab: data preparation (``prepare``) and its archive handling (``data``)."""

@@ -1,0 +1,73 @@
+"""The datastore contract over every backend: a local folder, ``memory://`` and ``s3://``.
+
+The s3 run uses moto's S3 server on 127.0.0.1 and needs ``s3fs`` and ``moto[server]``; without
+them it skips (the local and memory backends are the required ones).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import uuid
+from typing import TYPE_CHECKING, Any
+
+import fsspec
+import pytest
+
+from hyperpipe.core import Workspace
+from hyperpipe.data import Datastore
+from hyperpipe.testing.datastore_contract import DatastoreContract
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from pathlib import Path
+
+S3_MISSING = [m for m in ("s3fs", "moto", "flask") if importlib.util.find_spec(m) is None]
+
+
+@pytest.fixture(scope="session")
+def s3_options() -> Iterator[dict[str, Any]]:
+    """storage_options for s3fs against a moto server (one per test session) with a bucket."""
+    if S3_MISSING:
+        pytest.skip(f"s3 tests need {', '.join(S3_MISSING)}: pip install s3fs 'moto[server]'")
+    from moto.server import ThreadedMotoServer
+
+    with pytest.MonkeyPatch.context() as env:
+        # NOTE: s3fs needs the region from the environment, not client options, to make buckets.
+        env.setenv("AWS_DEFAULT_REGION", "us-east-1")
+        env.setenv("AWS_ACCESS_KEY_ID", "testing")
+        env.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+        server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+        server.start()
+        host, port = server.get_host_and_port()
+        options = {
+            "key": "testing",
+            "secret": "testing",
+            "client_kwargs": {"endpoint_url": f"http://{host}:{port}"},
+        }
+        fsspec.filesystem("s3", **options).mkdir("hyperpipe-tests")
+        try:
+            yield options
+        finally:
+            server.stop()
+
+
+@pytest.fixture(params=["local", "memory", "s3"])
+def datastore(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Datastore]:
+    ws = Workspace.create("dsws", path=tmp_path / "ws")
+    unique = f"t-{uuid.uuid4().hex[:12]}"
+    options: dict[str, Any] | None = None
+    if request.param == "local":
+        url = str(tmp_path / "store")
+    elif request.param == "memory":
+        url = f"memory://{unique}"
+    else:
+        options = request.getfixturevalue("s3_options")
+        url = f"s3://hyperpipe-tests/{unique}"
+    datastore = Datastore.register(ws, "contract", url, storage_options=options)
+    yield datastore
+    if request.param != "local" and datastore._fs.exists(datastore._root):
+        datastore._fs.rm(datastore._root, recursive=True)
+
+
+class TestDatastoreContract(DatastoreContract):
+    pass
