@@ -9,7 +9,6 @@ the exit code. SIGTERM (``run.cancel()``) stops the script's whole process group
 from __future__ import annotations
 
 import contextlib
-import re
 import signal
 import sys
 import threading
@@ -20,11 +19,15 @@ from typing import TYPE_CHECKING, Any
 
 from hyperpipe.compute import LocalBackend, SlotPool, TaskSpec
 from hyperpipe.core import _lifecycle, _paths
-from hyperpipe.core._metrics import replay_journals
+from hyperpipe.core._execution import (
+    ending,
+    error,
+    run_context_env,
+    store_run_files,
+    substitute_inputs,
+)
 from hyperpipe.core._snapshot import copy_snapshot
-from hyperpipe.core._workspace import STORE_ENV, Workspace
-from hyperpipe.core._workspace_config import WORKSPACE_ENV
-from hyperpipe.data._consumption import PLACEHOLDER
+from hyperpipe.core._workspace import Workspace
 from hyperpipe.data._materialize import environment as input_environment
 from hyperpipe.data._materialize import materialize_inputs, remove_tree
 from hyperpipe.exceptions import UserErrorException
@@ -32,24 +35,6 @@ from hyperpipe.store import RunStatus
 
 if TYPE_CHECKING:
     from hyperpipe.store import RunRecord
-
-TRACEBACK_START = "Traceback (most recent call last):"
-_ERROR_LINE = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception|Exit|Interrupt|Warning)?(: .*)?$")
-
-
-def run_context_env(workspace: Workspace, record: RunRecord) -> dict[str, str]:
-    """The variables that make ``Run.get_context()`` return this run (SDK v1's names)."""
-    return {
-        "AZUREML_RUN_ID": record.id,
-        "AZUREML_ARM_SUBSCRIPTION": workspace.subscription_id,
-        "AZUREML_ARM_RESOURCEGROUP": workspace.resource_group,
-        "AZUREML_ARM_WORKSPACE_NAME": workspace.name,
-        "AZUREML_ARM_PROJECT_NAME": record.experiment_name,
-        "AZUREML_SERVICE_ENDPOINT": "hyperpipe://local",
-        WORKSPACE_ENV: str(workspace.root),
-        STORE_ENV: workspace.store_url,
-        "PYTHONUNBUFFERED": "1",
-    }
 
 
 class Monitor:
@@ -98,9 +83,9 @@ class Monitor:
         try:
             values = materialize_inputs(self.workspace, inputs, workdir, run_dir / "inputs")
         except UserErrorException as exc:
-            self._set(RunStatus.FAILED, error=_error("UserError", str(exc), None, ""))
+            self._set(RunStatus.FAILED, error=error("UserError", str(exc), None, ""))
             return 0
-        arguments = [_substitute(a, inputs, values) for a in definition["arguments"]]
+        arguments = [substitute_inputs(a, inputs, values) for a in definition["arguments"]]
         command = definition.get("command") or [definition["script"]]
         argv = (
             (definition["python"], *command, *arguments)
@@ -138,83 +123,25 @@ class Monitor:
                 code, timed_out = backend.terminate(handle), True
                 break
         self._set(RunStatus.FINALIZING)
-        self._finalize_files(record, workdir, log_path)
-        self._finish(record, code, cancelled=cancelled, timed_out=timed_out, log_path=log_path)
+        store_run_files(self.workspace, record, workdir, log_path)
+        self._finish(record, code, cancelled=cancelled, timed_out=timed_out)
         remove_tree(run_dir / "wd")
         return 0
 
-    def _finalize_files(self, record: RunRecord, workdir: Path, log_path: Path) -> None:
-        replay_journals(self.store, record.key, _paths.journal_dir(self.workspace.root, record.id))
-        datastore = self.workspace._datastore(record.definition["datastore"])
-        prefix = _paths.artifact_prefix(record.id)
-        stored: list[tuple[str, int]] = []
-        for folder in (_paths.OUTPUTS, "logs"):
-            base = workdir / folder
-            if not base.is_dir():
-                continue
-            for file in sorted(p for p in base.rglob("*") if p.is_file()):
-                name = file.relative_to(workdir).as_posix()
-                stored.append((name, datastore._put_file(file, prefix + name)))
-        if log_path.is_file():
-            if datastore._local_path(prefix + _paths.DRIVER_LOG) != log_path:
-                datastore._put_file(log_path, prefix + _paths.DRIVER_LOG)
-            stored.append((_paths.DRIVER_LOG, log_path.stat().st_size))
-        self.store.add_artifacts(record.key, stored)
-
-    def _finish(
-        self, record: RunRecord, code: int, *, cancelled: bool, timed_out: bool, log_path: Path
-    ) -> None:
-        current = self.store.get_run(record.id)
-        if cancelled:
-            self._set(RunStatus.CANCELED)
-            return
-        tail = _lifecycle.log_tail(self.workspace.root, current)
-        if timed_out:
-            limit = current.definition.get("max_run_duration_seconds")
-            message = f"the run exceeded max_run_duration_seconds={limit} and was stopped"
-            self._set(RunStatus.FAILED, error=_error("RunTimeout", message, code, tail))
-        elif code == 0 and current.error:
-            inner = {**current.error.get("error", {}), "exitCode": 0, "logTail": tail}
-            self._set(RunStatus.FAILED, error={"error": inner})
-        elif code == 0:
-            self._set(RunStatus.COMPLETED)
-        elif code > 0:
-            self._set(
-                RunStatus.FAILED, error=_error("UserError", error_message(tail, code), code, tail)
-            )
-        else:
-            name = (
-                signal.Signals(-code).name
-                if -code in signal.Signals._value2member_map_
-                else str(-code)
-            )
-            message = f"the script was killed by {name} (out of memory, or stopped from outside)"
-            self._set(RunStatus.CRASHED, error=_error("ProcessKilled", message, code, tail))
+    def _finish(self, record: RunRecord, code: int, *, cancelled: bool, timed_out: bool) -> None:
+        status, error = ending(
+            self.store,
+            self.workspace.root,
+            record.id,
+            code,
+            cancelled=cancelled,
+            timed_out=timed_out,
+        )
+        self._set(status, error=error)
 
     def _finish_cancelled(self) -> int:
         self._set(RunStatus.CANCELED)
         return 0
-
-
-def error_message(log_tail: str, exit_code: int) -> str:
-    """The exception line of the last traceback in the log, else the exit code."""
-    lines = log_tail.splitlines()
-    starts = [i for i, line in enumerate(lines) if line.startswith(TRACEBACK_START)]
-    if starts:
-        for line in reversed(lines[starts[-1] + 1 :]):
-            if line.strip() and not line.startswith(" ") and _ERROR_LINE.match(line.strip()):
-                return line.strip()
-    return f"the script exited with code {exit_code}"
-
-
-def _substitute(argument: str, inputs: list[dict[str, Any]], values: dict[str, str]) -> str:
-    for spec in inputs:
-        argument = argument.replace(f"{PLACEHOLDER}{spec['name']}", values[spec["name"]])
-    return argument
-
-
-def _error(code: str, message: str, exit_code: int | None, tail: str) -> dict[str, Any]:
-    return {"error": {"code": code, "message": message, "exitCode": exit_code, "logTail": tail}}
 
 
 def main(argv: list[str]) -> int:
