@@ -22,6 +22,9 @@ class TaskSpec:
     log_path: str
     env: dict[str, str] = field(default_factory=dict)
     gpus: tuple[int, ...] = ()
+    # Kill the task when the process that started it dies (Linux), so a lost orchestrator
+    # leaves no step running on its own.
+    die_with_parent: bool = False
 
 
 @dataclass

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import os
 import signal
 import subprocess
@@ -34,6 +35,7 @@ class LocalBackend:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
                 close_fds=True,
+                preexec_fn=_die_with_parent if spec.die_with_parent else None,
             )
         return TaskHandle(spec.run_id, process.pid, time.time(), process)
 
@@ -55,6 +57,12 @@ class LocalBackend:
     def _process(handle: TaskHandle) -> subprocess.Popen[bytes]:
         assert isinstance(handle.native, subprocess.Popen), "handle from another backend"
         return handle.native
+
+
+def _die_with_parent() -> None:
+    """In the child, before exec: ask Linux for SIGKILL when the parent dies."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
 
 
 def kill_process_tree(pid: int, grace_s: float = 10.0) -> None:

@@ -37,7 +37,11 @@ if TYPE_CHECKING:
 __all__ = ["Run", "ScriptRun"]
 
 # run type -> "module:Class" of its Run subclass, resolved on use so core imports no upper layer.
-RUN_CLASSES: dict[str, str] = {"azureml.scriptrun": "hyperpipe.core._run:ScriptRun"}
+RUN_CLASSES: dict[str, str] = {
+    "azureml.scriptrun": "hyperpipe.core._run:ScriptRun",
+    "azureml.PipelineRun": "hyperpipe.pipeline.core._pipeline_run:PipelineRun",
+    "azureml.StepRun": "hyperpipe.pipeline.core._pipeline_run:StepRun",
+}
 _context_cache: dict[str, Run] = {}
 
 

@@ -7,6 +7,7 @@ source folder never see each other's ``outputs/``.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 from pathlib import Path
@@ -71,3 +72,51 @@ def copy_snapshot(source_directory: Path, destination: Path) -> list[Path]:
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(source_directory / rel, target)
     return files
+
+
+def file_digests(source_directory: Path) -> dict[str, str]:
+    """sha256 of every snapshot file, by POSIX relative path."""
+    digests = {}
+    for rel in snapshot_files(source_directory):
+        digest = hashlib.sha256()
+        with open(source_directory / rel, "rb") as stream:
+            while chunk := stream.read(1 << 20):
+                digest.update(chunk)
+        digests[rel.as_posix()] = digest.hexdigest()
+    return digests
+
+
+def snapshot_digest(digests: dict[str, str]) -> str:
+    """The identity of a snapshot: sha256 over its sorted (path, file sha256) pairs."""
+    whole = hashlib.sha256()
+    for rel in sorted(digests):
+        whole.update(f"{rel}\0{digests[rel]}\n".encode())
+    return whole.hexdigest()
+
+
+def store_snapshot(source_directory: Path, snapshots: Path) -> tuple[str, dict[str, str]]:
+    """Keep a content-addressed copy of the snapshot under ``snapshots/<digest>``.
+
+    Steps run from this copy, so editing the source folder after submitting (or before a resume)
+    never changes what a pipeline runs. An unchanged folder is stored once.
+    """
+    digests = file_digests(source_directory)
+    digest = snapshot_digest(digests)
+    target = snapshots / digest
+    if not target.is_dir():
+        temp = snapshots / f".{digest}.{os.getpid()}.tmp"
+        shutil.rmtree(temp, ignore_errors=True)
+        temp.mkdir(parents=True)
+        for rel in digests:
+            (temp / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source_directory / rel, temp / rel)
+        try:
+            os.rename(temp, target)
+        except OSError:
+            shutil.rmtree(temp, ignore_errors=True)  # another process stored it first
+    return digest, digests
+
+
+def copy_tree(source: Path, destination: Path) -> None:
+    """Copy a stored snapshot into a run's working folder."""
+    shutil.copytree(source, destination, dirs_exist_ok=True)

@@ -49,6 +49,7 @@ class RunRecord:
     host: str | None = None
     pid: int | None = None
     pid_started_at: float | None = None
+    reuse_key: str | None = None
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-SCHEMA_REVISION = "0002"
+SCHEMA_REVISION = "0003"
 
 metadata = MetaData(
     naming_convention={
@@ -71,9 +71,12 @@ runs = Table(
     Column("host", String(255), nullable=True),
     Column("pid", Integer, nullable=True),
     Column("pid_started_at", Float, nullable=True),
+    # Pipeline steps: the key a later run of the same step looks its outputs up by.
+    Column("reuse_key", String(64), nullable=True),
     UniqueConstraint("experiment_key", "number"),
     Index(None, "parent_key"),
     Index(None, "status"),
+    Index(None, "reuse_key"),
 )
 
 metric_series = Table(

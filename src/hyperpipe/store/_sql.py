@@ -59,9 +59,10 @@ if TYPE_CHECKING:
 __all__ = ["SqlStore"]
 
 _UPDATABLE_RUN_FIELDS = frozenset(
-    {"display_name", "target", "definition", "error", "host", "pid", "pid_started_at"}
+    {"display_name", "target", "definition", "error", "host", "pid", "pid_started_at", "reuse_key"}
 )
 _parent = runs.alias("parent")
+_STARTED = frozenset({RunStatus.RUNNING, RunStatus.COMPLETED, RunStatus.FINISHED})
 
 
 class SqlStore:
@@ -181,6 +182,10 @@ class SqlStore:
         definition: dict[str, Any] | None = None,
         tags: dict[str, Any] | None = None,
         properties: dict[str, Any] | None = None,
+        reuse_key: str | None = None,
+        host: str | None = None,
+        pid: int | None = None,
+        pid_started_at: float | None = None,
     ) -> RunRecord:
         """Insert a run, numbering it within its experiment (1, 2, ...)."""
         experiment = self.get_or_create_experiment(experiment_name)
@@ -213,7 +218,12 @@ class SqlStore:
                     tags=tags or {},
                     properties=properties or {},
                     created_at=now,
-                    started_at=now if RunStatus(status) == RunStatus.RUNNING else None,
+                    started_at=now if RunStatus(status) in _STARTED else None,
+                    ended_at=now if RunStatus(status).is_terminal() else None,
+                    reuse_key=reuse_key,
+                    host=host,
+                    pid=pid,
+                    pid_started_at=pid_started_at,
                 )
             )
             return _run(conn.execute(_run_select().where(runs.c.id == run_id)).one())
@@ -260,6 +270,21 @@ class SqlStore:
             query = query.limit(limit)
         with self._read() as conn:
             return [_run(row) for row in conn.execute(query).all()]
+
+    def find_reusable(self, reuse_key: str, statuses: Iterable[RunStatus]) -> RunRecord | None:
+        """The newest run with ``reuse_key`` that ended in one of ``statuses``."""
+        query = (
+            _run_select()
+            .where(
+                runs.c.reuse_key == reuse_key,
+                runs.c.status.in_([RunStatus(s).value for s in statuses]),
+            )
+            .order_by(runs.c.key.desc())
+            .limit(1)
+        )
+        with self._read() as conn:
+            row = conn.execute(query).one_or_none()
+        return None if row is None else _run(row)
 
     def set_status(
         self,
@@ -789,6 +814,7 @@ def _run(row: Row) -> RunRecord:
         host=row.host,
         pid=row.pid,
         pid_started_at=row.pid_started_at,
+        reuse_key=row.reuse_key,
     )
 
 

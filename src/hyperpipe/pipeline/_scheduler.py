@@ -1,0 +1,527 @@
+"""The one scheduler loop: walk a pipeline run's graph, reuse or run each ready step, record all.
+
+Ready steps (everything they wait for has finished) are first looked up by reuse key; a hit is
+recorded as a reused step run pointing at the original outputs. Otherwise the step starts on its
+compute target when a slot is free, as a child process of this one. Outputs are written to a
+staging folder and moved to their final datastore path only when the step succeeds, so no
+consumer, and no resume, ever sees half-written output.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import psutil
+
+from hyperpipe.compute import LocalBackend, SlotPool, TaskSpec
+from hyperpipe.compute._local import kill_process_tree
+from hyperpipe.core import _lifecycle, _paths
+from hyperpipe.core._execution import ending, error, run_context_env, store_run_files
+from hyperpipe.core._snapshot import copy_tree
+from hyperpipe.data._dataset import Dataset
+from hyperpipe.data._manifest import Source, build_manifest, content_hash
+from hyperpipe.data._materialize import environment as dataset_environment
+from hyperpipe.data._materialize import materialize_inputs, remove_tree
+from hyperpipe.exceptions import UserErrorException
+from hyperpipe.pipeline._reuse import explain, key_parts, output_digest, reuse_key
+from hyperpipe.pipeline.core._pipeline_data import DATA_REFERENCE_PREFIX
+from hyperpipe.store import RunStatus
+
+if TYPE_CHECKING:
+    from hyperpipe.compute import Slot, TaskHandle
+    from hyperpipe.core._workspace import Workspace
+    from hyperpipe.store import RunRecord
+
+__all__ = ["STEP_RUN_TYPE", "Scheduler"]
+
+STEP_RUN_TYPE = "azureml.StepRun"
+CANCEL_CHECK_S = 0.2
+
+
+@dataclass
+class _Active:
+    """A step whose process is running."""
+
+    record: RunRecord
+    spec: dict[str, Any]
+    handle: TaskHandle
+    slot: Slot
+    run_dir: Path
+    workdir: Path
+    staging: dict[str, Path]
+    log_path: Path
+
+
+class Scheduler:
+    """Executes one pipeline run to its end (or resumes it)."""
+
+    def __init__(self, workspace: Workspace, run_id: str) -> None:
+        self.ws = workspace
+        self.store = workspace._store
+        self.run_id = run_id
+        self.record = self.store.get_run(run_id)
+        definition = self.record.definition
+        self.specs: dict[str, dict[str, Any]] = {s["name"]: s for s in definition["steps"]}
+        self.regenerate = bool(definition.get("regenerate_outputs"))
+        self.keep_going = bool(definition.get("continue_on_step_failure"))
+        self.stop = threading.Event()
+        self.backend = LocalBackend()
+        self.identity = _lifecycle.process_identity()
+        self.done: dict[str, RunRecord] = {}
+        self.failed: dict[str, RunRecord] = {}
+        self.skipped: set[str] = set()
+        self.active: dict[str, _Active] = {}
+        self.pools: dict[str, SlotPool] = {}
+
+    # -- the loop -----------------------------------------------------------------------------
+
+    def execute(self) -> RunStatus:
+        self.store.update_run(self.run_id, **self.identity)
+        if self.store.get_run(self.run_id).status == RunStatus.CANCEL_REQUESTED:
+            return self._end(RunStatus.CANCELED)
+        self._adopt_earlier_step_runs()
+        self.store.set_status(self.run_id, RunStatus.RUNNING, strict=False)
+        next_cancel_check = 0.0
+        delay = 0.001
+        while True:
+            now = time.monotonic()
+            if self.stop.is_set() or (now >= next_cancel_check and self._cancel_requested()):
+                return self._cancel()
+            next_cancel_check = (
+                now + CANCEL_CHECK_S if now >= next_cancel_check else next_cancel_check
+            )
+            progressed = self._reap() + self._launch_ready()
+            if not self.active and not self._launchable():
+                return self._conclude()
+            delay = 0.001 if progressed else min(delay * 2, 0.05)
+            time.sleep(delay)
+
+    def _cancel_requested(self) -> bool:
+        return self.store.get_run(self.run_id).status == RunStatus.CANCEL_REQUESTED
+
+    def _launchable(self) -> list[str]:
+        """Steps not started yet whose dependencies have all finished."""
+        if self.failed and not self.keep_going:
+            return []
+        ready = []
+        for name, spec in self.specs.items():
+            if (
+                name in self.done
+                or name in self.failed
+                or name in self.active
+                or name in self.skipped
+            ):
+                continue
+            waits = set(spec["depends_on"])
+            if waits & (set(self.failed) | self.skipped):
+                self.skipped.add(name)
+                continue
+            if waits <= set(self.done):
+                ready.append(name)
+        return ready
+
+    def _launch_ready(self) -> int:
+        started = 0
+        for name in self._launchable():
+            if self._reuse_or_start(name):
+                started += 1
+        return started
+
+    def _reap(self) -> int:
+        ended = 0
+        for name, active in list(self.active.items()):
+            code = self.backend.poll(active.handle)
+            if code is None:
+                continue
+            del self.active[name]
+            self._finish(active, code)
+            ended += 1
+        return ended
+
+    def _conclude(self) -> RunStatus:
+        if not self.failed:
+            return self._end(RunStatus.FINISHED)
+        name, record = next(iter(self.failed.items()))
+        inner = (record.error or {}).get("error", {})
+        message = f"step {name!r} failed: {inner.get('message') or record.status.value}"
+        if self.skipped:
+            message += f"; not run: {', '.join(sorted(self.skipped))}"
+        return self._end(
+            RunStatus.FAILED,
+            {
+                "error": {
+                    "code": "StepFailed",
+                    "message": message,
+                    "logTail": inner.get("logTail", ""),
+                    "failedStep": name,
+                    "failedStepRunId": record.id,
+                }
+            },
+        )
+
+    def _end(self, status: RunStatus, err: dict[str, Any] | None = None) -> RunStatus:
+        self.store.set_status(self.run_id, status, error=err, strict=False)
+        return status
+
+    def _cancel(self) -> RunStatus:
+        for name, active in list(self.active.items()):
+            self.backend.terminate(active.handle, grace_s=5.0)
+            active.slot.release()
+            self.store.set_status(active.record.id, RunStatus.CANCELED, strict=False)
+            remove_tree(active.run_dir)
+            del self.active[name]
+        return self._end(RunStatus.CANCELED)
+
+    # -- resume -------------------------------------------------------------------------------
+
+    def _adopt_earlier_step_runs(self) -> None:
+        """On resume: keep finished steps; stop what a dead orchestrator left running."""
+        latest: dict[str, RunRecord] = {}
+        for record in self.store.list_runs(parent_id=self.run_id, newest_first=False):
+            latest[record.display_name or record.id] = record
+        for name, record in latest.items():
+            if record.status == RunStatus.FINISHED:
+                self.done[name] = record
+            elif not record.status.is_terminal():
+                pid = record.definition.get("process_pid")
+                if pid and psutil.pid_exists(pid):
+                    kill_process_tree(pid, grace_s=2.0)
+                self.store.set_status(
+                    record.id,
+                    RunStatus.CRASHED,
+                    error={
+                        "error": {
+                            "code": "OrchestratorLost",
+                            "message": "the pipeline's orchestrator stopped while this step "
+                            "ran; it runs again on resume",
+                        }
+                    },
+                    strict=False,
+                )
+
+    # -- one step -----------------------------------------------------------------------------
+
+    def _input_identities(self, spec: dict[str, Any]) -> tuple[dict[str, str], dict[str, str]]:
+        contents: dict[str, str] = {}
+        labels: dict[str, str] = {}
+        for item in spec["inputs"]:
+            port = item["port"]
+            if item["kind"] == "data":
+                output = self._outputs_of(item["producer"])[item["output"]]
+                contents[port] = output["hash"]
+                labels[port] = f"output {item['output']!r} of step {item['producer']!r}"
+            elif item["kind"] == "dataset":
+                dataset = Dataset.get_by_id(self.ws, item["dataset_id"])
+                contents[port] = dataset.content_hash
+                labels[port] = (
+                    f"dataset {dataset.name}:{dataset.version}"
+                    if dataset.name
+                    else f"dataset {dataset.id[:8]}"
+                )
+            else:
+                store = self.ws._datastore(item["datastore"])
+                entries = build_manifest(
+                    [Source(store.name, item["path"])], {store.name: store}, validate=False
+                )
+                contents[port] = content_hash(entries)
+                labels[port] = f"{item['datastore']}/{item['path']} ({len(entries)} files)"
+        return contents, labels
+
+    def _outputs_of(self, step: str) -> dict[str, dict[str, Any]]:
+        return self.done[step].definition.get("committed_outputs", {})
+
+    def _previous_parts(self, name: str) -> dict[str, Any] | None:
+        """Key parts of the latest earlier run of this step in this experiment."""
+        for record in self.store.list_runs(
+            experiment_name=self.record.experiment_name, run_type=STEP_RUN_TYPE, limit=200
+        ):
+            if record.display_name == name and record.parent_id != self.run_id:
+                return record.definition.get("reuse", {}).get("parts")
+        return None
+
+    def _reuse_or_start(self, name: str) -> bool:
+        """Record a reused step run, or start the step; False when no slot is free yet."""
+        spec = self.specs[name]
+        try:
+            contents, labels = self._input_identities(spec)
+        except UserErrorException as exc:
+            self._fail_before_start(name, spec, str(exc))
+            return True
+        parts = key_parts(spec, contents, labels)
+        key = reuse_key(parts)
+        previous = self._previous_parts(name)
+        original = None
+        if spec["allow_reuse"] and not self.regenerate:
+            original = self.store.find_reusable(key, [RunStatus.FINISHED])
+        if original is not None:
+            self._record_reused(name, spec, key, parts, original)
+            return True
+        slot = self._pool(spec["target"]).try_acquire()
+        if slot is None:
+            return False
+        if not spec["allow_reuse"]:
+            reasons = ["allow_reuse=False"]
+        elif self.regenerate:
+            reasons = ["regenerate_outputs=True"]
+        else:
+            reasons = explain(previous, parts) or ["no finished run with this key"]
+        try:
+            self._start(name, spec, key, parts, reasons, slot)
+        except BaseException:
+            slot.release()
+            raise
+        return True
+
+    def _pool(self, target: str) -> SlotPool:
+        if target not in self.pools:
+            spec = self.ws._target_spec(target)
+            self.pools[target] = SlotPool(
+                _paths.slots_dir(self.ws.root, spec.name), spec.max_concurrency, spec.gpus
+            )
+        return self.pools[target]
+
+    def _new_step_run(
+        self,
+        name: str,
+        spec: dict[str, Any],
+        status: RunStatus,
+        key: str,
+        decision: dict[str, Any],
+        **extra: Any,
+    ) -> RunRecord:
+        run_id = str(uuid.uuid4())
+        datastore = self.ws.get_default_datastore()
+        log_path = datastore._local_path(_paths.artifact_prefix(run_id) + _paths.DRIVER_LOG)
+        if log_path is None:
+            log_path = _paths.run_dir(self.ws.root, run_id) / _paths.DRIVER_LOG
+        return self.store.create_run(
+            experiment_name=self.record.experiment_name,
+            run_id=run_id,
+            run_type=STEP_RUN_TYPE,
+            status=status,
+            parent_id=self.run_id,
+            display_name=name,
+            target=spec["target"],
+            definition={
+                **{k: v for k, v in spec.items() if k != "source_files"},
+                "datastore": datastore.name,
+                "log_path": str(log_path),
+                "reuse": decision,
+                "python": self.record.definition.get("python") or _python(),
+                **extra,
+            },
+            reuse_key=key,
+            **self.identity,
+        )
+
+    def _record_reused(
+        self, name: str, spec: dict[str, Any], key: str, parts: dict[str, Any], original: RunRecord
+    ) -> None:
+        decision = {
+            "key": key,
+            "parts": parts,
+            "reused": True,
+            "reused_run_id": original.id,
+            "reasons": [f"reused the outputs of step run {original.id} (same key)"],
+        }
+        record = self._new_step_run(
+            name,
+            spec,
+            RunStatus.FINISHED,
+            key,
+            decision,
+            committed_outputs=original.definition.get("committed_outputs", {}),
+        )
+        self.store.add_properties(
+            record.id, {"azureml.isreused": "true", "azureml.reusedrunid": original.id}
+        )
+        self.done[name] = self.store.get_run(record.id)
+
+    def _fail_before_start(self, name: str, spec: dict[str, Any], message: str) -> None:
+        record = self._new_step_run(name, spec, RunStatus.NOT_STARTED, "", {"reasons": []})
+        self.failed[name] = self.store.set_status(
+            record.id, RunStatus.FAILED, error=error("UserError", message, None, ""), strict=False
+        )
+
+    def _start(
+        self,
+        name: str,
+        spec: dict[str, Any],
+        key: str,
+        parts: dict[str, Any],
+        reasons: list[str],
+        slot: Slot,
+    ) -> None:
+        decision = {"key": key, "parts": parts, "reused": False, "reasons": reasons}
+        record = self._new_step_run(name, spec, RunStatus.PREPARING, key, decision)
+        run_dir = _paths.run_dir(self.ws.root, record.id)
+        workdir = run_dir / "wd"
+        copy_tree(self.ws.state_dir / "snapshots" / spec["snapshot"], workdir)
+        try:
+            paths, env = self._materialize(spec, run_dir, workdir)
+        except UserErrorException as exc:
+            slot.release()
+            remove_tree(run_dir)
+            self.failed[name] = self.store.set_status(
+                record.id,
+                RunStatus.FAILED,
+                error=error("UserError", str(exc), None, ""),
+                strict=False,
+            )
+            return
+        staging: dict[str, Path] = {}
+        for output in spec["outputs"]:
+            target = (
+                Path(output["path_on_compute"])
+                if output.get("path_on_compute")
+                else run_dir / "outputs" / output["name"]
+            )
+            target = target if target.is_absolute() else workdir / target
+            target.parent.mkdir(parents=True, exist_ok=True)
+            staging[output["name"]] = target
+            paths[output["name"]] = str(target)
+            if output["mode"] == "mount":
+                env[DATA_REFERENCE_PREFIX + output["name"]] = str(target)
+        arguments = [_argument(token, paths) for token in spec["arguments"]]
+        env.update({f"AML_PARAMETER_{_env_name(k)}": v for k, v in spec["params"].items()})
+        env.update(run_context_env(self.ws, record))
+        log_path = Path(record.definition["log_path"])
+        handle = self.backend.start(
+            TaskSpec(
+                run_id=record.id,
+                argv=(record.definition["python"], spec["script"], *arguments),
+                cwd=str(workdir),
+                log_path=str(log_path),
+                env={**spec["environment_variables"], **env},
+                gpus=slot.gpus,
+                die_with_parent=True,
+            )
+        )
+        record = self.store.update_run(
+            record.id, definition={**record.definition, "process_pid": handle.pid}
+        )
+        self.store.set_status(record.id, RunStatus.RUNNING, strict=False)
+        self.active[name] = _Active(record, spec, handle, slot, run_dir, workdir, staging, log_path)
+
+    def _materialize(
+        self, spec: dict[str, Any], run_dir: Path, workdir: Path
+    ) -> tuple[dict[str, str], dict[str, str]]:
+        """Local paths of every input port, and the variables naming them."""
+        paths: dict[str, str] = {}
+        env: dict[str, str] = {}
+        datasets = [
+            dict(item, name=item["port"]) for item in spec["inputs"] if item["kind"] == "dataset"
+        ]
+        if datasets:
+            values = materialize_inputs(self.ws, datasets, workdir, run_dir / "inputs")
+            paths.update(values)
+            env.update(dataset_environment(datasets, values))
+        for item in spec["inputs"]:
+            if item["kind"] == "dataset":
+                continue
+            if item["kind"] == "data":
+                output = self._outputs_of(item["producer"])[item["output"]]
+                store_name, path = output["datastore"], output["path"]
+            else:
+                store_name, path = item["datastore"], item["path"]
+            local = _local_input(self.ws, store_name, path, item, workdir)
+            paths[item["port"]] = local
+            env[DATA_REFERENCE_PREFIX + item["port"]] = local
+        return paths, env
+
+    def _finish(self, active: _Active, code: int) -> None:
+        record = active.record
+        try:
+            self.store.set_status(record.id, RunStatus.FINALIZING, strict=False)
+            store_run_files(self.ws, record, active.workdir, active.log_path)
+            status, err = ending(
+                self.store, self.ws.root, record.id, code, success=RunStatus.FINISHED
+            )
+            if status == RunStatus.FINISHED:
+                committed = self._commit_outputs(record, active)
+                record = self.store.update_run(
+                    record.id, definition={**record.definition, "committed_outputs": committed}
+                )
+            final = self.store.set_status(record.id, status, error=err, strict=False)
+        finally:
+            active.slot.release()
+            remove_tree(active.run_dir)
+        if final.status == RunStatus.FINISHED:
+            self.done[active.spec["name"]] = final
+        else:
+            self.failed[active.spec["name"]] = final
+
+    def _commit_outputs(self, record: RunRecord, active: _Active) -> dict[str, dict[str, Any]]:
+        """Move each staged output to ``azureml/<step run id>/<output name>``, all or nothing."""
+        committed = {}
+        for output in active.spec["outputs"]:
+            staged = active.staging[output["name"]]
+            if not staged.exists():
+                staged.mkdir(parents=True)  # the step wrote nothing: an empty folder
+            datastore = self.ws._datastore(output["datastore"])
+            path = f"azureml/{record.id}/{output['name']}"
+            digest = output_digest(staged)
+            is_file = staged.is_file()
+            local = datastore._local_path(path)
+            if local is not None:
+                local.parent.mkdir(parents=True, exist_ok=True)
+                try:
+                    os.replace(staged, local)
+                except OSError:  # another filesystem: copy beside, then rename
+                    temp = local.with_name(f".{local.name}.{uuid.uuid4().hex[:8]}")
+                    (shutil.copytree if staged.is_dir() else shutil.copy2)(staged, temp)
+                    os.replace(temp, local)
+            elif staged.is_dir():
+                datastore.upload(str(staged), target_path=path, overwrite=True, show_progress=False)
+            else:
+                datastore._put_file(staged, path)
+            committed[output["name"]] = {
+                "datastore": datastore.name,
+                "path": path,
+                "hash": digest,
+                "is_file": is_file,
+            }
+        return committed
+
+
+def _local_input(
+    ws: Workspace, store_name: str, path: str, item: dict[str, Any], workdir: Path
+) -> str:
+    datastore = ws._datastore(store_name)
+    local = datastore._local_path(path)
+    if item.get("mode", "mount") == "mount" and local is not None:
+        return str(local)
+    target = (
+        Path(item["path_on_compute"])
+        if item.get("path_on_compute")
+        else Path("inputs") / item["port"]
+    )
+    target = target if target.is_absolute() else workdir / target
+    files = list(datastore._walk(path))
+    for rel, _size in files:
+        inside = rel[len(path) :].lstrip("/")
+        datastore._get_file(rel, target / inside if inside else target)
+    return str(target)
+
+
+def _argument(token: Any, paths: dict[str, str]) -> str:
+    if isinstance(token, str):
+        return token
+    name = token.get("port") or token.get("dataset")
+    return paths[name]
+
+
+def _env_name(name: str) -> str:
+    return "".join(c if c.isalnum() or c == "_" else "_" for c in name)
+
+
+def _python() -> str:
+    return sys.executable

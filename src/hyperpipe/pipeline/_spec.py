@@ -1,0 +1,136 @@
+"""Step specs: what a pipeline run records about each step, self-contained and JSON.
+
+A spec holds everything needed to run the step again in any process (resume): the script and
+its stored snapshot, arguments as tokens (literals, or ``{"port": name}`` / ``{"dataset": name}``
+replaced by paths when the step starts), parameter values bound at submit, inputs, outputs.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from hyperpipe.core._snapshot import store_snapshot
+from hyperpipe.data._consumption import DatasetConsumptionConfig
+from hyperpipe.data._data_reference import DataReference
+from hyperpipe.exceptions import UserErrorException
+from hyperpipe.pipeline.core._pipeline_data import (
+    PipelineData,
+    PipelineDataInput,
+    PipelineParameter,
+)
+
+if TYPE_CHECKING:
+    from hyperpipe.core._workspace import Workspace
+    from hyperpipe.pipeline.steps._base import PipelineStep
+    from hyperpipe.pipeline.steps._python_script_step import PythonScriptStep
+
+__all__ = ["source_directory_of", "step_spec"]
+
+
+def source_directory_of(step: PythonScriptStep, default: str | os.PathLike[str] | None) -> Path:
+    return Path(step.source_directory or default or os.getcwd()).resolve()
+
+
+def step_spec(
+    step: PythonScriptStep,
+    *,
+    workspace: Workspace,
+    default_source_directory: str | os.PathLike[str] | None,
+    default_datastore: str,
+    parameters: dict[str, Any],
+    depends_on: set[str],
+) -> dict[str, Any]:
+    """The JSON description of ``step`` with parameter values bound."""
+    source = source_directory_of(step, default_source_directory)
+    snapshot, files = store_snapshot(source, workspace.state_dir / "snapshots")
+    ports = _ports(step)
+    environment = dict(
+        getattr(getattr(step.runconfig, "environment", None), "environment_variables", {}) or {}
+    )
+    environment.pop("EXAMPLE_ENV_VAR", None)
+    environment.update(getattr(step.runconfig, "environment_variables", {}) or {})
+    return {
+        "name": step.name,
+        "type": step._type,
+        "script": step.script_name,
+        "source_directory": str(source),
+        "snapshot": snapshot,
+        "source_files": files,
+        "arguments": [_token(step, value, ports, parameters) for value in step._arguments],
+        "params": {
+            name: str(_bound(value, parameters)) for name, value in sorted(step.params.items())
+        },
+        "target": step.compute_target or "local",
+        "allow_reuse": step.allow_reuse,
+        "version": step.version,
+        "environment_variables": environment,
+        "inputs": [_input(binding, workspace) for binding in step._inputs],
+        "outputs": [
+            {
+                "name": data.output_name,
+                "data": data.name,
+                "datastore": data.datastore_name or default_datastore,
+                "mode": data._output_mode,
+                "path_on_compute": data._output_path_on_compute,
+                "pipeline_output_name": data.pipeline_output_name,
+            }
+            for data in step._outputs
+        ],
+        "depends_on": sorted(depends_on),
+    }
+
+
+def _ports(step: PipelineStep) -> dict[int, str]:
+    """Port name of each data object the step reads or writes (outputs win)."""
+    ports = {
+        id(binding.data): binding.name
+        for binding in step._inputs
+        if isinstance(binding, PipelineDataInput)
+    }
+    ports.update({id(data): data.output_name for data in step._outputs})
+    return ports
+
+
+def _bound(value: Any, parameters: dict[str, Any]) -> Any:
+    return parameters[value.name] if isinstance(value, PipelineParameter) else value
+
+
+def _token(
+    step: PipelineStep, value: Any, ports: dict[int, str], parameters: dict[str, Any]
+) -> Any:
+    value = _bound(value, parameters)
+    if isinstance(value, PipelineDataInput):
+        return {"port": value.name}
+    if isinstance(value, PipelineData):
+        return {"port": ports[id(value)]}
+    if isinstance(value, DatasetConsumptionConfig):
+        return {"dataset": value.name}
+    if isinstance(value, DataReference):
+        return {"port": value.data_reference_name}
+    if isinstance(value, (str, int, float, bool)):
+        return str(value)
+    raise UserErrorException(f"step {step.name!r}: cannot pass {value!r} as an argument")
+
+
+def _input(binding: Any, workspace: Workspace) -> dict[str, Any]:
+    if isinstance(binding, PipelineDataInput):
+        return {
+            "kind": "data",
+            "port": binding.name,
+            "producer": binding.data._producers[0].name,
+            "output": binding.data.output_name,
+            "mode": binding.mode,
+            "path_on_compute": binding.path_on_compute,
+        }
+    if isinstance(binding, DatasetConsumptionConfig):
+        return {"kind": "dataset", "port": binding.name, **binding._to_spec(workspace)}
+    return {
+        "kind": "reference",
+        "port": binding.data_reference_name,
+        "datastore": binding.datastore.name,
+        "path": binding.path_on_datastore or "",
+        "mode": binding.mode,
+        "path_on_compute": binding.path_on_compute,
+    }

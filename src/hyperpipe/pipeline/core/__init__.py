@@ -1,0 +1,22 @@
+"""``hyperpipe.pipeline.core``: pipelines, their data and runs (``azureml.pipeline.core``)."""
+
+from __future__ import annotations
+
+from hyperpipe.pipeline.core._pipeline import Pipeline, StepSequence
+from hyperpipe.pipeline.core._pipeline_data import (
+    PipelineData,
+    PipelineDataInput,
+    PipelineParameter,
+)
+from hyperpipe.pipeline.core._pipeline_run import PipelineRun, PortDataReference, StepRun
+
+__all__ = [
+    "Pipeline",
+    "PipelineData",
+    "PipelineDataInput",
+    "PipelineParameter",
+    "PipelineRun",
+    "PortDataReference",
+    "StepRun",
+    "StepSequence",
+]

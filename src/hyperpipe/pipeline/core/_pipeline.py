@@ -1,0 +1,237 @@
+"""``Pipeline``: steps and their graph, checked when built, submitted as one pipeline run."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from typing import TYPE_CHECKING, Any
+
+from hyperpipe.exceptions import ComputeTargetException, UserErrorException
+from hyperpipe.pipeline._graph import Graph, build_graph
+from hyperpipe.pipeline._spec import source_directory_of, step_spec
+from hyperpipe.pipeline.core._pipeline_data import PipelineData, PipelineParameter
+from hyperpipe.pipeline.steps._base import PipelineStep
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from hyperpipe.core._experiment import Experiment
+    from hyperpipe.core._workspace import Workspace
+    from hyperpipe.data._datastore import Datastore
+    from hyperpipe.pipeline.core._pipeline_run import PipelineRun
+
+__all__ = ["Pipeline", "StepSequence"]
+
+
+class StepSequence:
+    """Steps that run one after another; an element may be a list of steps run side by side."""
+
+    def __init__(self, steps: Iterable[Any]) -> None:
+        self.steps = list(steps)
+        previous: list[PipelineStep] = []
+        for element in self.steps:
+            group = element if isinstance(element, list) else [element]
+            for step in group:
+                for before in previous:
+                    step.run_after(before)
+            previous = group
+
+    def flatten(self) -> list[PipelineStep]:
+        return [s for e in self.steps for s in (e if isinstance(e, list) else [e])]
+
+
+class Pipeline:
+    """A graph of steps, validated when built: graph errors, scripts, targets, parameters.
+
+    ``steps`` is a step, a list of steps, a ``StepSequence`` or a ``PipelineData`` (its
+    producer). Steps that produce consumed data or are named in ``run_after`` are pulled in.
+    """
+
+    def __init__(
+        self,
+        workspace: Workspace,
+        steps: Any,
+        description: str | None = None,
+        default_datastore: Datastore | None = None,
+        default_source_directory: str | os.PathLike[str] | None = None,
+        resolve_closure: bool = True,
+        _workflow_provider: Any = None,
+        _service_endpoint: Any = None,
+        **kwargs: Any,
+    ) -> None:
+        unknown = set(kwargs) - {"enable_email_notification"}
+        if unknown:
+            raise UserErrorException(f"Pipeline() got unexpected arguments {sorted(unknown)}")
+        self._workspace = workspace
+        self.description = description
+        self._default_datastore = default_datastore
+        self._default_source_directory = default_source_directory
+        self._graph = build_graph(_roots(steps), resolve_closure)
+        self._parameters = _parameters(self._graph)
+        self._check_steps()
+
+    @property
+    def graph(self) -> Graph:
+        return self._graph
+
+    @property
+    def steps(self) -> list[PipelineStep]:
+        return list(self._graph.steps.values())
+
+    @property
+    def parameters(self) -> dict[str, PipelineParameter]:
+        return dict(self._parameters)
+
+    def validate(self) -> list[str]:
+        """Problems found (SDK v1 returns a list); everything was already checked when built."""
+        try:
+            self._check_steps()
+        except UserErrorException as exc:
+            return [str(exc)]
+        return []
+
+    def _check_steps(self) -> None:
+        outputs: dict[str, str] = {}
+        for step in self._graph.steps.values():
+            script = source_directory_of(step, self._default_source_directory) / step.script_name
+            if not script.is_file():
+                raise UserErrorException(
+                    f"step {step.name!r}: script not found at {script}; set source_directory on "
+                    "the step or default_source_directory on the pipeline"
+                )
+            try:
+                self._workspace._target_spec(step.compute_target)
+            except ComputeTargetException as exc:
+                raise ComputeTargetException(f"step {step.name!r}: {exc}") from None
+            for data in step._outputs:
+                name = data.pipeline_output_name
+                if name and outputs.setdefault(name, step.name) != step.name:
+                    raise UserErrorException(
+                        f"pipeline_output_name {name!r} is used by steps {outputs[name]!r} and "
+                        f"{step.name!r}; pipeline output names must be unique"
+                    )
+
+    def submit(
+        self,
+        experiment_name: str,
+        pipeline_parameters: dict[str, Any] | None = None,
+        continue_on_step_failure: bool = False,
+        regenerate_outputs: bool = False,
+        parent_run_id: str | None = None,
+        **kwargs: Any,
+    ) -> PipelineRun:
+        """Submit to ``experiment_name`` (the same as ``Experiment(...).submit(pipeline)``)."""
+        from hyperpipe.core._experiment import Experiment
+
+        return Experiment(self._workspace, experiment_name).submit(
+            self,
+            pipeline_parameters=pipeline_parameters,
+            continue_on_step_failure=continue_on_step_failure,
+            regenerate_outputs=regenerate_outputs,
+        )
+
+    def _submit_to(
+        self,
+        experiment: Experiment,
+        pipeline_parameters: dict[str, Any] | None = None,
+        regenerate_outputs: bool = False,
+        continue_on_step_failure: bool = False,
+        **kwargs: Any,
+    ) -> PipelineRun:
+        from hyperpipe.pipeline._orchestrator import start_orchestrator
+        from hyperpipe.pipeline.core._pipeline_run import PipelineRun
+
+        workspace = experiment.workspace
+        values = self._bind(pipeline_parameters or {})
+        datastore = (self._default_datastore or workspace.get_default_datastore()).name
+        specs = [
+            step_spec(
+                step,
+                workspace=workspace,
+                default_source_directory=self._default_source_directory,
+                default_datastore=datastore,
+                parameters=values,
+                depends_on=self._graph.deps[name],
+            )
+            for name, step in self._graph.steps.items()
+        ]
+        record = workspace._store.create_run(
+            experiment_name=experiment.name,
+            run_id=str(uuid.uuid4()),
+            run_type="azureml.PipelineRun",
+            target="pipeline",
+            display_name=self.description,
+            definition={
+                "steps": specs,
+                "parameters": {k: _plain(v) for k, v in values.items()},
+                "regenerate_outputs": bool(regenerate_outputs),
+                "continue_on_step_failure": bool(continue_on_step_failure),
+                "datastore": datastore,
+                "description": self.description,
+            },
+        )
+        start_orchestrator(workspace, record.id)
+        return PipelineRun._from_record(experiment, workspace._store.get_run(record.id))  # type: ignore[return-value]
+
+    def _bind(self, given: dict[str, Any]) -> dict[str, Any]:
+        unknown = set(given) - set(self._parameters)
+        if unknown:
+            known = ", ".join(sorted(self._parameters)) or "none"
+            raise UserErrorException(
+                f"pipeline parameter {sorted(unknown)[0]!r} does not exist in this pipeline; its "
+                f"parameters: {known}"
+            )
+        values = {name: p.default_value for name, p in self._parameters.items()}
+        for name, value in given.items():
+            expected = type(self._parameters[name].default_value)
+            widened = expected is float and isinstance(value, int) and not isinstance(value, bool)
+            if (
+                expected in (int, float, bool, str)
+                and not isinstance(value, expected)
+                and not widened
+            ):
+                raise UserErrorException(
+                    f"pipeline parameter {name!r} takes a {expected.__name__}, got {value!r}"
+                )
+            values[name] = value
+        return values
+
+
+def _roots(steps: Any) -> list[PipelineStep]:
+    items = steps if isinstance(steps, list) else [steps]
+    roots: list[PipelineStep] = []
+    for item in items:
+        if isinstance(item, StepSequence):
+            roots.extend(item.flatten())
+        elif isinstance(item, PipelineStep):
+            roots.append(item)
+        elif isinstance(item, PipelineData) and item._producers:
+            roots.append(item._producers[0])
+        else:
+            raise UserErrorException(
+                f"Pipeline steps must be steps, lists of steps, a StepSequence or PipelineData; "
+                f"got {item!r}"
+            )
+    if not roots:
+        raise UserErrorException("a pipeline needs at least one step")
+    return roots
+
+
+def _parameters(graph: Graph) -> dict[str, PipelineParameter]:
+    found: dict[str, PipelineParameter] = {}
+    for step in graph.steps.values():
+        values = [*step._arguments, *getattr(step, "params", {}).values()]
+        for value in values:
+            if not isinstance(value, PipelineParameter):
+                continue
+            known = found.setdefault(value.name, value)
+            if known is not value and known.default_value != value.default_value:
+                raise UserErrorException(
+                    f"two PipelineParameters are named {value.name!r} with different defaults "
+                    f"({known.default_value!r} and {value.default_value!r}); use one object"
+                )
+    return found
+
+
+def _plain(value: Any) -> Any:
+    return value if isinstance(value, (str, int, float, bool)) or value is None else str(value)

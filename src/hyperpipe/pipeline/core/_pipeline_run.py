@@ -1,0 +1,215 @@
+"""``PipelineRun`` and ``StepRun``: SDK v1's handles on a submitted pipeline and its steps."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from hyperpipe.core import _lifecycle
+from hyperpipe.core._run import Run
+from hyperpipe.exceptions import ActivityFailedException, UserErrorException
+from hyperpipe.store import RunStatus
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from hyperpipe.core._workspace import Workspace
+
+__all__ = ["PipelineRun", "PortDataReference", "StepRun"]
+
+
+class PortDataReference:
+    """Where a step's output was committed: a path in a datastore."""
+
+    def __init__(
+        self, workspace: Workspace, datastore_name: str, path_on_datastore: str, name: str
+    ) -> None:
+        self._workspace = workspace
+        self.datastore_name = datastore_name
+        self.path_on_datastore = path_on_datastore
+        self.name = name
+
+    @property
+    def datastore(self) -> Any:
+        return self._workspace._datastore(self.datastore_name)
+
+    def __repr__(self) -> str:
+        return (
+            f"PortDataReference(name={self.name!r}, datastore={self.datastore_name!r}, "
+            f"path_on_datastore={self.path_on_datastore!r})"
+        )
+
+    def download(
+        self,
+        local_path: str | Any,
+        overwrite: bool | None = None,
+        show_progress: bool | None = None,
+    ) -> int:
+        """Copy the output to ``local_path/<path_on_datastore>`` (SDK v1's layout); returns the
+        number of files."""
+        count = 0
+        for rel, _size in self.datastore._walk(self.path_on_datastore):
+            target = Path(local_path) / rel
+            if target.exists() and not overwrite:
+                raise UserErrorException(f"{target} exists; pass overwrite=True to replace it")
+            self.datastore._get_file(rel, target)
+            count += 1
+        return count
+
+    def local_path(self) -> Path | None:
+        """The output's path on this machine, when its datastore is a local folder."""
+        return self.datastore._local_path(self.path_on_datastore)
+
+
+class StepRun(Run):
+    """One step of a pipeline run. A reused step run points at the original step's outputs."""
+
+    @property
+    def pipeline_run_id(self) -> str | None:
+        return self._record.parent_id
+
+    @property
+    def name(self) -> str | None:
+        return self._record.display_name
+
+    @property
+    def _is_reused(self) -> bool:
+        return bool(self._record.definition.get("reuse", {}).get("reused"))
+
+    @property
+    def reuse_decision(self) -> dict[str, Any]:
+        """Whether the step was reused and why (or why not): its key and the changed parts."""
+        decision = self._record.definition.get("reuse", {})
+        return {k: v for k, v in decision.items() if k != "parts"}
+
+    def get_outputs(self) -> dict[str, PortDataReference]:
+        committed = self._refresh().definition.get("committed_outputs", {})
+        return {
+            name: PortDataReference(self._workspace, out["datastore"], out["path"], name)
+            for name, out in committed.items()
+        }
+
+    def get_output_data(self, name: str) -> PortDataReference:
+        outputs = self.get_outputs()
+        if name not in outputs:
+            raise UserErrorException(
+                f"step {self.name!r} has no output {name!r}; its outputs: "
+                + (", ".join(outputs) or "none (it has not finished)")
+            )
+        return outputs[name]
+
+    get_output = get_output_data
+
+    def get_job_log(self) -> str:
+        path = _lifecycle.driver_log_path(self._workspace.root, self._record)
+        return path.read_text(errors="replace") if path is not None and path.is_file() else ""
+
+    get_stdout_log = get_job_log
+
+    def get_details(self) -> dict[str, Any]:
+        details = super().get_details()
+        details["reuse"] = self.reuse_decision
+        return details
+
+    def child_run(self, *args: Any, **kwargs: Any) -> Run:
+        raise NotImplementedError("a step run cannot have child runs started on it")
+
+
+class PipelineRun(Run):
+    """A submitted pipeline. It ends ``Finished`` (SDK v1's word) when every step has."""
+
+    def get_steps(self) -> Iterator[StepRun]:
+        """The step runs started so far, in start order."""
+        return self.get_children()  # type: ignore[return-value]
+
+    def find_step_run(self, name: str) -> list[StepRun]:
+        """Step runs of the step called ``name`` (a list, as in SDK v1)."""
+        return [s for s in self.get_steps() if s.name == name]
+
+    def get_pipeline_output(self, pipeline_output_name: str) -> PortDataReference:
+        for spec in self._record.definition.get("steps", []):
+            for output in spec["outputs"]:
+                if output.get("pipeline_output_name") == pipeline_output_name:
+                    runs = self.find_step_run(spec["name"])
+                    finished = [r for r in runs if r.get_status() == RunStatus.FINISHED.value]
+                    if not finished:
+                        raise UserErrorException(
+                            f"pipeline output {pipeline_output_name!r} comes from step "
+                            f"{spec['name']!r}, which has not finished"
+                        )
+                    return finished[-1].get_output_data(output["name"])
+        names = [
+            o["pipeline_output_name"]
+            for spec in self._record.definition.get("steps", [])
+            for o in spec["outputs"]
+            if o.get("pipeline_output_name")
+        ]
+        raise UserErrorException(
+            f"no pipeline output named {pipeline_output_name!r}; this pipeline's outputs: "
+            + (", ".join(names) or "none")
+        )
+
+    def wait_for_completion(
+        self,
+        show_output: bool = True,
+        timeout_seconds: float = sys.maxsize,
+        raise_on_error: bool = True,
+    ) -> str:  # type: ignore[override]
+        """Wait for the pipeline to end; returns its status word (``Finished``...).
+
+        With ``show_output`` a live view of the steps is drawn (a line per change when output is
+        not a terminal).
+        """
+        from hyperpipe.pipeline._live import StepView
+
+        view = StepView(self) if show_output else None
+        deadline = time.monotonic() + timeout_seconds
+        delay = 0.01
+        try:
+            while True:
+                record = self._refresh()
+                if view is not None:
+                    view.update(record)
+                if record.status.is_terminal() or time.monotonic() > deadline:
+                    break
+                time.sleep(delay)
+                delay = min(delay * 1.5, 0.25)
+        finally:
+            if view is not None:
+                view.close()
+        if raise_on_error and record.status in (RunStatus.FAILED, RunStatus.CRASHED):
+            inner = (record.error or {}).get("error", {})
+            tail = inner.get("logTail")
+            raise ActivityFailedException(
+                f"pipeline run {self.id} {record.status.value}: {inner.get('message', '')}"
+                + (f"\n--- last log lines ---\n{tail}" if tail else ""),
+                self.get_details(),
+            )
+        return record.status.value
+
+    def resume(self) -> PipelineRun:
+        """Continue a failed, cancelled or crashed run; finished steps are not run again."""
+        from hyperpipe.pipeline._orchestrator import start_orchestrator
+
+        record = self._refresh()
+        if record.status not in (RunStatus.FAILED, RunStatus.CANCELED, RunStatus.CRASHED):
+            raise UserErrorException(
+                f"pipeline run {self.id} is {record.status.value}; only Failed, Canceled or "
+                "Crashed runs can be resumed"
+            )
+        self._record = self._store.set_status(self.id, RunStatus.QUEUED)
+        start_orchestrator(self._workspace, self.id)
+        return self
+
+    def complete(self, _set_status: bool = True) -> None:
+        raise NotImplementedError("a pipeline run ends when its steps do")
+
+    def fail(
+        self, error_details: Any = None, error_code: str | None = None, _set_status: bool = True
+    ) -> None:
+        raise NotImplementedError("a pipeline run fails when one of its steps does")
+
+    def child_run(self, *args: Any, **kwargs: Any) -> Run:
+        raise NotImplementedError("a pipeline run's children are its steps")
