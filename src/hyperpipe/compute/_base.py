@@ -53,6 +53,10 @@ class ComputeBackend(Protocol):
         """Block until the task ends or ``timeout`` passes; returns ``poll``'s answer."""
         ...
 
+    def wait_any(self, handles: list[TaskHandle], timeout: float) -> None:
+        """Block until one of ``handles`` ends or ``timeout`` passes (whichever is first)."""
+        ...
+
     def terminate(self, handle: TaskHandle, grace_s: float = 10.0) -> int:
         """Stop the task and every process it started; returns the exit code."""
         ...

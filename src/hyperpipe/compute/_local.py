@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import os
+import select
 import signal
 import subprocess
 import time
@@ -47,6 +48,31 @@ class LocalBackend:
             return self._process(handle).wait(timeout)
         except subprocess.TimeoutExpired:
             return None
+
+    def wait_any(self, handles: list[TaskHandle], timeout: float) -> None:
+        """Sleep until a task ends: woken by the kernel through pidfds where Linux has them."""
+        if any(self._process(h).poll() is not None for h in handles):
+            return
+        if not handles:
+            time.sleep(timeout)
+            return
+        fds: list[int] = []
+        try:
+            fds = [os.pidfd_open(h.pid) for h in handles]
+        except (AttributeError, OSError):  # no pidfd here: poll
+            for fd in fds:
+                os.close(fd)
+            deadline = time.monotonic() + timeout
+            while time.monotonic() < deadline:
+                if any(self._process(h).poll() is not None for h in handles):
+                    return
+                time.sleep(0.002)
+            return
+        try:
+            select.select(fds, [], [], timeout)
+        finally:
+            for fd in fds:
+                os.close(fd)
 
     def terminate(self, handle: TaskHandle, grace_s: float = 10.0) -> int:
         process = self._process(handle)

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 from hyperpipe.core import _paths
 from hyperpipe.core._workspace import STORE_ENV, Workspace
 from hyperpipe.core._workspace_config import WORKSPACE_ENV
+from hyperpipe.pipeline._scheduler import Scheduler
 from hyperpipe.store import RunStatus
 
 if TYPE_CHECKING:
@@ -78,8 +79,6 @@ def _fork(root: Path, run_id: str, log: Path) -> None:
 
 def main(argv: list[str]) -> int:
     """Execute (or resume) one pipeline run; the exit code is 0 unless hyperpipe itself failed."""
-    from hyperpipe.pipeline._scheduler import Scheduler
-
     root, run_id = argv
     workspace = Workspace.from_config(path=root)
     scheduler = Scheduler(workspace, run_id)

@@ -44,6 +44,7 @@ __all__ = ["STEP_RUN_TYPE", "Scheduler"]
 
 STEP_RUN_TYPE = "azureml.StepRun"
 CANCEL_CHECK_S = 0.2
+SLOT_RETRY_S = 0.05
 
 
 @dataclass
@@ -241,10 +242,14 @@ class Scheduler:
     def _previous_parts(self, name: str) -> dict[str, Any] | None:
         """Key parts of the latest earlier run of this step in this experiment."""
         for record in self.store.list_runs(
-            experiment_name=self.record.experiment_name, run_type=STEP_RUN_TYPE, limit=200
+            experiment_name=self.record.experiment_name,
+            run_type=STEP_RUN_TYPE,
+            display_name=name,
+            limit=3,
         ):
-            if record.display_name == name and record.parent_id != self.run_id:
-                return record.definition.get("reuse", {}).get("parts")
+            parts = record.definition.get("reuse", {}).get("parts")
+            if record.parent_id != self.run_id and parts:
+                return parts
         return None
 
     def _reuse_or_start(self, name: str) -> bool:
@@ -257,7 +262,6 @@ class Scheduler:
             return True
         parts = key_parts(spec, contents, labels)
         key = reuse_key(parts)
-        previous = self._previous_parts(name)
         original = None
         if spec["allow_reuse"] and not self.regenerate:
             original = self.store.find_reusable(key, [RunStatus.FINISHED])
@@ -272,7 +276,9 @@ class Scheduler:
         elif self.regenerate:
             reasons = ["regenerate_outputs=True"]
         else:
-            reasons = explain(previous, parts) or ["no finished run with this key"]
+            reasons = explain(self._previous_parts(name), parts) or [
+                "no finished run with this key"
+            ]
         try:
             self._start(name, spec, key, parts, reasons, slot)
         except BaseException:
@@ -295,6 +301,7 @@ class Scheduler:
         status: RunStatus,
         key: str,
         decision: dict[str, Any],
+        properties: dict[str, Any] | None = None,
         **extra: Any,
     ) -> RunRecord:
         run_id = str(uuid.uuid4())
@@ -319,6 +326,7 @@ class Scheduler:
                 **extra,
             },
             reuse_key=key,
+            properties=properties,
             **self.identity,
         )
 
@@ -338,12 +346,10 @@ class Scheduler:
             RunStatus.FINISHED,
             key,
             decision,
+            properties={"azureml.isreused": "true", "azureml.reusedrunid": original.id},
             committed_outputs=original.definition.get("committed_outputs", {}),
         )
-        self.store.add_properties(
-            record.id, {"azureml.isreused": "true", "azureml.reusedrunid": original.id}
-        )
-        self.done[name] = self.store.get_run(record.id)
+        self.done[name] = record
 
     def _fail_before_start(self, name: str, spec: dict[str, Any], message: str) -> None:
         record = self._new_step_run(name, spec, RunStatus.NOT_STARTED, "", {"reasons": []})
@@ -405,10 +411,12 @@ class Scheduler:
                 die_with_parent=True,
             )
         )
-        record = self.store.update_run(
-            record.id, definition={**record.definition, "process_pid": handle.pid}
+        record = self.store.set_status(
+            record.id,
+            RunStatus.RUNNING,
+            strict=False,
+            definition={**record.definition, "process_pid": handle.pid},
         )
-        self.store.set_status(record.id, RunStatus.RUNNING, strict=False)
         self.active[name] = _Active(record, spec, handle, slot, run_dir, workdir, staging, log_path)
 
     def _materialize(
@@ -440,17 +448,17 @@ class Scheduler:
     def _finish(self, active: _Active, code: int) -> None:
         record = active.record
         try:
-            self.store.set_status(record.id, RunStatus.FINALIZING, strict=False)
             store_run_files(self.ws, record, active.workdir, active.log_path)
             status, err = ending(
                 self.store, self.ws.root, record.id, code, success=RunStatus.FINISHED
             )
+            fields = {}
             if status == RunStatus.FINISHED:
                 committed = self._commit_outputs(record, active)
-                record = self.store.update_run(
-                    record.id, definition={**record.definition, "committed_outputs": committed}
-                )
-            final = self.store.set_status(record.id, status, error=err, strict=False)
+                fields["definition"] = {**record.definition, "committed_outputs": committed}
+            # The outputs and the ending land in one transaction: a crash between the two
+            # leaves the step unfinished (run again on resume), never finished without outputs.
+            final = self.store.set_status(record.id, status, error=err, strict=False, **fields)
         finally:
             active.slot.release()
             remove_tree(active.run_dir)

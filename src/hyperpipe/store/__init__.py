@@ -37,6 +37,27 @@ _stores: dict[tuple[int, str], Store] = {}
 _lock = threading.Lock()
 
 
+def _after_fork_in_child() -> None:
+    """Keep this process's stores in a forked child, on new connections.
+
+    The parent's connections must never be used by the child (SQLAlchemy's rule for forking:
+    ``dispose(close=False)``); the engines stay, with their compiled-statement caches.
+    """
+    global _lock
+    _lock = threading.Lock()
+    inherited = list(_stores.items())
+    _stores.clear()
+    for (_pid, url), store in inherited:
+        engine = getattr(store, "_engine", None)
+        if engine is not None:
+            engine.dispose(close=False)
+        _stores[(os.getpid(), url)] = store
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
 def get_store(url_or_store: str | Store) -> Store:
     """The store for a URL, opened once per process (a store instance passes through)."""
     if not isinstance(url_or_store, str):

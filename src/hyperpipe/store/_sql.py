@@ -249,6 +249,7 @@ class SqlStore:
         top_level_only: bool = False,
         statuses: Iterable[RunStatus] | None = None,
         run_type: str | None = None,
+        display_name: str | None = None,
         limit: int | None = None,
         offset: int = 0,
         newest_first: bool = True,
@@ -264,6 +265,8 @@ class SqlStore:
             query = query.where(runs.c.status.in_([RunStatus(s).value for s in statuses]))
         if run_type is not None:
             query = query.where(runs.c.run_type == run_type)
+        if display_name is not None:
+            query = query.where(runs.c.display_name == display_name)
         order = runs.c.key.desc() if newest_first else runs.c.key.asc()
         query = query.order_by(order).offset(offset)
         if limit is not None:
@@ -293,13 +296,16 @@ class SqlStore:
         *,
         error: dict[str, Any] | None = None,
         strict: bool = True,
+        **fields: Any,
     ) -> RunRecord:
         """Move a run to ``status`` following the transition table.
 
         Entering Running stamps the start time; entering a terminal status stamps the end time.
         With ``strict=False`` a move the table forbids leaves the run as it is (used when two
-        parties race to end a run) instead of raising.
+        parties race to end a run) instead of raising. ``fields`` (as for ``update_run``) are
+        written in the same transaction when the move happens.
         """
+        _check_fields(fields)
         status = RunStatus(status)
         now = time.time()
         with self._write() as conn:
@@ -325,14 +331,13 @@ class SqlStore:
                 values["ended_at"] = None
             if error is not None:
                 values["error"] = error
+            values.update(fields)
             conn.execute(update(runs).where(runs.c.key == current.key).values(**values))
             return _run(conn.execute(_run_select().where(runs.c.key == current.key)).one())
 
     def update_run(self, run_id: str, **fields: Any) -> RunRecord:
         """Set bookkeeping fields (pid, host, definition, error...) without touching the status."""
-        unknown = set(fields) - _UPDATABLE_RUN_FIELDS
-        if unknown:
-            raise ValueError(f"cannot update run fields {sorted(unknown)}")
+        _check_fields(fields)
         with self._write() as conn:
             result = conn.execute(update(runs).where(runs.c.id == run_id).values(**fields))
             if result.rowcount == 0:
@@ -777,6 +782,12 @@ def _point_row(series_id: int, point: NewPoint, nan_in_payload: bool) -> tuple[A
         None if payload is None else json.dumps(payload),
         point.ts,
     )
+
+
+def _check_fields(fields: dict[str, Any]) -> None:
+    unknown = set(fields) - _UPDATABLE_RUN_FIELDS
+    if unknown:
+        raise ValueError(f"cannot update run fields {sorted(unknown)}")
 
 
 def _run_select():  # type: ignore[no-untyped-def]

@@ -10,7 +10,6 @@ from hyperpipe.exceptions import ComputeTargetException, UserErrorException
 from hyperpipe.pipeline._graph import Graph, build_graph
 from hyperpipe.pipeline._spec import source_directory_of, step_spec
 from hyperpipe.pipeline.core._pipeline_data import PipelineData, PipelineParameter
-from hyperpipe.pipeline.steps._base import PipelineStep
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -19,6 +18,7 @@ if TYPE_CHECKING:
     from hyperpipe.core._workspace import Workspace
     from hyperpipe.data._datastore import Datastore
     from hyperpipe.pipeline.core._pipeline_run import PipelineRun
+    from hyperpipe.pipeline.steps._base import PipelineStep
 
 __all__ = ["Pipeline", "StepSequence"]
 
@@ -198,6 +198,10 @@ class Pipeline:
 
 
 def _roots(steps: Any) -> list[PipelineStep]:
+    # Imported here: steps._base imports this package, so a module-level import is circular
+    # when hyperpipe.pipeline.steps is imported first.
+    from hyperpipe.pipeline.steps._base import PipelineStep
+
     items = steps if isinstance(steps, list) else [steps]
     roots: list[PipelineStep] = []
     for item in items:

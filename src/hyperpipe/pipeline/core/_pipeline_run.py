@@ -166,7 +166,7 @@ class PipelineRun(Run):
 
         view = StepView(self) if show_output else None
         deadline = time.monotonic() + timeout_seconds
-        delay = 0.01
+        delay = 0.005
         try:
             while True:
                 record = self._refresh()
@@ -175,7 +175,7 @@ class PipelineRun(Run):
                 if record.status.is_terminal() or time.monotonic() > deadline:
                     break
                 time.sleep(delay)
-                delay = min(delay * 1.5, 0.25)
+                delay = min(delay * 1.25, 0.05)
         finally:
             if view is not None:
                 view.close()
