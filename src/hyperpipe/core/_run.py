@@ -190,11 +190,17 @@ class Run:
 
         found: dict[str, Any] = {}
         for spec in self._record.definition.get("inputs") or []:
-            path = os.environ.get(spec["name"]) if self._own_process else None
-            if spec["mode"] != "direct" and path is not None:
-                found[spec["name"]] = path
+            name = spec.get("name") or spec.get("port")
+            dataset_id = spec.get("dataset_id")
+            value = os.environ.get(name) if self._own_process else None
+            if spec.get("tabular") and value:  # a step output read as a table
+                dataset_id = value
+            elif dataset_id is None:
+                continue  # step data that is not a dataset: AZUREML_DATAREFERENCE_<name>
+            if spec.get("mode") != "direct" and value is not None and not spec.get("tabular"):
+                found[name] = value
             else:
-                found[spec["name"]] = Dataset.get_by_id(self._workspace, spec["dataset_id"])
+                found[name] = Dataset.get_by_id(self._workspace, dataset_id)
         return found
 
     @property
@@ -258,11 +264,12 @@ class Run:
                     },
                     "consumptionDetails": {
                         "type": "RunInput",
-                        "inputName": spec["name"],
+                        "inputName": spec.get("name") or spec.get("port"),
                         "mechanism": spec["mode"].capitalize(),
                     },
                 }
                 for spec in definition.get("inputs") or []
+                if spec.get("dataset_id")
             ],
             "outputDatasets": definition.get("outputDatasets", []),
             "runDefinition": {

@@ -443,6 +443,8 @@ class Scheduler:
             local = _local_input(self.ws, store_name, path, item, workdir)
             paths[item["port"]] = local
             env[DATA_REFERENCE_PREFIX + item["port"]] = local
+            if item.get("tabular"):
+                env[item["port"]] = _tabular(self.ws, store_name, path, item["tabular"]).id
         return paths, env
 
     def _finish(self, active: _Active, code: int) -> None:
@@ -475,7 +477,8 @@ class Scheduler:
             if not staged.exists():
                 staged.mkdir(parents=True)  # the step wrote nothing: an empty folder
             datastore = self.ws._datastore(output["datastore"])
-            path = f"azureml/{record.id}/{output['name']}"
+            template = output.get("destination") or "azureml/{run-id}/{output-name}"
+            path = template.replace("{run-id}", record.id).replace("{output-name}", output["name"])
             digest = output_digest(staged)
             is_file = staged.is_file()
             local = datastore._local_path(path)
@@ -497,6 +500,15 @@ class Scheduler:
                 "hash": digest,
                 "is_file": is_file,
             }
+            if output.get("register"):
+                registration = output["register"]
+                Dataset.File.from_files((datastore, path)).register(
+                    self.ws,
+                    registration["name"],
+                    description=registration.get("description"),
+                    tags=registration.get("tags"),
+                    create_new_version=True,
+                )
         return committed
 
 
@@ -518,6 +530,25 @@ def _local_input(
         inside = rel[len(path) :].lstrip("/")
         datastore._get_file(rel, target / inside if inside else target)
     return str(target)
+
+
+def _tabular(ws: Workspace, store_name: str, path: str, options: dict[str, Any]) -> Any:
+    """A step output read as a table: saved as an (anonymous) tabular dataset version."""
+    datastore = ws._datastore(store_name)
+    pattern = f"{path}/{options.get('glob') or '**'}"
+    if options["format"] == "parquet":
+        table = Dataset.Tabular.from_parquet_files(
+            (datastore, pattern), include_path=options["include_path"]
+        )
+    else:
+        table = Dataset.Tabular.from_delimited_files(
+            (datastore, pattern),
+            include_path=options["include_path"],
+            separator=options["separator"],
+            header=options["header"],
+            set_column_types=options.get("set_column_types"),
+        )
+    return table._save(ws, None)
 
 
 def _argument(token: Any, paths: dict[str, str]) -> str:

@@ -26,7 +26,9 @@ if TYPE_CHECKING:
     from hyperpipe.pipeline.steps._base import PipelineStep
     from hyperpipe.pipeline.steps._python_script_step import PythonScriptStep
 
-__all__ = ["source_directory_of", "step_spec"]
+__all__ = ["DEFAULT_PATH", "source_directory_of", "step_spec"]
+
+DEFAULT_PATH = "azureml/{run-id}/{output-name}"  # SDK v1's place for PipelineData
 
 
 def source_directory_of(step: PythonScriptStep, default: str | os.PathLike[str] | None) -> Path:
@@ -75,6 +77,8 @@ def step_spec(
                 "mode": data._output_mode,
                 "path_on_compute": data._output_path_on_compute,
                 "pipeline_output_name": data.pipeline_output_name,
+                "destination": getattr(data, "destination_path", DEFAULT_PATH),
+                "register": getattr(data, "registration", None),
             }
             for data in step._outputs
         ],
@@ -123,9 +127,11 @@ def _input(binding: Any, workspace: Workspace) -> dict[str, Any]:
             "output": binding.data.output_name,
             "mode": binding.mode,
             "path_on_compute": binding.path_on_compute,
+            "tabular": getattr(binding.data, "tabular", None),
         }
     if isinstance(binding, DatasetConsumptionConfig):
-        return {"kind": "dataset", "port": binding.name, **binding._to_spec(workspace)}
+        # The spec's own "kind" (file/tabular) must not replace the input kind "dataset".
+        return {**binding._to_spec(workspace), "kind": "dataset", "port": binding.name}
     return {
         "kind": "reference",
         "port": binding.data_reference_name,

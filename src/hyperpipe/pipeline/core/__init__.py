@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from hyperpipe.pipeline.core._output_dataset import OutputFileDatasetConfig
 from hyperpipe.pipeline.core._pipeline import Pipeline, StepSequence
 from hyperpipe.pipeline.core._pipeline_data import (
     PipelineData,
@@ -11,6 +12,7 @@ from hyperpipe.pipeline.core._pipeline_data import (
 from hyperpipe.pipeline.core._pipeline_run import PipelineRun, PortDataReference, StepRun
 
 __all__ = [
+    "OutputFileDatasetConfig",
     "Pipeline",
     "PipelineData",
     "PipelineDataInput",

@@ -84,6 +84,24 @@ class StepRun(Run):
         decision = self._record.definition.get("reuse", {})
         return {k: v for k, v in decision.items() if k != "parts"}
 
+    def _original(self) -> Run:
+        """The step run whose work this one reused (itself when it ran)."""
+        reused_from = self._record.definition.get("reuse", {}).get("reused_run_id")
+        return Run.get(self._workspace, reused_from) if reused_from else self
+
+    def get_metrics(
+        self,
+        name: str | None = None,
+        recursive: bool = False,
+        run_type: str | None = None,
+        populate: bool = False,
+    ) -> dict[str, Any]:
+        """Metrics of the step; a reused step shows those of the run it reused."""
+        original = self._original()
+        if original is self:
+            return super().get_metrics(name, recursive, run_type, populate)
+        return original.get_metrics(name, recursive, run_type, populate)
+
     def get_outputs(self) -> dict[str, PortDataReference]:
         committed = self._refresh().definition.get("committed_outputs", {})
         return {

@@ -95,7 +95,21 @@ class PipelineStep:
         )
 
     def _add_argument_inputs(self) -> None:
-        """Datasets in the arguments become inputs; data objects there must be declared."""
+        """Dataset inputs and outputs in the arguments are added to the step's inputs and
+        outputs (as SDK v1 does); ``PipelineData`` there must be declared."""
+        from hyperpipe.pipeline.core._output_dataset import OutputFileDatasetConfig
+
+        for value in self._arguments:
+            if isinstance(value, OutputFileDatasetConfig) and all(
+                value.name != o.name for o in self._outputs
+            ):
+                self._outputs.append(value)
+            if (
+                isinstance(value, PipelineDataInput)
+                and isinstance(value.data, OutputFileDatasetConfig)
+                and all(value is not i for i in self._inputs)
+            ):
+                self._inputs.append(value)
         ports = {id(i.data) for i in self._inputs if isinstance(i, PipelineDataInput)}
         ports |= {id(o) for o in self._outputs}
         names = {i.name for i in self._inputs if isinstance(i, DatasetConsumptionConfig)}
