@@ -1,0 +1,249 @@
+"""A fork server: a process that has already imported a script's heavy modules forks per task.
+
+Starting Python and importing torch costs over a second, more than a short trial's training.
+A zygote pays it once: it imports the modules it is told to, then for each task forks a child
+that becomes the task (its own session and process group, working folder, environment, argv and
+log file) and runs the script as ``__main__``. Tasks stay isolated and killable one by one; the
+zygote reaps them and reports each exit code.
+
+The zygote speaks JSON lines over its stdin/stdout: ``{"argv", "cwd", "env", "log_path"}`` in,
+``{"started": pid}`` and ``{"exited": pid, "code": n}`` out (code negative: killed by a signal).
+It must not start threads before forking, so it imports modules but runs nothing else.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import importlib
+import json
+import os
+import runpy
+import select
+import signal
+import subprocess
+import sys
+import time
+import traceback
+from typing import IO, Any
+
+from hyperpipe.compute._base import TaskHandle, TaskSpec
+from hyperpipe.compute._local import _die_with_parent, kill_process_tree
+
+__all__ = ["ZygoteBackend", "serve"]
+
+
+class ZygoteBackend:
+    """Runs Python-script tasks as forks of one zygote process (see the module docstring)."""
+
+    def __init__(self, python: str, preload: list[str], log_path: str) -> None:
+        with open(log_path, "ab") as log:
+            self._process = subprocess.Popen(
+                [python, "-m", "hyperpipe.compute._zygote", *preload],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=log,
+                start_new_session=True,
+                preexec_fn=_die_with_parent,
+            )
+        self._exits: dict[int, int] = {}
+        self._buffer = b""
+        ready = self._read_message(timeout=300)
+        if ready is None or "ready" not in ready:
+            raise RuntimeError(f"the trial fork server did not start; see {log_path}")
+        self.preloaded: list[str] = ready["ready"]
+
+    def start(self, spec: TaskSpec) -> TaskHandle:
+        env = dict(spec.env)
+        if spec.gpus:
+            env["CUDA_VISIBLE_DEVICES"] = ",".join(str(g) for g in spec.gpus)
+        request = {"argv": list(spec.argv), "cwd": spec.cwd, "env": env, "log_path": spec.log_path}
+        self._send(request)
+        while True:
+            message = self._read_message(timeout=60)
+            if message is None:
+                raise RuntimeError("the trial fork server stopped answering")
+            if "started" in message:
+                return TaskHandle(spec.run_id, message["started"], time.time(), self)
+            self._record(message)
+
+    def poll(self, handle: TaskHandle) -> int | None:
+        self._drain(0)
+        return self._exits.get(handle.pid)
+
+    def wait(self, handle: TaskHandle, timeout: float | None = None) -> int | None:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while handle.pid not in self._exits:
+            left = None if deadline is None else deadline - time.monotonic()
+            if left is not None and left <= 0:
+                return None
+            self._drain(left if left is not None else 1.0)
+        return self._exits[handle.pid]
+
+    def wait_any(self, handles: list[TaskHandle], timeout: float) -> None:
+        if any(h.pid in self._exits for h in handles):
+            return
+        self._drain(timeout)
+
+    def terminate(self, handle: TaskHandle, grace_s: float = 10.0) -> int:
+        kill_process_tree(handle.pid, grace_s)
+        code = self.wait(handle, timeout=grace_s + 5)
+        return code if code is not None else -signal.SIGKILL
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            self._process.stdin.close()  # type: ignore[union-attr]
+        try:
+            self._process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+
+    # -- the pipe -----------------------------------------------------------------------------
+
+    def _send(self, message: dict[str, Any]) -> None:
+        stdin = self._process.stdin
+        assert stdin is not None
+        stdin.write(json.dumps(message).encode() + b"\n")
+        stdin.flush()
+
+    def _record(self, message: dict[str, Any]) -> None:
+        if "exited" in message:
+            self._exits[message["exited"]] = message["code"]
+
+    def _drain(self, timeout: float) -> None:
+        """Read every message available within ``timeout`` seconds."""
+        message = self._read_message(timeout)
+        while message is not None:
+            self._record(message)
+            message = self._read_message(0)
+
+    def _read_message(self, timeout: float) -> dict[str, Any] | None:
+        stdout = self._process.stdout
+        assert stdout is not None
+        while b"\n" not in self._buffer:
+            readable, _, _ = select.select([stdout], [], [], max(timeout, 0))
+            if not readable:
+                return None
+            chunk = os.read(stdout.fileno(), 65536)
+            if not chunk:
+                return None
+            self._buffer += chunk
+            timeout = 0.5
+        line, self._buffer = self._buffer.split(b"\n", 1)
+        return json.loads(line)
+
+
+# -- the zygote side ------------------------------------------------------------------------
+
+
+def serve(preload: list[str], requests: IO[bytes], replies: IO[bytes]) -> None:
+    loaded = []
+    for module in preload:
+        try:
+            importlib.import_module(module)
+            loaded.append(module)
+        except Exception:  # a module that fails to import is imported (or fails) in the task
+            traceback.print_exc()
+    write = _writer(replies)
+    write({"ready": loaded})
+    children: set[int] = set()
+    stream = requests.fileno()
+    pending = b""
+    while True:
+        readable, _, _ = select.select([stream], [], [], 0.05)
+        _reap(children, write)
+        if not readable:
+            continue
+        chunk = os.read(stream, 65536)
+        if not chunk:
+            break
+        pending += chunk
+        while b"\n" in pending:
+            line, pending = pending.split(b"\n", 1)
+            pid = _fork_task(json.loads(line))
+            children.add(pid)
+            write({"started": pid})
+    for pid in list(children):  # the backend went away: stop what it started
+        kill_process_tree(pid, grace_s=5)
+    _reap(children, write)
+
+
+def _writer(replies: IO[bytes]) -> Any:
+    def write(message: dict[str, Any]) -> None:
+        replies.write(json.dumps(message).encode() + b"\n")
+        replies.flush()
+
+    return write
+
+
+def _reap(children: set[int], write: Any) -> None:
+    for pid in list(children):
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            children.discard(pid)
+            code = os.waitstatus_to_exitcode(status)
+            write({"exited": pid, "code": code})
+
+
+def _fork_task(request: dict[str, Any]) -> int:
+    pid = os.fork()
+    if pid:
+        return pid
+    code = 1
+    try:
+        os.setsid()
+        _die_with_parent()
+        log = os.open(request["log_path"], os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        devnull = os.open(os.devnull, os.O_RDONLY)
+        os.dup2(devnull, 0)
+        os.dup2(log, 1)
+        os.dup2(log, 2)
+        sys.stdin = open(0, closefd=False)  # noqa: SIM115
+        sys.stdout = open(1, "w", buffering=1, closefd=False)  # noqa: SIM115
+        sys.stderr = open(2, "w", buffering=1, closefd=False)  # noqa: SIM115
+        os.chdir(request["cwd"])
+        os.environ.update(request["env"])
+        script = request["argv"][1]
+        sys.argv = request["argv"][1:]
+        sys.path[0] = os.path.dirname(os.path.abspath(script))
+        try:
+            runpy.run_path(script, run_name="__main__")
+            code = 0
+        except SystemExit as exc:
+            code = _exit_code(exc.code)
+        except BaseException as exc:
+            _print_user_traceback(exc, script)
+            code = 1
+        atexit._run_exitfuncs()  # what interpreter exit would run; os._exit below skips it
+    finally:
+        with contextlib.suppress(Exception):
+            sys.stdout.flush()
+            sys.stderr.flush()
+        os._exit(code)
+
+
+def _print_user_traceback(exc: BaseException, script: str) -> None:
+    """The traceback ``python script.py`` would print: from the script's frame down."""
+    tb = exc.__traceback__
+    while tb is not None and os.path.abspath(tb.tb_frame.f_code.co_filename) != os.path.abspath(
+        script
+    ):
+        tb = tb.tb_next
+    traceback.print_exception(type(exc), exc, tb or exc.__traceback__)
+
+
+def _exit_code(value: Any) -> int:
+    if value is None:
+        return 0
+    if isinstance(value, int):
+        return value
+    print(value, file=sys.stderr)  # noqa: T201 - what `python script.py` prints for SystemExit("...")
+    return 1
+
+
+if __name__ == "__main__":
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # Replies get a private copy of stdout; what imported modules print goes to the log.
+    replies = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)
+    serve(sys.argv[1:], sys.stdin.buffer, replies)
