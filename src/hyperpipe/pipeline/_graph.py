@@ -15,6 +15,7 @@ from hyperpipe.pipeline.core._pipeline_data import PipelineDataInput
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
+    from hyperpipe.pipeline.core._pipeline_data import PipelineData
     from hyperpipe.pipeline.steps._base import PipelineStep
 
 __all__ = ["Graph", "build_graph"]
@@ -59,6 +60,8 @@ def build_graph(roots: Iterable[PipelineStep], resolve_closure: bool = True) -> 
                     f"step {step.name!r} runs after {before.name!r}, which is not in the pipeline"
                 )
             deps[step.name].add(before.name)
+        for data in step._outputs:  # also when no step of the pipeline consumes it
+            _check_one_producer(data)
         for binding in step._inputs:
             if not isinstance(binding, PipelineDataInput):
                 continue
@@ -68,12 +71,7 @@ def build_graph(roots: Iterable[PipelineStep], resolve_closure: bool = True) -> 
                     f"input {binding.data.name!r} of step {step.name!r} is not produced by any "
                     "step of the pipeline; add the step that lists it in outputs=[...]"
                 )
-            if len({p.name for p in producers}) > 1:
-                names = " and ".join(repr(p.name) for p in producers)
-                raise UserErrorException(
-                    f"PipelineData {binding.data.name!r} is an output of two steps, {names}; "
-                    "each PipelineData has exactly one producer"
-                )
+            _check_one_producer(binding.data)
             producer = producers[0]
             if producer.name == step.name:
                 raise UserErrorException(
@@ -88,6 +86,16 @@ def build_graph(roots: Iterable[PipelineStep], resolve_closure: bool = True) -> 
             deps[step.name].add(producer.name)
     ordered = _order(deps)
     return Graph({name: steps[name] for name in ordered}, deps)
+
+
+def _check_one_producer(data: PipelineData) -> None:
+    producers = data._producers
+    if len({p.name for p in producers}) > 1:
+        names = " and ".join(repr(p.name) for p in producers)
+        raise UserErrorException(
+            f"PipelineData {data.name!r} is an output of two steps, {names}; "
+            "each PipelineData has exactly one producer"
+        )
 
 
 def _waits_for(step: PipelineStep, other: PipelineStep) -> bool:

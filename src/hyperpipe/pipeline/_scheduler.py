@@ -153,8 +153,9 @@ class Scheduler:
         name, record = next(iter(self.failed.items()))
         inner = (record.error or {}).get("error", {})
         message = f"step {name!r} failed: {inner.get('message') or record.status.value}"
-        if self.skipped:
-            message += f"; not run: {', '.join(sorted(self.skipped))}"
+        not_run = set(self.specs) - set(self.done) - set(self.failed)
+        if not_run:
+            message += f"; not run: {', '.join(sorted(not_run))}"
         return self._end(
             RunStatus.FAILED,
             {
@@ -195,6 +196,7 @@ class Scheduler:
                 pid = record.definition.get("process_pid")
                 if pid and psutil.pid_exists(pid):
                     kill_process_tree(pid, grace_s=2.0)
+                remove_tree(_paths.run_dir(self.ws.root, record.id))  # its unfinished output
                 self.store.set_status(
                     record.id,
                     RunStatus.CRASHED,
