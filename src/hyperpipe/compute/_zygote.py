@@ -25,6 +25,7 @@ import subprocess
 import sys
 import time
 import traceback
+from pathlib import Path
 from typing import IO, Any
 
 from hyperpipe.compute._base import TaskHandle, TaskSpec
@@ -54,6 +55,7 @@ class ZygoteBackend:
         self.preloaded: list[str] = ready["ready"]
 
     def start(self, spec: TaskSpec) -> TaskHandle:
+        Path(spec.log_path).parent.mkdir(parents=True, exist_ok=True)
         env = dict(spec.env)
         if spec.gpus:
             env["CUDA_VISIBLE_DEVICES"] = ",".join(str(g) for g in spec.gpus)
@@ -193,6 +195,10 @@ def _fork_task(request: dict[str, Any]) -> int:
     try:
         os.setsid()
         _die_with_parent()
+    except BaseException:
+        traceback.print_exc()  # into the fork server's log: the task's own is not open yet
+        os._exit(code)
+    try:
         log = os.open(request["log_path"], os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
         devnull = os.open(os.devnull, os.O_RDONLY)
         os.dup2(devnull, 0)
@@ -215,6 +221,8 @@ def _fork_task(request: dict[str, Any]) -> int:
             _print_user_traceback(exc, script)
             code = 1
         atexit._run_exitfuncs()  # what interpreter exit would run; os._exit below skips it
+    except BaseException:
+        traceback.print_exc()  # setting the task up failed: into its log (or the server's)
     finally:
         with contextlib.suppress(Exception):
             sys.stdout.flush()

@@ -29,7 +29,9 @@ __all__ = ["HOST", "is_alive", "log_tail", "process_identity", "reconcile", "req
 HOST = socket.gethostname()
 # Runs in these types are driven by a monitoring process; other runs (interactive, children made
 # with child_run) are ended by the code that owns them.
-MANAGED_TYPES = frozenset({"azureml.scriptrun", "azureml.PipelineRun", "azureml.StepRun"})
+MANAGED_TYPES = frozenset(
+    {"azureml.scriptrun", "azureml.PipelineRun", "azureml.StepRun", "hyperdrive"}
+)
 
 
 def process_identity(pid: int | None = None) -> dict[str, object]:

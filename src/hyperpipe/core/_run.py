@@ -41,6 +41,7 @@ RUN_CLASSES: dict[str, str] = {
     "azureml.scriptrun": "hyperpipe.core._run:ScriptRun",
     "azureml.PipelineRun": "hyperpipe.pipeline.core._pipeline_run:PipelineRun",
     "azureml.StepRun": "hyperpipe.pipeline.core._pipeline_run:StepRun",
+    "hyperdrive": "hyperpipe.train.hyperdrive._run:HyperDriveRun",
 }
 _context_cache: dict[str, Run] = {}
 

@@ -61,6 +61,7 @@ class ScriptRunConfig:
         self.distributed_job_config = distributed_job_config
         self.max_run_duration_seconds = max_run_duration_seconds
         self.command = command
+        self._extra_inputs: list[Any] = []  # datasets given as inputs, not arguments (estimators)
         if run_config is not None:
             self.compute_target = run_config.target
             self.environment = run_config.environment
@@ -153,6 +154,7 @@ def submit_script(experiment: Experiment, config: ScriptRunConfig, **kwargs: Any
         )
     target = workspace._target_spec(config.target_name)
     arguments, inputs = resolve_arguments(config.arguments, workspace)
+    inputs += [c._to_spec(workspace) for c in config._extra_inputs]
     environment_variables = dict(getattr(config.environment, "environment_variables", {}) or {})
     interpreter = getattr(getattr(config.environment, "python", None), "interpreter_path", None)
 

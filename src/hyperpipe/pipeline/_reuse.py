@@ -26,6 +26,7 @@ _DEFINITION = (
     "version",
     "target",
     "environment_variables",
+    "hyperdrive",
 )
 
 
@@ -35,6 +36,10 @@ def key_parts(
     """What the reuse key is made of. ``inputs`` maps each input port to its content hash;
     ``labels`` say in words what each input was (kept for explanations, not hashed)."""
     definition = {k: spec.get(k) for k in _DEFINITION}
+    if definition["hyperdrive"]:  # where the script lives is not what it is
+        definition["hyperdrive"] = {
+            k: v for k, v in definition["hyperdrive"].items() if k != "source_directory"
+        }
     definition["outputs"] = [[o["name"], o["mode"]] for o in spec["outputs"]]
     return {
         "definition": definition,

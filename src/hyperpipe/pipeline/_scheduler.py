@@ -405,7 +405,11 @@ class Scheduler:
         handle = self.backend.start(
             TaskSpec(
                 run_id=record.id,
-                argv=(record.definition["python"], spec["script"], *arguments),
+                argv=(
+                    record.definition["python"],
+                    *spec.get("command", [spec["script"]]),
+                    *arguments,
+                ),
                 cwd=str(workdir),
                 log_path=str(log_path),
                 env={**spec["environment_variables"], **env},

@@ -83,6 +83,22 @@ def step_spec(
             for data in step._outputs
         ],
         "depends_on": sorted(depends_on),
+        **_hyperdrive(step, workspace),
+    }
+
+
+def _hyperdrive(step: Any, workspace: Workspace) -> dict[str, Any]:
+    """A HyperDriveStep's sweep; the step process runs it (``train.hyperdrive._step``)."""
+    config = getattr(step, "hyperdrive_config", None)
+    if config is None:
+        return {}
+    sweep = config._to_json(workspace)
+    sweep.pop("arguments")  # the step's own (resolved) arguments are the trials' base arguments
+    sweep.pop("inputs")
+    return {
+        "hyperdrive": sweep,
+        "command": ["-m", "hyperpipe.train.hyperdrive._step"],
+        "metrics_output": step.metrics_output.output_name if step.metrics_output else None,
     }
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from hyperpipe.pipeline.steps._base import PipelineStep
+from hyperpipe.pipeline.steps._hyper_drive_step import HyperDriveStep
 from hyperpipe.pipeline.steps._python_script_step import PythonScriptStep
 
-__all__ = ["PipelineStep", "PythonScriptStep"]
+__all__ = ["HyperDriveStep", "PipelineStep", "PythonScriptStep"]
