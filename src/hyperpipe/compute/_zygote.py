@@ -6,7 +6,9 @@ that becomes the task (its own session and process group, working folder, enviro
 log file) and runs the script as ``__main__``. Tasks stay isolated and killable one by one; the
 zygote reaps them and reports each exit code.
 
-The zygote speaks JSON lines over its stdin/stdout: ``{"argv", "cwd", "env", "log_path"}`` in,
+``preload`` names modules to import, or ``module:function`` to call once imported (to warm
+caches every task then inherits). The zygote speaks JSON lines over its stdin/stdout:
+``{"argv", "cwd", "env", "log_path"}`` in,
 ``{"started": pid}`` and ``{"exited": pid, "code": n}`` out (code negative: killed by a signal).
 It must not start threads before forking, so it imports modules but runs nothing else.
 """
@@ -140,21 +142,33 @@ class ZygoteBackend:
 
 def serve(preload: list[str], requests: IO[bytes], replies: IO[bytes]) -> None:
     loaded = []
-    for module in preload:
+    for item in preload:  # "module", or "module:function" to call once imported
+        module, _, function = item.partition(":")
         try:
-            importlib.import_module(module)
-            loaded.append(module)
+            imported = importlib.import_module(module)
+            if function:
+                getattr(imported, function)()
+            loaded.append(item)
         except Exception:  # a module that fails to import is imported (or fails) in the task
             traceback.print_exc()
     write = _writer(replies)
     write({"ready": loaded})
+    # A child's exit wakes the loop at once: SIGCHLD writes to a pipe that select() watches.
+    wake_read, wake_write = os.pipe()
+    os.set_blocking(wake_read, False)
+    os.set_blocking(wake_write, False)
+    signal.signal(signal.SIGCHLD, lambda *_: None)
+    signal.set_wakeup_fd(wake_write)
     children: set[int] = set()
     stream = requests.fileno()
     pending = b""
     while True:
-        readable, _, _ = select.select([stream], [], [], 0.05)
+        readable, _, _ = select.select([stream, wake_read], [], [], 1.0)
+        if wake_read in readable:
+            with contextlib.suppress(BlockingIOError):
+                os.read(wake_read, 4096)
         _reap(children, write)
-        if not readable:
+        if stream not in readable:
             continue
         chunk = os.read(stream, 65536)
         if not chunk:
@@ -193,6 +207,8 @@ def _fork_task(request: dict[str, Any]) -> int:
         return pid
     code = 1
     try:
+        signal.set_wakeup_fd(-1)
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
         os.setsid()
         _die_with_parent()
     except BaseException:

@@ -105,13 +105,17 @@ def ending(
 
 
 def error_message(log_tail: str, exit_code: int) -> str:
-    """The exception line of the last traceback in the log, else the exit code."""
+    """The exception line of the last traceback in the log; else the log's last line (argparse
+    and ``sys.exit("...")`` say what went wrong there); else the exit code."""
     lines = log_tail.splitlines()
     starts = [i for i, line in enumerate(lines) if line.startswith(TRACEBACK_START)]
     if starts:
         for line in reversed(lines[starts[-1] + 1 :]):
             if line.strip() and not line.startswith(" ") and _ERROR_LINE.match(line.strip()):
                 return line.strip()
+    last = next((line.strip() for line in reversed(lines) if line.strip()), "")
+    if last:
+        return f"{last} (exit code {exit_code})"
     return f"the script exited with code {exit_code}"
 
 

@@ -31,6 +31,7 @@ __all__ = [
     "Store",
     "can_transition",
     "get_store",
+    "warm",
 ]
 
 _stores: dict[tuple[int, str], Store] = {}
@@ -56,6 +57,13 @@ def _after_fork_in_child() -> None:
 
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+def warm() -> None:
+    """Open the store named by ``HYPERPIPE_STORE_URL`` now, so forked processes inherit it."""
+    url = os.environ.get("HYPERPIPE_STORE_URL")
+    if url:
+        get_store(url).find_run("")
 
 
 def get_store(url_or_store: str | Store) -> Store:

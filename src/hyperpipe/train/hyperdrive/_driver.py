@@ -1,0 +1,487 @@
+"""The HyperDrive driver: ask → launch a trial → watch its primary metric → apply the policy → tell.
+
+Trials are child runs ``<parent id>_<n>`` of the sweep's run, each executing the script with the
+base arguments plus ``--<key> <value>`` pairs. They start as forks of a fork server that has
+already imported the script's third-party modules (a fresh interpreter importing torch costs
+seconds), each in its own process group with its own run context, log and working folder, so one
+can be stopped without touching the others. Everything is recorded in the store as it happens: a
+driver that crashes is resumed from there (finished trials are told to the sampler again, lost
+ones re-run).
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import os
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import psutil
+
+from hyperpipe.compute import LocalBackend, SlotPool, TaskSpec
+from hyperpipe.compute._local import kill_process_tree
+from hyperpipe.core import _lifecycle, _paths
+from hyperpipe.core._background import start_in_background
+from hyperpipe.core._execution import ending, run_context_env, store_run_files
+from hyperpipe.core._snapshot import copy_tree
+from hyperpipe.data._materialize import environment as dataset_environment
+from hyperpipe.data._materialize import materialize_inputs, remove_tree
+from hyperpipe.exceptions import UserErrorException
+from hyperpipe.store import RunStatus
+from hyperpipe.train.hyperdrive._goal import PrimaryMetricGoal
+from hyperpipe.train.hyperdrive._serialize import policy_from_json, sampling_from_json
+
+if TYPE_CHECKING:
+    from hyperpipe.compute import Slot, TaskHandle
+    from hyperpipe.core._workspace import Workspace
+    from hyperpipe.store import RunRecord
+
+__all__ = ["Driver", "main", "start_driver"]
+
+TRIAL_RUN_TYPE = "azureml.scriptrun"
+POLICY_CHECK_S = 0.25
+CANCEL_CHECK_S = 0.2
+
+
+def start_driver(workspace: Workspace, run_id: str) -> None:
+    start_in_background(workspace, run_id, "hyperpipe.train.hyperdrive._driver")
+
+
+@dataclass
+class _Trial:
+    record: RunRecord
+    number: int
+    values: dict[str, Any]
+    optuna_trial: Any
+    handle: TaskHandle
+    slot: Slot
+    run_dir: Path
+    workdir: Path
+    log_path: Path
+    stopped_by_policy: bool = False
+
+
+class Driver:
+    """Runs one sweep to its end (or resumes it)."""
+
+    def __init__(
+        self, workspace: Workspace, run_id: str, *, base_arguments: list[str] | None = None
+    ) -> None:
+        self.ws = workspace
+        self.store = workspace._store
+        self.run_id = run_id
+        self.record = self.store.get_run(run_id)
+        self.config = self.record.definition["hyperdrive"]
+        self.sampling = sampling_from_json(self.config["sampling"])
+        self.policy = policy_from_json(self.config["policy"]) if self.config.get("policy") else None
+        self.goal = PrimaryMetricGoal[self.config["primary_metric_goal"]]
+        self.metric = self.config["primary_metric_name"]
+        self.base_arguments = (
+            base_arguments if base_arguments is not None else self.config["arguments"]
+        )
+        self.stop = threading.Event()
+        self.identity = _lifecycle.process_identity()
+        self.active: dict[int, _Trial] = {}
+        self.ended: list[RunRecord] = []
+        self.started = 0  # trial numbers handed out (ids stay unique across resumes)
+        self.used = 0  # trials that count against max_total_runs
+        target = workspace._target_spec(self.config["target"])
+        self.pool = SlotPool(
+            _paths.slots_dir(workspace.root, target.name), target.max_concurrency, target.gpus
+        )
+        self.backend: Any = None
+
+    # -- the loop -----------------------------------------------------------------------------
+
+    def execute(self) -> RunStatus:
+        self.store.update_run(self.run_id, **self.identity)
+        if self.store.get_run(self.run_id).status == RunStatus.CANCEL_REQUESTED:
+            return self._end(RunStatus.CANCELED)
+        self.study = self.sampling.create_study(self.goal)
+        self._adopt_earlier_trials()
+        self.store.set_status(self.run_id, RunStatus.RUNNING, strict=False)
+        self.backend = self._start_backend()
+        deadline = time.monotonic() + 60 * self.config["max_duration_minutes"]
+        next_policy = next_cancel = 0.0
+        try:
+            while True:
+                now = time.monotonic()
+                if self.stop.is_set() or (now >= next_cancel and self._cancel_requested()):
+                    return self._cancel_all(RunStatus.CANCELED)
+                if now >= next_cancel:
+                    next_cancel = now + CANCEL_CHECK_S
+                if now > deadline:
+                    return self._cancel_all(None)
+                progressed = self._reap() + self._launch()
+                if self.policy is not None and now >= next_policy:
+                    self._apply_policy()
+                    next_policy = now + POLICY_CHECK_S
+                if not self.active and not self._can_launch():
+                    return self._conclude()
+                if not progressed:
+                    self.backend.wait_any(
+                        [t.handle for t in self.active.values()],
+                        POLICY_CHECK_S if self.active else 0.05,
+                    )
+        finally:
+            close = getattr(self.backend, "close", None)
+            if close is not None:
+                close()
+
+    def _cancel_requested(self) -> bool:
+        return self.store.get_run(self.run_id).status == RunStatus.CANCEL_REQUESTED
+
+    def _can_launch(self) -> bool:
+        if self.used >= self.config["max_total_runs"]:
+            return False
+        return not self.sampling.is_exhausted(self.study)
+
+    def _launch(self) -> int:
+        launched = 0
+        while self._can_launch() and len(self.active) < self.config["max_concurrent_runs"]:
+            slot = self.pool.try_acquire()
+            if slot is None:
+                break
+            try:
+                self._start_trial(slot)
+            except BaseException:
+                slot.release()
+                raise
+            launched += 1
+        return launched
+
+    def _reap(self) -> int:
+        ended = 0
+        for number, trial in list(self.active.items()):
+            code = self.backend.poll(trial.handle)
+            if code is None:
+                continue
+            del self.active[number]
+            self._finish_trial(trial, code)
+            ended += 1
+        return ended
+
+    # -- trials -------------------------------------------------------------------------------
+
+    def _start_backend(self) -> Any:
+        """A fork server preloading the script's third-party imports; plain processes if it
+        cannot start."""
+        script = Path(self.config["source_directory"]) / self.config["script"]
+        snapshot = self.ws.state_dir / "snapshots" / self.config["snapshot"]
+        preload = third_party_imports(snapshot / self.config["script"], snapshot)
+        try:
+            from hyperpipe.compute._zygote import ZygoteBackend
+
+            log = _paths.run_dir(self.ws.root, self.run_id) / "trial-server.log"
+            log.parent.mkdir(parents=True, exist_ok=True)
+            os.environ["HYPERPIPE_STORE_URL"] = self.ws.store_url  # for hyperpipe.store:warm
+            return ZygoteBackend(
+                sys.executable, ["hyperpipe.core", "hyperpipe.store:warm", *preload], str(log)
+            )
+        except Exception as exc:  # fall back, but say so
+            print(f"fork server unavailable ({exc}); trials start as new processes for {script}")  # noqa: T201
+            return LocalBackend()
+
+    def _start_trial(self, slot: Slot) -> None:
+        optuna_trial, values = self.sampling.ask(self.study)
+        number = self._next_number()
+        self._launch_trial(number, values, optuna_trial, slot)
+
+    def _next_number(self) -> int:
+        number = self.started
+        self.started += 1
+        self.used += 1
+        return number
+
+    def _launch_trial(
+        self, number: int, values: dict[str, Any], optuna_trial: Any, slot: Slot
+    ) -> None:
+        arguments = [*self.base_arguments, *self.sampling.to_arguments(values)]
+        run_id = f"{self.run_id}_{number}"
+        datastore = self.ws.get_default_datastore()
+        log_path = datastore._local_path(_paths.artifact_prefix(run_id) + _paths.DRIVER_LOG)
+        if log_path is None:
+            log_path = _paths.run_dir(self.ws.root, run_id) / _paths.DRIVER_LOG
+        record = self.store.create_run(
+            experiment_name=self.record.experiment_name,
+            run_id=run_id,
+            run_type=TRIAL_RUN_TYPE,
+            status=RunStatus.PREPARING,
+            parent_id=self.run_id,
+            target=self.config["target"],
+            definition={
+                "script": self.config["script"],
+                "arguments": arguments,
+                "source_directory": self.config["source_directory"],
+                "inputs": self.config["inputs"],
+                "target": self.config["target"],
+                "datastore": datastore.name,
+                "log_path": str(log_path),
+                "hyperparameters": values,
+                "environment_variables": self.config["environment_variables"],
+            },
+            properties={"hyperparameters": json.dumps(values)},
+            **self.identity,
+        )
+        self.store.set_tags(self.run_id, {f"_aml_system_{run_id}": json.dumps(values)})
+        run_dir = _paths.run_dir(self.ws.root, run_id)
+        workdir = run_dir / "wd"
+        copy_tree(self.ws.state_dir / "snapshots" / self.config["snapshot"], workdir)
+        env = dict(self.config["environment_variables"])
+        inputs = self.config["inputs"]
+        if inputs:
+            materialized = materialize_inputs(self.ws, inputs, workdir, run_dir / "inputs")
+            env.update(dataset_environment(inputs, materialized))
+            from hyperpipe.core._execution import substitute_inputs
+
+            arguments = [substitute_inputs(a, inputs, materialized) for a in arguments]
+        env.update(run_context_env(self.ws, record))
+        handle = self.backend.start(
+            TaskSpec(
+                run_id=run_id,
+                argv=(sys.executable, self.config["script"], *arguments),
+                cwd=str(workdir),
+                log_path=str(log_path),
+                env=env,
+                gpus=slot.gpus,
+                die_with_parent=True,
+            )
+        )
+        record = self.store.set_status(
+            run_id,
+            RunStatus.RUNNING,
+            strict=False,
+            definition={**record.definition, "process_pid": handle.pid},
+        )
+        self.active[number] = _Trial(
+            record, number, values, optuna_trial, handle, slot, run_dir, workdir, log_path
+        )
+
+    def _finish_trial(self, trial: _Trial, code: int) -> None:
+        record = trial.record
+        try:
+            store_run_files(self.ws, record, trial.workdir, trial.log_path)
+            status, err = ending(
+                self.store, self.ws.root, record.id, code, cancelled=trial.stopped_by_policy
+            )
+            final = self.store.set_status(record.id, status, error=err, strict=False)
+        finally:
+            trial.slot.release()
+            remove_tree(trial.run_dir)
+        self.ended.append(final)
+        self._tell(trial.optuna_trial, final)
+
+    def _tell(self, optuna_trial: Any, record: RunRecord) -> None:
+        best = self._best_value(record)
+        import optuna
+
+        if record.status == RunStatus.COMPLETED and best is not None:
+            self.study.tell(optuna_trial, best)
+        elif record.status == RunStatus.CANCELED:
+            self.study.tell(optuna_trial, state=optuna.trial.TrialState.PRUNED)
+        else:
+            self.study.tell(optuna_trial, state=optuna.trial.TrialState.FAIL)
+
+    def _histories(self, records: list[RunRecord]) -> dict[str, list[float]]:
+        by_key = self.store.get_metrics([r.key for r in records], [self.metric])
+        histories = {}
+        for r in records:
+            series = by_key.get(r.key, [])
+            values = [p.data for s in series for p in s.points]
+            histories[r.id] = [float(v) for v in values if isinstance(v, (int, float))]
+        return histories
+
+    def _best_value(self, record: RunRecord) -> float | None:
+        values = self._histories([record])[record.id]
+        if not values:
+            return None
+        return max(values) if self.goal == PrimaryMetricGoal.MAXIMIZE else min(values)
+
+    def _apply_policy(self) -> None:
+        if not self.active:
+            return
+        records = [t.record for t in self.active.values()] + self.ended
+        histories = self._histories(records)
+        for trial in list(self.active.values()):
+            if trial.stopped_by_policy:
+                continue
+            if self.policy.should_stop(trial.record.id, histories, self.goal):
+                trial.stopped_by_policy = True
+                self.store.add_properties(trial.record.id, {"early_terminated": "true"})
+                self.backend.terminate(trial.handle, grace_s=5.0)
+
+    # -- endings ------------------------------------------------------------------------------
+
+    def _conclude(self) -> RunStatus:
+        self._log_best()
+        logged_any = any(self._histories(self.ended).values())
+        if not self.ended:
+            return self._end(RunStatus.COMPLETED)
+        if all(r.status in (RunStatus.FAILED, RunStatus.CRASHED) for r in self.ended):
+            first = self.ended[0]
+            inner = (first.error or {}).get("error", {})
+            return self._end(
+                RunStatus.FAILED,
+                _error(
+                    "AllTrialsFailed",
+                    f"all {len(self.ended)} trials failed; the first ({first.id}): "
+                    f"{inner.get('message', first.status.value)}",
+                    inner.get("logTail", ""),
+                ),
+            )
+        if not logged_any:
+            logged = sorted(
+                {
+                    s.name
+                    for series in self.store.get_metrics([r.key for r in self.ended]).values()
+                    for s in series
+                }
+            )
+            return self._end(
+                RunStatus.FAILED,
+                _error(
+                    "PrimaryMetricMissing",
+                    f"no trial logged the primary metric {self.metric!r} (the trials logged: "
+                    f"{', '.join(logged) or 'nothing'}); make primary_metric_name match the name "
+                    "the script passes to run.log",
+                    "",
+                ),
+            )
+        return self._end(RunStatus.COMPLETED)
+
+    def _log_best(self) -> None:
+        """SDK v1's parent table ``best_child_by_primary_metric``: the best trial so far."""
+        from hyperpipe.core._metrics import MetricWriter, to_point
+
+        best = None
+        for record in self.ended:
+            value = self._best_value(record)
+            if value is None:
+                continue
+            better = best is None or (
+                value > best[1] if self.goal == PrimaryMetricGoal.MAXIMIZE else value < best[1]
+            )
+            if better:
+                best = (record.id, value)
+        if best is not None:
+            writer = MetricWriter(self.store, self.record.key, None)
+            row = {"run_id": [best[0]], "metric_value": [best[1]], "final": [True]}
+            writer.append(to_point("best_child_by_primary_metric", "table", row, "", None))
+            writer.close()
+
+    def _end(self, status: RunStatus, err: dict[str, Any] | None = None) -> RunStatus:
+        self.store.set_status(self.run_id, status, error=err, strict=False)
+        return status
+
+    def _cancel_all(self, status: RunStatus | None) -> RunStatus:
+        for trial in list(self.active.values()):
+            trial.stopped_by_policy = True
+            self.backend.terminate(trial.handle, grace_s=5.0)
+        self._reap()
+        if status is None:  # out of time: what finished counts
+            return self._conclude()
+        return self._end(status)
+
+    # -- resume -------------------------------------------------------------------------------
+
+    def _adopt_earlier_trials(self) -> None:
+        """Tell the sampler what finished trials found. Trials lost with a crashed driver end
+        Canceled and do not count: their points are tried again."""
+        for record in self.store.list_runs(parent_id=self.run_id, newest_first=False):
+            self.started = max(self.started, int(record.id.rsplit("_", 1)[-1]) + 1)
+            if not record.status.is_terminal():
+                pid = record.definition.get("process_pid")
+                if pid and psutil.pid_exists(pid):
+                    kill_process_tree(pid, grace_s=2.0)
+                remove_tree(_paths.run_dir(self.ws.root, record.id))
+                self.store.add_properties(record.id, {"driver_lost": "true"})
+                self.store.set_status(
+                    record.id,
+                    RunStatus.CANCELED,
+                    error=_error(
+                        "DriverLost",
+                        "the sweep's driver stopped while this trial ran; it runs again",
+                        "",
+                    ),
+                    strict=False,
+                )
+                continue
+            if record.properties.get("driver_lost"):
+                continue
+            best = self._best_value(record) if record.status == RunStatus.COMPLETED else None
+            state = {RunStatus.COMPLETED: "COMPLETE", RunStatus.CANCELED: "PRUNED"}.get(
+                record.status, "FAIL"
+            )
+            if state == "COMPLETE" and best is None:
+                state = "FAIL"
+            self.sampling.replay(
+                self.study, record.definition.get("hyperparameters", {}), best, state=state
+            )
+            self.used += 1
+            self.ended.append(record)
+
+
+def third_party_imports(script: Path, source_root: Path) -> list[str]:
+    """Top-level modules the script imports that are not files of its own source folder."""
+    try:
+        tree = ast.parse(script.read_text(encoding="utf-8", errors="replace"))
+    except (OSError, SyntaxError):
+        return []
+    found: list[str] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names = [node.module]
+        else:
+            continue
+        for name in names:
+            top = name.split(".")[0]
+            local = (source_root / top).is_dir() or (source_root / f"{top}.py").is_file()
+            if not local and top not in found and top != "__future__":
+                found.append(top)
+    return found
+
+
+def _error(code: str, message: str, tail: str) -> dict[str, Any]:
+    return {"error": {"code": code, "message": message, "logTail": tail}}
+
+
+def main(argv: list[str]) -> int:
+    """Execute (or resume) one sweep in this process."""
+    import signal
+    import traceback
+
+    from hyperpipe.core._workspace import Workspace
+
+    root, run_id = argv
+    workspace = Workspace.from_config(path=root)
+    driver = Driver(workspace, run_id)
+    for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(signum, lambda *_: driver.stop.set())
+    try:
+        driver.execute()
+    except UserErrorException as exc:
+        workspace._store.set_status(
+            run_id, RunStatus.FAILED, error=_error("UserError", str(exc), ""), strict=False
+        )
+        return 1
+    except BaseException as exc:
+        traceback.print_exc()
+        workspace._store.set_status(
+            run_id,
+            RunStatus.FAILED,
+            error=_error("SystemError", f"hyperpipe could not run the sweep: {exc!r}", ""),
+            strict=False,
+        )
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
