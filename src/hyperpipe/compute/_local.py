@@ -15,7 +15,7 @@ import psutil
 
 from hyperpipe.compute._base import TaskHandle, TaskSpec
 
-__all__ = ["LocalBackend", "kill_process_tree"]
+__all__ = ["LocalBackend", "kill_process_tree", "readable"]
 
 
 class LocalBackend:
@@ -69,7 +69,7 @@ class LocalBackend:
                 time.sleep(0.002)
             return
         try:
-            select.select(fds, [], [], timeout)
+            readable(fds, timeout)
         finally:
             for fd in fds:
                 os.close(fd)
@@ -83,6 +83,18 @@ class LocalBackend:
     def _process(handle: TaskHandle) -> subprocess.Popen[bytes]:
         assert isinstance(handle.native, subprocess.Popen), "handle from another backend"
         return handle.native
+
+
+def readable(fds: list[int], timeout: float) -> list[int]:
+    """The file descriptors in ``fds`` ready to read within ``timeout`` seconds.
+
+    ``poll`` rather than ``select``: a process with many files open (a long-lived driver, a test
+    run) gets descriptors above 1024, which ``select`` cannot watch.
+    """
+    poller = select.poll()
+    for fd in fds:
+        poller.register(fd, select.POLLIN | select.POLLHUP | select.POLLERR)
+    return [fd for fd, _event in poller.poll(max(timeout, 0) * 1000)]
 
 
 def _die_with_parent() -> None:

@@ -21,7 +21,6 @@ import importlib
 import json
 import os
 import runpy
-import select
 import signal
 import subprocess
 import sys
@@ -31,7 +30,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from hyperpipe.compute._base import TaskHandle, TaskSpec
-from hyperpipe.compute._local import _die_with_parent, kill_process_tree
+from hyperpipe.compute._local import _die_with_parent, kill_process_tree, readable
 
 __all__ = ["ZygoteBackend", "serve"]
 
@@ -125,8 +124,7 @@ class ZygoteBackend:
         stdout = self._process.stdout
         assert stdout is not None
         while b"\n" not in self._buffer:
-            readable, _, _ = select.select([stdout], [], [], max(timeout, 0))
-            if not readable:
+            if not readable([stdout.fileno()], timeout):
                 return None
             chunk = os.read(stdout.fileno(), 65536)
             if not chunk:
@@ -163,12 +161,12 @@ def serve(preload: list[str], requests: IO[bytes], replies: IO[bytes]) -> None:
     stream = requests.fileno()
     pending = b""
     while True:
-        readable, _, _ = select.select([stream, wake_read], [], [], 1.0)
-        if wake_read in readable:
+        ready = readable([stream, wake_read], 1.0)
+        if wake_read in ready:
             with contextlib.suppress(BlockingIOError):
                 os.read(wake_read, 4096)
         _reap(children, write)
-        if stream not in readable:
+        if stream not in ready:
             continue
         chunk = os.read(stream, 65536)
         if not chunk:

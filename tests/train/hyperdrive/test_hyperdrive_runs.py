@@ -106,17 +106,62 @@ def test_a_sweep_finds_the_best_trial_and_reports_sdk_v1_shapes(ws, source):
 
 
 def test_a_policy_stops_poor_trials_and_their_processes(ws, source):
-    space = {"quality": choice(0.9, 0.1, 0.95, 0.05), "epochs": choice(40), "pause": choice(0.05)}
-    policy = BanditPolicy(evaluation_interval=1, slack_factor=0.1, delay_evaluation=2)
-    run = Experiment(ws, "policy").submit(_config(source, space, policy=policy))
+    # Trials alternate good and poor by their number, whatever order the grid is walked in.
+    (source / "alternate.py").write_text(
+        "import argparse, os, time\nfrom hyperpipe.core import Run\n"
+        "p = argparse.ArgumentParser(); p.add_argument('--point'); p.parse_args()\n"
+        "number = int(os.environ['AZUREML_RUN_ID'].rsplit('_', 1)[1])\n"
+        "quality = 0.9 if number % 2 == 0 else 0.1\n"
+        "run = Run.get_context()\nrun.log('pid', os.getpid())\n"
+        "for epoch in range(30):\n"
+        "    run.log('accuracy', quality + 0.001 * epoch); run.flush(); time.sleep(0.05)\n"
+    )
+    config = HyperDriveConfig(
+        run_config=ScriptRunConfig(source, "alternate.py", compute_target="cpu"),
+        hyperparameter_sampling=GridParameterSampling({"point": choice(1, 2, 3, 4)}),
+        primary_metric_name="accuracy",
+        primary_metric_goal=PrimaryMetricGoal.MAXIMIZE,
+        max_total_runs=4,
+        max_concurrent_runs=1,
+        policy=BanditPolicy(evaluation_interval=1, slack_factor=0.1, delay_evaluation=2),
+    )
+    run = Experiment(ws, "policy").submit(config)
     run.wait_for_completion()
-    trials = {json.loads(t.properties["hyperparameters"])["quality"]: t for t in run.get_children()}
-    statuses = {q: t.get_status() for q, t in trials.items()}
-    assert statuses[0.1] == statuses[0.05] == "Canceled"
-    assert statuses[0.95] == "Completed"
-    for quality in (0.1, 0.05):
-        pid = trials[quality].get_metrics()["pid"]
+    trials = {int(t.id.rsplit("_", 1)[1]): t for t in run.get_children()}
+    assert [trials[n].get_status() for n in range(4)] == [
+        "Completed",  # good
+        "Canceled",  # poor: stopped
+        "Completed",  # good
+        "Canceled",  # poor: stopped
+    ]
+    for number in (1, 3):
+        assert trials[number].get_properties()["early_terminated"] == "true"
+        assert len(trials[number].get_metrics()["accuracy"]) < 30
+        pid = trials[number].get_metrics()["pid"]
         assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+
+
+def test_the_first_concurrent_batch_is_never_stopped(ws, source):
+    (source / "poor_first.py").write_text(
+        "import argparse, os, time\nfrom hyperpipe.core import Run\n"
+        "p = argparse.ArgumentParser(); p.add_argument('--point'); p.parse_args()\n"
+        "number = int(os.environ['AZUREML_RUN_ID'].rsplit('_', 1)[1])\n"
+        "quality = 0.1 if number == 1 else 0.9\nrun = Run.get_context()\n"
+        "for epoch in range(20):\n"
+        "    run.log('accuracy', quality); run.flush(); time.sleep(0.05)\n"
+    )
+    config = HyperDriveConfig(
+        run_config=ScriptRunConfig(source, "poor_first.py", compute_target="cpu"),
+        hyperparameter_sampling=GridParameterSampling({"point": choice(1, 2)}),
+        primary_metric_name="accuracy",
+        primary_metric_goal=PrimaryMetricGoal.MAXIMIZE,
+        max_total_runs=2,
+        max_concurrent_runs=2,
+        policy=BanditPolicy(evaluation_interval=1, slack_factor=0.1),
+    )
+    run = Experiment(ws, "firstbatch").submit(config)
+    run.wait_for_completion()
+    assert sorted(t.get_status() for t in run.get_children()) == ["Completed", "Completed"]
 
 
 def test_a_crashing_trial_fails_and_the_others_finish(ws, source):
@@ -233,3 +278,40 @@ def test_a_hyperdrive_step_writes_sdk_v1_metrics_json_and_is_reused(ws, source, 
     again = experiment.submit(Pipeline(ws, [step, full]))
     assert again.wait_for_completion(show_output=False) == "Finished"
     assert all(s.reuse_decision["reused"] for s in again.get_steps())
+
+
+def test_resume_from_warm_starts_the_sampler_with_earlier_trials(ws, source):
+    space = {"quality": choice(0.1, 0.2, 0.3, 0.4)}
+    first = Experiment(ws, "warm").submit(_config(source, space, max_total_runs=2))
+    first.wait_for_completion()
+    done = {json.loads(v)["quality"] for v in first.get_hyperparameters().values()}
+    second = Experiment(ws, "warm").submit(
+        _config(source, space, max_total_runs=2, resume_from=first)
+    )
+    second.wait_for_completion()
+    again = {json.loads(v)["quality"] for v in second.get_hyperparameters().values()}
+    assert done.isdisjoint(again)  # the grid continues where the first sweep stopped
+    assert done | again == {0.1, 0.2, 0.3, 0.4}
+
+
+def test_concurrent_trials_on_a_gpu_target_get_their_own_gpu(ws, source, tmp_path):
+    ComputeTarget.create(
+        ws, "gpus", LocalCompute.provisioning_configuration(max_concurrency=2, gpus=[0, 1])
+    )
+    (source / "gpu.py").write_text(
+        "import os, time, argparse\nfrom hyperpipe.core import Run\n"
+        "p = argparse.ArgumentParser(); p.add_argument('--i'); p.parse_args()\n"
+        "run = Run.get_context()\nrun.log('gpu', os.environ['CUDA_VISIBLE_DEVICES'])\n"
+        "run.log('accuracy', 1.0)\ntime.sleep(0.5)\n"
+    )
+    config = HyperDriveConfig(
+        run_config=ScriptRunConfig(source, "gpu.py", compute_target="gpus"),
+        hyperparameter_sampling=GridParameterSampling({"i": choice(1, 2)}),
+        primary_metric_name="accuracy",
+        primary_metric_goal=PrimaryMetricGoal.MAXIMIZE,
+        max_total_runs=2,
+        max_concurrent_runs=2,
+    )
+    run = Experiment(ws, "gpu").submit(config)
+    run.wait_for_completion()
+    assert sorted(m["gpu"] for m in run.get_metrics().values()) == ["0", "1"]

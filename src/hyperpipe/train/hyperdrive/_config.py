@@ -114,6 +114,13 @@ class HyperDriveConfig:
         )
         self.estimator = estimator
         self.resume_from = _as_list(resume_from)
+        if len(self.resume_from) > 5:
+            raise UserErrorException(
+                f"resume_from takes at most 5 HyperDrive runs, got {len(self.resume_from)}"
+            )
+        for earlier in self.resume_from:
+            if getattr(earlier, "type", None) != HYPERDRIVE_RUN_TYPE:
+                raise UserErrorException(f"resume_from must hold HyperDrive runs, got {earlier!r}")
         self.custom_run_id = custom_run_id
         check = getattr(hyperparameter_sampling, "check_budget", None)
         if check is not None:

@@ -64,6 +64,7 @@ class _Trial:
     workdir: Path
     log_path: Path
     stopped_by_policy: bool = False
+    judged: int = 0  # how many of its reports the policy has looked at
 
 
 class Driver:
@@ -103,6 +104,7 @@ class Driver:
         if self.store.get_run(self.run_id).status == RunStatus.CANCEL_REQUESTED:
             return self._end(RunStatus.CANCELED)
         self.study = self.sampling.create_study(self.goal)
+        self._warm_start()
         self._adopt_earlier_trials()
         self.store.set_status(self.run_id, RunStatus.RUNNING, strict=False)
         self.backend = self._start_backend()
@@ -307,13 +309,22 @@ class Driver:
             return
         records = [t.record for t in self.active.values()] + self.ended
         histories = self._histories(records)
+        first_batch = {f"{self.run_id}_{n}" for n in range(self.config["max_concurrent_runs"])}
         for trial in list(self.active.values()):
-            if trial.stopped_by_policy:
-                continue
-            if self.policy.should_stop(trial.record.id, histories, self.goal):
-                trial.stopped_by_policy = True
-                self.store.add_properties(trial.record.id, {"early_terminated": "true"})
-                self.backend.terminate(trial.handle, grace_s=5.0)
+            reports = len(histories.get(trial.record.id, ()))
+            # Judge every report since the last look, so none is skipped between polls.
+            while not trial.stopped_by_policy and trial.judged < reports:
+                trial.judged += 1
+                if self.policy.should_stop(
+                    trial.record.id,
+                    histories,
+                    self.goal,
+                    first_batch=first_batch,
+                    interval=trial.judged,
+                ):
+                    trial.stopped_by_policy = True
+                    self.store.add_properties(trial.record.id, {"early_terminated": "true"})
+                    self.backend.terminate(trial.handle, grace_s=5.0)
 
     # -- endings ------------------------------------------------------------------------------
 
@@ -388,6 +399,34 @@ class Driver:
         return self._end(status)
 
     # -- resume -------------------------------------------------------------------------------
+
+    def _warm_start(self) -> None:
+        """``resume_from``: what earlier sweeps' trials found is told to the sampler first."""
+        for earlier_id in self.config.get("resume_from") or []:
+            earlier = self.store.get_run(earlier_id)
+            sweep = earlier.definition.get("hyperdrive", {})
+            if (sweep.get("primary_metric_name"), sweep.get("primary_metric_goal")) != (
+                self.metric,
+                self.goal.name,
+            ):
+                raise UserErrorException(
+                    f"resume_from run {earlier_id} tuned {sweep.get('primary_metric_name')!r} "
+                    f"({sweep.get('primary_metric_goal')}); this sweep tunes {self.metric!r} "
+                    f"({self.goal.name}): they must match"
+                )
+            for record in self.store.list_runs(parent_id=earlier_id, newest_first=False):
+                best = self._best_value(record) if record.status == RunStatus.COMPLETED else None
+                if best is None:
+                    continue
+                values = record.definition.get("hyperparameters", {})
+                try:
+                    self.sampling.replay(self.study, values, best)
+                except Exception as exc:
+                    raise UserErrorException(
+                        f"resume_from run {earlier_id}: trial {record.id} ran {values}, which is "
+                        f"not a point of this sweep's space ({exc}); warm-start from a sweep "
+                        "over the same parameter space"
+                    ) from exc
 
     def _adopt_earlier_trials(self) -> None:
         """Tell the sampler what finished trials found. Trials lost with a crashed driver end
