@@ -4,6 +4,9 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 DEMO_WS ?= demo-workspace
+# The lab's data: the shared copy of the archive when it is there, else a checksummed download.
+HYPERPIPE_NEWSGROUPS ?= $(firstword $(wildcard ../shared/data/20news-bydate.tar.gz))
+export HYPERPIPE_NEWSGROUPS
 
 .PHONY: demo test lint bench clean
 
@@ -18,7 +21,7 @@ $(STAMP): $(BIN)/python pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/python examples/quickstart/run_demo.py --workspace $(DEMO_WS)
+	$(BIN)/python examples/newsgroups/run_demo.py --workspace $(DEMO_WS)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
@@ -30,6 +33,10 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/metrics_ingest.py
+	$(BIN)/python benchmarks/register_dataset.py
+	$(BIN)/python benchmarks/pipeline_overhead.py
+	$(BIN)/python benchmarks/hyperdrive_overhead.py
+	$(BIN)/python benchmarks/sampler_efficiency.py
 
 clean:
 	rm -rf $(VENV) $(DEMO_WS) .pytest_cache .ruff_cache

@@ -10,23 +10,26 @@ unavailable) ``python -m <module> ROOT RUN_ID`` is started instead. Its output g
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import os
+import signal
 import subprocess
 import sys
 import traceback
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from hyperpipe.core import _paths
 from hyperpipe.core._workspace import STORE_ENV
 from hyperpipe.core._workspace_config import WORKSPACE_ENV
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from pathlib import Path
 
     from hyperpipe.core._workspace import Workspace
 
-__all__ = ["MODE_ENV", "start_in_background"]
+__all__ = ["MODE_ENV", "drive", "start_in_background"]
 
 MODE_ENV = "HYPERPIPE_BACKGROUND"
 
@@ -76,3 +79,37 @@ def _fork(entry, argv: list[str], log: Path) -> None:  # type: ignore[no-untyped
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(code)
+
+
+def drive(root: str, run_id: str, make_driver: Callable[[Workspace, str], Any], what: str) -> int:
+    """Run a driver to its end in this process: signals stop it; a failure fails the run.
+
+    ``make_driver(workspace, run_id)`` returns an object with a ``stop`` event and an
+    ``execute()`` method. A user error (bad input found late) fails the run with its message;
+    anything else fails it naming ``what`` could not be done, with the traceback in the log.
+    """
+    from hyperpipe.core._workspace import Workspace
+    from hyperpipe.exceptions import UserErrorException
+    from hyperpipe.store import RunStatus
+
+    workspace = Workspace.from_config(path=root)
+    driver = make_driver(workspace, run_id)
+    for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(signum, lambda *_: driver.stop.set())
+    try:
+        driver.execute()
+    except BaseException as exc:
+        user = isinstance(exc, UserErrorException)
+        if not user:
+            traceback.print_exc()
+        message = str(exc) if user else f"hyperpipe could not {what}: {exc!r}"
+        code = "UserError" if user else "SystemError"
+        with contextlib.suppress(Exception):
+            workspace._store.set_status(
+                run_id,
+                RunStatus.FAILED,
+                error={"error": {"code": code, "message": message}},
+                strict=False,
+            )
+        return 1
+    return 0

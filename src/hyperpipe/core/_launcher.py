@@ -8,17 +8,15 @@ the exit code. SIGTERM (``run.cancel()``) stops the script's whole process group
 
 from __future__ import annotations
 
-import contextlib
-import signal
 import sys
 import threading
 import time
-import traceback
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hyperpipe.compute import LocalBackend, SlotPool, TaskSpec
 from hyperpipe.core import _lifecycle, _paths
+from hyperpipe.core._background import drive
 from hyperpipe.core._execution import (
     ending,
     error,
@@ -146,26 +144,9 @@ class Monitor:
 
 def main(argv: list[str]) -> int:
     root, run_id = argv
-    workspace = Workspace.from_config(path=root)
-    monitor = Monitor(workspace, run_id)
-    for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
-        signal.signal(signum, lambda *_: monitor.stop.set())
-    try:
-        code = monitor.execute()
-    except BaseException as exc:
-        traceback.print_exc()
-        with contextlib.suppress(Exception):
-            monitor._set(
-                RunStatus.FAILED,
-                error={
-                    "error": {
-                        "code": "SystemError",
-                        "message": f"hyperpipe could not execute the run: {exc!r}",
-                    }
-                },
-            )
-        return 1
-    remove_tree(_paths.run_dir(workspace.root, run_id))
+    code = drive(root, run_id, Monitor, "execute the run")
+    if code == 0:  # on failure the run folder stays, with monitor.log, for a look
+        remove_tree(_paths.run_dir(Path(root), run_id))
     return code
 
 

@@ -319,16 +319,22 @@ class Run:
             follower.pump()
             print(f"\nRunId: {self.id}\nStatus: {record.status.value}\n", flush=True)  # noqa: T201
         details = self.get_details()
-        if raise_on_error and record.status in (RunStatus.FAILED, RunStatus.CRASHED):
-            error = (record.error or {}).get("error", {})
-            message = error.get("message") or f"run ended {record.status.value}"
-            tail = error.get("logTail")
-            raise ActivityFailedException(
-                f"run {self.id} {record.status.value}: {message}"
-                + (f"\n--- last log lines ---\n{tail}" if tail else ""),
-                details,
-            )
+        if raise_on_error:
+            self._raise_if_failed(record, "run", details)
         return details
+
+    def _raise_if_failed(self, record: RunRecord, kind: str, details: dict[str, Any]) -> None:
+        """``ActivityFailedException`` with the error and the log tail, for a run that failed."""
+        if record.status not in (RunStatus.FAILED, RunStatus.CRASHED):
+            return
+        error = (record.error or {}).get("error", {})
+        message = error.get("message") or f"{kind} ended {record.status.value}"
+        tail = error.get("logTail")
+        raise ActivityFailedException(
+            f"{kind} {self.id} {record.status.value}: {message}"
+            + (f"\n--- last log lines ---\n{tail}" if tail else ""),
+            details,
+        )
 
     def complete(self, _set_status: bool = True) -> None:
         """Flush metrics; for interactive and child runs also mark the run Completed.

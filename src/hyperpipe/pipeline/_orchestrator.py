@@ -5,14 +5,14 @@ SIGTERM cancels the pipeline run.
 
 from __future__ import annotations
 
-import signal
 import sys
-import traceback
+from typing import TYPE_CHECKING
 
-from hyperpipe.core._background import start_in_background
-from hyperpipe.core._workspace import Workspace
+from hyperpipe.core._background import drive, start_in_background
 from hyperpipe.pipeline._scheduler import Scheduler
-from hyperpipe.store import RunStatus
+
+if TYPE_CHECKING:
+    from hyperpipe.core._workspace import Workspace
 
 __all__ = ["main", "start_orchestrator"]
 
@@ -24,28 +24,7 @@ def start_orchestrator(workspace: Workspace, run_id: str) -> None:
 
 def main(argv: list[str]) -> int:
     """Execute (or resume) one pipeline run; the exit code is 0 unless hyperpipe itself failed."""
-    root, run_id = argv
-    workspace = Workspace.from_config(path=root)
-    scheduler = Scheduler(workspace, run_id)
-    for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
-        signal.signal(signum, lambda *_: scheduler.stop.set())
-    try:
-        scheduler.execute()
-    except BaseException as exc:
-        traceback.print_exc()
-        workspace._store.set_status(
-            run_id,
-            RunStatus.FAILED,
-            error={
-                "error": {
-                    "code": "SystemError",
-                    "message": f"hyperpipe could not execute the pipeline: {exc!r}",
-                }
-            },
-            strict=False,
-        )
-        return 1
-    return 0
+    return drive(*argv, Scheduler, "execute the pipeline")
 
 
 if __name__ == "__main__":

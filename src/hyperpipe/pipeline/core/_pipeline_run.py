@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from hyperpipe.core import _lifecycle
 from hyperpipe.core._run import Run
-from hyperpipe.exceptions import ActivityFailedException, UserErrorException
+from hyperpipe.exceptions import UserErrorException
 from hyperpipe.store import RunStatus
 
 if TYPE_CHECKING:
@@ -198,13 +198,7 @@ class PipelineRun(Run):
             if view is not None:
                 view.close()
         if raise_on_error and record.status in (RunStatus.FAILED, RunStatus.CRASHED):
-            inner = (record.error or {}).get("error", {})
-            tail = inner.get("logTail")
-            raise ActivityFailedException(
-                f"pipeline run {self.id} {record.status.value}: {inner.get('message', '')}"
-                + (f"\n--- last log lines ---\n{tail}" if tail else ""),
-                self.get_details(),
-            )
+            self._raise_if_failed(record, "pipeline run", self.get_details())
         return record.status.value
 
     def resume(self) -> PipelineRun:

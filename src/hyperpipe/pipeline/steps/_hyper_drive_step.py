@@ -79,7 +79,10 @@ class HyperDriveStep(PipelineStep):
         all_outputs = list(outputs or [])
         if metrics_output is not None and all(o is not metrics_output for o in all_outputs):
             all_outputs.append(metrics_output)
-        all_inputs = [*list(inputs or []), *hyperdrive_config.run_config._extra_inputs]
+        # As in SDK v1, the step's inputs replace those the estimator declared.
+        all_inputs = (
+            list(inputs) if inputs is not None else hyperdrive_config.run_config._extra_inputs
+        )
         super().__init__(
             name,
             inputs=all_inputs,

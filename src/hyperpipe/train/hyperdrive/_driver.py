@@ -26,7 +26,7 @@ import psutil
 from hyperpipe.compute import LocalBackend, SlotPool, TaskSpec
 from hyperpipe.compute._local import kill_process_tree
 from hyperpipe.core import _lifecycle, _paths
-from hyperpipe.core._background import start_in_background
+from hyperpipe.core._background import drive, start_in_background
 from hyperpipe.core._execution import ending, run_context_env, store_run_files
 from hyperpipe.core._snapshot import copy_tree
 from hyperpipe.data._materialize import environment as dataset_environment
@@ -466,24 +466,36 @@ class Driver:
 
 
 def third_party_imports(script: Path, source_root: Path) -> list[str]:
-    """Top-level modules the script imports that are not files of its own source folder."""
-    try:
-        tree = ast.parse(script.read_text(encoding="utf-8", errors="replace"))
-    except (OSError, SyntaxError):
-        return []
+    """Top-level modules the script imports, directly or through its own local modules, that
+    are not files of its source folder (those are what a fork server can import ahead)."""
     found: list[str] = []
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            names = [alias.name for alias in node.names]
-        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-            names = [node.module]
-        else:
+    seen: set[Path] = set()
+    pending = [script]
+    while pending:
+        current = pending.pop()
+        if current in seen:
             continue
-        for name in names:
-            top = name.split(".")[0]
-            local = (source_root / top).is_dir() or (source_root / f"{top}.py").is_file()
-            if not local and top not in found and top != "__future__":
-                found.append(top)
+        seen.add(current)
+        try:
+            tree = ast.parse(current.read_text(encoding="utf-8", errors="replace"))
+        except (OSError, SyntaxError):
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names = [node.module]
+            else:
+                continue
+            for name in names:
+                top = name.split(".")[0]
+                package, module = source_root / top, source_root / f"{top}.py"
+                if module.is_file():
+                    pending.append(module)
+                elif (package / "__init__.py").is_file():
+                    pending.append(package / "__init__.py")
+                elif not package.is_dir() and top not in found and top != "__future__":
+                    found.append(top)
     return found
 
 
@@ -493,33 +505,7 @@ def _error(code: str, message: str, tail: str) -> dict[str, Any]:
 
 def main(argv: list[str]) -> int:
     """Execute (or resume) one sweep in this process."""
-    import signal
-    import traceback
-
-    from hyperpipe.core._workspace import Workspace
-
-    root, run_id = argv
-    workspace = Workspace.from_config(path=root)
-    driver = Driver(workspace, run_id)
-    for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
-        signal.signal(signum, lambda *_: driver.stop.set())
-    try:
-        driver.execute()
-    except UserErrorException as exc:
-        workspace._store.set_status(
-            run_id, RunStatus.FAILED, error=_error("UserError", str(exc), ""), strict=False
-        )
-        return 1
-    except BaseException as exc:
-        traceback.print_exc()
-        workspace._store.set_status(
-            run_id,
-            RunStatus.FAILED,
-            error=_error("SystemError", f"hyperpipe could not run the sweep: {exc!r}", ""),
-            strict=False,
-        )
-        return 1
-    return 0
+    return drive(*argv, Driver, "run the sweep")
 
 
 if __name__ == "__main__":

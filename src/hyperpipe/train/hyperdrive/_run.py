@@ -7,7 +7,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from hyperpipe.core._run import Run
-from hyperpipe.exceptions import ActivityFailedException, UserErrorException
+from hyperpipe.exceptions import UserErrorException
 from hyperpipe.store import RunStatus
 from hyperpipe.train.hyperdrive._goal import PrimaryMetricGoal
 
@@ -129,14 +129,8 @@ class HyperDriveRun(Run):
             time.sleep(delay)
             delay = min(delay * 1.5, 0.5)
         details = self.get_details()
-        if raise_on_error and record.status in (RunStatus.FAILED, RunStatus.CRASHED):
-            inner = (record.error or {}).get("error", {})
-            tail = inner.get("logTail")
-            raise ActivityFailedException(
-                f"HyperDrive run {self.id} {record.status.value}: {inner.get('message', '')}"
-                + (f"\n--- last log lines ---\n{tail}" if tail else ""),
-                details,
-            )
+        if raise_on_error:
+            self._raise_if_failed(record, "HyperDrive run", details)
         return details
 
     def _print_progress(self, seen: set[str]) -> None:
