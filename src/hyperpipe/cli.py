@@ -166,7 +166,12 @@ def run(
         bool, typer.Option(help="Stream the output and wait for the run to end.")
     ] = True,
 ) -> None:
-    """Submit SCRIPT as a run and stream its output. Arguments after SCRIPT go to the script."""
+    """Submit SCRIPT as a run and stream its output. Arguments after SCRIPT go to the script.
+
+    Scripts written for Azure ML SDK v1 run unchanged: their ``azureml.*`` imports resolve to
+    hyperpipe (unless the real SDK is installed).
+    """
+    from hyperpipe.compat import enable_azureml_alias
     from hyperpipe.core import Experiment, ScriptRunConfig
 
     ws = _workspace()
@@ -184,6 +189,7 @@ def run(
         arguments=list(ctx.args),
         compute_target=target,
     )
+    enable_azureml_alias()
     submitted = Experiment(ws, experiment).submit(config)
     errors.print(
         f"Submitted run [bold]{submitted.id}[/] (experiment {experiment}, target {target})"
@@ -530,6 +536,9 @@ def pipelines_resume(
     ] = True,
 ) -> None:
     """Continue a failed, cancelled or crashed pipeline run; finished steps are not run again."""
+    from hyperpipe.compat import enable_azureml_alias
+
+    enable_azureml_alias()  # steps written for SDK v1 keep their azureml imports working
     the_run = _pipeline_run(run_id).resume()
     errors.print(f"Resumed pipeline run [bold]{run_id}[/]")
     if wait:

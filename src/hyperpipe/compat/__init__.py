@@ -8,7 +8,8 @@ top-level ``azureml`` package that would shadow the real one.
 The alias reaches child processes through the environment: ``enable_azureml_alias()`` sets
 ``HYPERPIPE_AZUREML_ALIAS=1`` (``ALIAS_ENV``), and the ``hyperpipe_azureml_alias.pth`` file that
 hyperpipe installs into site-packages turns the alias on at start-up in every Python process that
-inherits it (submitted scripts, pipeline steps, HyperDrive trials).
+inherits it (submitted scripts, pipeline steps, HyperDrive trials). ``python -S`` skips ``.pth``
+files, and with them the alias.
 
 Names SDK v1 has and hyperpipe does not raise :class:`AzureMLNotSupportedError` (an
 ``AttributeError``), :class:`AzureMLNotSupportedImportError` (``from ... import ...``) or
@@ -50,7 +51,7 @@ def enable_azureml_alias() -> bool:
     """
     from hyperpipe.compat import _finder
 
-    if _finder.installed_finder() is None:
+    if _finder.active_finder() is None:
         if _finder.real_sdk_importable():
             return False
         _finder.install(check_real_sdk=False)
@@ -71,7 +72,6 @@ def disable_azureml_alias() -> None:
 
 def azureml_alias_enabled() -> bool:
     """Whether this process maps ``azureml.*`` imports onto hyperpipe right now."""
-    import sys
+    from hyperpipe.compat import _finder
 
-    finder_module = sys.modules.get("hyperpipe.compat._finder")
-    return finder_module is not None and finder_module.installed_finder() is not None
+    return _finder.active_finder() is not None

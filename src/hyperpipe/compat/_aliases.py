@@ -30,7 +30,7 @@ ALIASES: dict[str, str | None] = {
     "azureml.core.workspace": "hyperpipe.core",
     "azureml.exceptions": "hyperpipe.exceptions",
     # azureml-core's data package
-    "azureml.data": "hyperpipe.data",
+    "azureml.data": "hyperpipe.compat._data",
     "azureml.data.data_reference": "hyperpipe.data",
     "azureml.data.dataset_consumption_config": "hyperpipe.data",
     "azureml.data.file_dataset": "hyperpipe.data",

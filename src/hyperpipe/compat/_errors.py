@@ -14,11 +14,11 @@ __all__ = [
 README_SECTION = 'see README "Where hyperpipe differs from SDK v1"'
 
 
-def unsupported_message(call: str, alias: str, target: str | None) -> str:
-    """``azureml.core.X is not supported by hyperpipe (...)``: the call, what it maps onto, where
-    to read more."""
+def unsupported_message(call: str, alias: str, target: str | None, children: list[str]) -> str:
+    """``azureml.core.X is not supported by hyperpipe (...)``: the call, what ``alias`` maps onto
+    (or, for a namespace, the ``children`` it holds), where to read more."""
     if target is None:
-        where = f"{alias} has no counterpart in hyperpipe"
+        where = f"{alias} holds only {', '.join(f'{alias}.{c}' for c in children)}"
     else:
         where = f"{alias} maps onto {target}, which has no {call.rsplit('.', 1)[-1]}"
     return (
