@@ -19,6 +19,7 @@ ARCHIVE = ROOT.parent / "shared/data/20news-bydate.tar.gz"
 SDKV1 = ROOT / "examples/newsgroups/code/pipelines/pipeline_retrain_sdkv1.py"
 pytestmark = [
     pytest.mark.slow,
+    pytest.mark.timeout(900),
     pytest.mark.skipif(not ARCHIVE.is_file(), reason=f"no archive at {ARCHIVE}"),
 ]
 
