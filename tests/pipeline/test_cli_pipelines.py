@@ -70,7 +70,7 @@ def test_resume_and_cancel_refuse_what_they_cannot_do(ws, experiment, make_step,
     run.wait_for_completion(show_output=False)
     finished = hyperpipe(ws, "pipelines", "resume", run.id, check=False)
     assert finished.returncode == 1
-    assert "only Failed, Canceled or Crashed runs can be resumed" in finished.stderr
+    assert "only Failed, Canceled or Crashed pipeline runs can be resumed" in finished.stderr
     step_id = run.find_step_run("first")[0].id
     wrong = hyperpipe(ws, "pipelines", "show", step_id, check=False)
     assert wrong.returncode == 1 and "not a pipeline run" in wrong.stderr

@@ -323,6 +323,22 @@ class Run:
             self._raise_if_failed(record, "run", details)
         return details
 
+    def _requeue(self, kind: str) -> None:
+        """Queue a failed, cancelled or crashed run again, for its driver to resume.
+
+        The previous driver's identity (and error) is forgotten: while the run is queued its dead
+        pid would make any reader mark the run Crashed before the new driver records itself.
+        """
+        record = self._refresh()
+        resumable = (RunStatus.FAILED, RunStatus.CANCELED, RunStatus.CRASHED)
+        if record.status not in resumable:
+            raise UserErrorException(
+                f"{kind} {self.id} is {record.status.value}; only Failed, Canceled or Crashed "
+                f"{kind}s can be resumed"
+            )
+        self._store.update_run(self.id, host=None, pid=None, pid_started_at=None, error=None)
+        self._record = self._store.set_status(self.id, RunStatus.QUEUED)
+
     def _raise_if_failed(self, record: RunRecord, kind: str, details: dict[str, Any]) -> None:
         """``ActivityFailedException`` with the error and the log tail, for a run that failed."""
         if record.status not in (RunStatus.FAILED, RunStatus.CRASHED):

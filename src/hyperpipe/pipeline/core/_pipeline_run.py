@@ -205,16 +205,7 @@ class PipelineRun(Run):
         """Continue a failed, cancelled or crashed run; finished steps are not run again."""
         from hyperpipe.pipeline._orchestrator import start_orchestrator
 
-        record = self._refresh()
-        if record.status not in (RunStatus.FAILED, RunStatus.CANCELED, RunStatus.CRASHED):
-            raise UserErrorException(
-                f"pipeline run {self.id} is {record.status.value}; only Failed, Canceled or "
-                "Crashed runs can be resumed"
-            )
-        # Forget the previous orchestrator (and its error): while the run is queued its dead pid
-        # would make any reader mark the run Crashed before the new orchestrator records itself.
-        self._store.update_run(self.id, host=None, pid=None, pid_started_at=None, error=None)
-        self._record = self._store.set_status(self.id, RunStatus.QUEUED)
+        self._requeue("pipeline run")
         start_orchestrator(self._workspace, self.id)
         return self
 

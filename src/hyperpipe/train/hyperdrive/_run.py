@@ -154,14 +154,7 @@ class HyperDriveRun(Run):
         the sampler is told what they found, and the remaining budget runs."""
         from hyperpipe.train.hyperdrive._driver import start_driver
 
-        record = self._refresh()
-        if record.status not in (RunStatus.CRASHED, RunStatus.CANCELED, RunStatus.FAILED):
-            raise UserErrorException(
-                f"HyperDrive run {self.id} is {record.status.value}; only Crashed, Canceled or "
-                "Failed sweeps can be resumed"
-            )
-        self._store.update_run(self.id, host=None, pid=None, pid_started_at=None, error=None)
-        self._record = self._store.set_status(self.id, RunStatus.QUEUED)
+        self._requeue("HyperDrive run")
         start_driver(self._workspace, self.id)
         return self
 
