@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import psutil
 
-from hyperpipe.compute import LocalBackend, SlotPool, TaskSpec
+from hyperpipe.compute import LocalBackend, Slot, SlotPool, TaskSpec
 from hyperpipe.compute._local import kill_process_tree
 from hyperpipe.core import _lifecycle, _paths
 from hyperpipe.core._execution import ending, error, run_context_env, store_run_files
@@ -36,7 +36,7 @@ from hyperpipe.pipeline.core._pipeline_data import DATA_REFERENCE_PREFIX
 from hyperpipe.store import RunStatus
 
 if TYPE_CHECKING:
-    from hyperpipe.compute import Slot, TaskHandle
+    from hyperpipe.compute import TaskHandle
     from hyperpipe.core._workspace import Workspace
     from hyperpipe.store import RunRecord
 
@@ -270,7 +270,12 @@ class Scheduler:
         if original is not None:
             self._record_reused(name, spec, key, parts, original)
             return True
-        slot = self._pool(spec["target"]).try_acquire()
+        if spec.get("hyperdrive"):
+            # A sweep's own process only drives its trials, which take the target's slots (and
+            # GPUs) themselves; holding one here would leave the sweep a slot short.
+            slot = Slot(index=-1, gpus=(), _fd=-1)
+        else:
+            slot = self._pool(spec["target"]).try_acquire()
         if slot is None:
             return False
         if not spec["allow_reuse"]:
