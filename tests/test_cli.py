@@ -104,6 +104,13 @@ def test_unknown_run_id_is_a_one_line_error(project):
         ]
 
 
+def test_an_unknown_status_filter_lists_the_status_words(project):
+    result = hyperpipe("runs", "list", "--status", "Done", cwd=project, check=False)
+    assert result.returncode == 1
+    assert "unknown status 'Done'; use one of: NotStarted" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
 def test_commands_outside_a_workspace_say_how_to_create_one(tmp_path):
     result = hyperpipe("runs", "list", cwd=tmp_path, check=False)
     assert result.returncode == 1

@@ -225,6 +225,9 @@ def runs_list(
     from hyperpipe.store import RunStatus
 
     ws = _workspace()
+    known = [s.value for s in RunStatus]
+    if status and status not in known:
+        raise HyperpipeError(f"unknown status {status!r}; use one of: {', '.join(known)}")
     statuses = [RunStatus(status)] if status else None
     records = ws._store.list_runs(
         experiment_name=experiment, statuses=statuses, top_level_only=not children, limit=limit
