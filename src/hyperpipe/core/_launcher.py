@@ -84,11 +84,11 @@ class Monitor:
             self._set(RunStatus.FAILED, error=error("UserError", str(exc), None, ""))
             return 0
         arguments = [substitute_inputs(a, inputs, values) for a in definition["arguments"]]
-        command = definition.get("command") or [definition["script"]]
+        command = definition.get("command")
         argv = (
-            (definition["python"], *command, *arguments)
-            if definition.get("script")
-            else (*command, *arguments)
+            (*command, *arguments)
+            if command
+            else (definition["python"], definition["script"], *arguments)
         )
         spec = TaskSpec(
             run_id=record.id,

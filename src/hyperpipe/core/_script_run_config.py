@@ -137,7 +137,6 @@ def submit_script(experiment: Experiment, config: ScriptRunConfig, **kwargs: Any
         raise ExperimentExecutionException(
             f"source_directory {source} does not exist; pass the folder that holds your script"
         )
-    argv: list[str]
     if config.script:
         script_path = source / config.script
         if not script_path.is_file():
@@ -145,13 +144,9 @@ def submit_script(experiment: Experiment, config: ScriptRunConfig, **kwargs: Any
                 f"script {config.script!r} not found: {script_path} does not exist "
                 f"(source_directory={source}); check script= and source_directory="
             )
-        argv = [config.script]
-    else:
-        argv = (
-            config.command.split()
-            if isinstance(config.command, str)
-            else list(config.command or [])
-        )
+    # A command (e.g. torchrun for several processes) runs as given; else python runs the script.
+    command = config.command.split() if isinstance(config.command, str) else config.command
+    argv = list(command) if command else []
     target = workspace._target_spec(config.target_name)
     arguments, inputs = resolve_arguments(config.arguments, workspace)
     inputs += [c._to_spec(workspace) for c in config._extra_inputs]
@@ -170,7 +165,7 @@ def submit_script(experiment: Experiment, config: ScriptRunConfig, **kwargs: Any
         target=target.name,
         definition={
             "script": config.script,
-            "command": argv if not config.script else None,
+            "command": argv or None,
             "arguments": arguments,
             "inputs": inputs,
             "source_directory": str(source),

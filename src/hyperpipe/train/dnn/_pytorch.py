@@ -64,8 +64,8 @@ class Estimator:
     ) -> None:
         warnings.warn(
             f"{type(self).__name__} estimators are deprecated; use ScriptRunConfig",
-            DeprecationWarning,
-            stacklevel=2,
+            FutureWarning,  # shown by default, as SDK v1 showed its deprecation message
+            stacklevel=3 if type(self) is not Estimator else 2,
         )
         if not entry_script:
             raise UserErrorException(
