@@ -309,7 +309,7 @@ def runs_logs(
     offset = 0
     while True:
         record = _lifecycle.reconcile(ws._store, ws._store.get_run(run_id), ws.root)
-        path = _lifecycle.driver_log_path(ws.root, record)
+        path = _lifecycle.driver_log_path(record)
         if path is not None and path.is_file():
             with open(path, "rb") as log:
                 log.seek(offset)

@@ -75,7 +75,6 @@ def store_run_files(workspace: Workspace, record: RunRecord, workdir: Path, log_
 
 def ending(
     store: Store,
-    workspace_root: Path,
     run_id: str,
     code: int,
     *,
@@ -87,7 +86,7 @@ def ending(
     current = store.get_run(run_id)
     if cancelled:
         return RunStatus.CANCELED, None
-    tail = _lifecycle.log_tail(workspace_root, current)
+    tail = _lifecycle.log_tail(current)
     if timed_out:
         limit = current.definition.get("max_run_duration_seconds")
         message = f"the run exceeded max_run_duration_seconds={limit} and was stopped"

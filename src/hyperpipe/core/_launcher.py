@@ -129,7 +129,6 @@ class Monitor:
     def _finish(self, record: RunRecord, code: int, *, cancelled: bool, timed_out: bool) -> None:
         status, error = ending(
             self.store,
-            self.workspace.root,
             record.id,
             code,
             cancelled=cancelled,

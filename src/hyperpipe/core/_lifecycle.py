@@ -11,6 +11,7 @@ import contextlib
 import os
 import signal
 import socket
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import psutil
@@ -20,8 +21,6 @@ from hyperpipe.core._metrics import replay_journals
 from hyperpipe.store import RunStatus
 
 if TYPE_CHECKING:
-    from pathlib import Path
-
     from hyperpipe.store import RunRecord, Store
 
 __all__ = ["HOST", "is_alive", "log_tail", "process_identity", "reconcile", "request_cancel"]
@@ -75,7 +74,7 @@ def reconcile(store: Store, record: RunRecord, workspace_root: Path) -> RunRecor
                     f"the process running this run (pid {fresh.pid} on {fresh.host}) ended "
                     "without reporting; it was killed or ran out of memory"
                 ),
-                "logTail": log_tail(workspace_root, fresh),
+                "logTail": log_tail(fresh),
             }
         }
     return store.set_status(fresh.id, ended, error=error, strict=False)
@@ -94,9 +93,9 @@ def request_cancel(store: Store, record: RunRecord) -> RunRecord:
     return updated
 
 
-def log_tail(workspace_root: Path, record: RunRecord, lines: int = 30) -> str:
+def log_tail(record: RunRecord, lines: int = 30) -> str:
     """The last ``lines`` lines of the run's driver log, if it is on this machine."""
-    path = driver_log_path(workspace_root, record)
+    path = driver_log_path(record)
     if path is None or not path.is_file():
         return ""
     with open(path, "rb") as log:
@@ -107,10 +106,7 @@ def log_tail(workspace_root: Path, record: RunRecord, lines: int = 30) -> str:
     return "\n".join(text.splitlines()[-lines:])
 
 
-def driver_log_path(workspace_root: Path, record: RunRecord) -> Path | None:
+def driver_log_path(record: RunRecord) -> Path | None:
+    """Where the run's stdout/stderr is written on the machine that executes it."""
     log = record.definition.get("log_path")
-    if log:
-        from pathlib import Path
-
-        return Path(log)
-    return None
+    return Path(log) if log else None

@@ -287,7 +287,7 @@ class Run:
             "logFiles": {},
             "submittedBy": definition.get("submitted_by"),
         }
-        log_path = _lifecycle.driver_log_path(self._workspace.root, record)
+        log_path = _lifecycle.driver_log_path(record)
         if log_path is not None:
             details["logFiles"][_paths.DRIVER_LOG] = str(log_path)
         if record.error:
@@ -751,7 +751,7 @@ class _LogFollower:
         self._offset = 0
 
     def pump(self) -> None:
-        path = _lifecycle.driver_log_path(self._run._workspace.root, self._run._record)
+        path = _lifecycle.driver_log_path(self._run._record)
         if path is None or not path.is_file():
             return
         with open(path, "rb") as log:

@@ -462,9 +462,7 @@ class Scheduler:
         record = active.record
         try:
             store_run_files(self.ws, record, active.workdir, active.log_path)
-            status, err = ending(
-                self.store, self.ws.root, record.id, code, success=RunStatus.FINISHED
-            )
+            status, err = ending(self.store, record.id, code, success=RunStatus.FINISHED)
             fields = {}
             if status == RunStatus.FINISHED:
                 committed = self._commit_outputs(record, active)

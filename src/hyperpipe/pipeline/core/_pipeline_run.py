@@ -121,7 +121,7 @@ class StepRun(Run):
     get_output = get_output_data
 
     def get_job_log(self) -> str:
-        path = _lifecycle.driver_log_path(self._workspace.root, self._record)
+        path = _lifecycle.driver_log_path(self._record)
         return path.read_text(errors="replace") if path is not None and path.is_file() else ""
 
     get_stdout_log = get_job_log

@@ -89,6 +89,7 @@ class Driver:
         self.identity = _lifecycle.process_identity()
         self.active: dict[int, _Trial] = {}
         self.ended: list[RunRecord] = []
+        self.final_histories: dict[str, list[float]] = {}
         self.started = 0  # trial numbers handed out (ids stay unique across resumes)
         self.used = 0  # trials that count against max_total_runs
         target = workspace._target_spec(self.config["target"])
@@ -268,9 +269,7 @@ class Driver:
         record = trial.record
         try:
             store_run_files(self.ws, record, trial.workdir, trial.log_path)
-            status, err = ending(
-                self.store, self.ws.root, record.id, code, cancelled=trial.stopped_by_policy
-            )
+            status, err = ending(self.store, record.id, code, cancelled=trial.stopped_by_policy)
             final = self.store.set_status(record.id, status, error=err, strict=False)
         finally:
             trial.slot.release()
@@ -290,12 +289,17 @@ class Driver:
             self.study.tell(optuna_trial, state=optuna.trial.TrialState.FAIL)
 
     def _histories(self, records: list[RunRecord]) -> dict[str, list[float]]:
-        by_key = self.store.get_metrics([r.key for r in records], [self.metric])
-        histories = {}
-        for r in records:
-            series = by_key.get(r.key, [])
-            values = [p.data for s in series for p in s.points]
+        """Each trial's primary metric values; an ended trial's are read once and kept."""
+        histories = {
+            r.id: self.final_histories[r.id] for r in records if r.id in self.final_histories
+        }
+        unread = [r for r in records if r.id not in histories]
+        by_key = self.store.get_metrics([r.key for r in unread], [self.metric]) if unread else {}
+        for r in unread:
+            values = [p.data for s in by_key.get(r.key, []) for p in s.points]
             histories[r.id] = [float(v) for v in values if isinstance(v, (int, float))]
+            if r.status.is_terminal():
+                self.final_histories[r.id] = histories[r.id]
         return histories
 
     def _best_value(self, record: RunRecord) -> float | None:
