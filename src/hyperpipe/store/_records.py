@@ -15,6 +15,7 @@ __all__ = [
     "MetricSeries",
     "ModelRecord",
     "RunRecord",
+    "SeriesSummary",
 ]
 
 
@@ -74,6 +75,17 @@ class MetricSeries:
     kind: str
     description: str
     points: tuple[MetricPoint, ...]
+
+
+@dataclass(frozen=True)
+class SeriesSummary:
+    """A metric series without its points: how many there are and the last value."""
+
+    name: str
+    kind: str
+    description: str
+    count: int
+    last: Any
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ import uuid
 from collections import defaultdict
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import and_, delete, func, insert, select, update
+from sqlalchemy import Text, and_, cast, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from hyperpipe.exceptions import (
@@ -35,6 +35,7 @@ from hyperpipe.store._records import (
     MetricSeries,
     ModelRecord,
     RunRecord,
+    SeriesSummary,
 )
 from hyperpipe.store._schema import (
     artifacts,
@@ -244,35 +245,81 @@ class SqlStore:
     def list_runs(
         self,
         *,
-        experiment_name: str | None = None,
-        parent_id: str | None = None,
-        top_level_only: bool = False,
-        statuses: Iterable[RunStatus] | None = None,
-        run_type: str | None = None,
-        display_name: str | None = None,
         limit: int | None = None,
         offset: int = 0,
         newest_first: bool = True,
+        order: str | None = None,
+        **filters: Any,
     ) -> list[RunRecord]:
-        query = _run_select()
-        if experiment_name is not None:
-            query = query.where(experiments.c.name == experiment_name)
-        if parent_id is not None:
-            query = query.where(_parent.c.id == parent_id)
-        if top_level_only:
-            query = query.where(runs.c.parent_key.is_(None))
-        if statuses is not None:
-            query = query.where(runs.c.status.in_([RunStatus(s).value for s in statuses]))
-        if run_type is not None:
-            query = query.where(runs.c.run_type == run_type)
-        if display_name is not None:
-            query = query.where(runs.c.display_name == display_name)
-        order = runs.c.key.desc() if newest_first else runs.c.key.asc()
-        query = query.order_by(order).offset(offset)
+        """Runs matching ``filters`` (see ``_where``), newest first unless ``order`` says otherwise.
+
+        ``order`` is a field of ``RUN_ORDERS``, with a leading ``-`` for descending.
+        """
+        query = _where(_run_select(), **filters)
+        order = order or ("-created" if newest_first else "created")
+        descending = order.startswith("-")
+        column = RUN_ORDERS.get(order.lstrip("-"))
+        if column is None:
+            raise UserErrorException(
+                f"cannot sort runs by {order!r}; sort by one of {', '.join(RUN_ORDERS)}"
+                " (prefix - for descending)"
+            )
+        tiebreak = runs.c.key.desc() if descending else runs.c.key.asc()
+        sort = column.desc() if descending else column.asc()
+        query = query.order_by(sort.nulls_last(), tiebreak).offset(offset)
         if limit is not None:
             query = query.limit(limit)
         with self._read() as conn:
             return [_run(row) for row in conn.execute(query).all()]
+
+    def count_runs(self, **filters: Any) -> int:
+        """How many runs ``list_runs`` would return for ``filters``, without loading them."""
+        query = _where(
+            select(func.count())
+            .select_from(runs)
+            .join(experiments, runs.c.experiment_key == experiments.c.key)
+            .join(_parent, runs.c.parent_key == _parent.c.key, isouter=True),
+            **filters,
+        )
+        with self._read() as conn:
+            return int(conn.execute(query).scalar_one())
+
+    def experiment_stats(self) -> dict[str, tuple[int, float | None]]:
+        """Per experiment name: how many top-level runs it has and when the newest was created."""
+        query = (
+            select(experiments.c.name, func.count(runs.c.key), func.max(runs.c.created_at))
+            .select_from(experiments)
+            .join(
+                runs,
+                and_(runs.c.experiment_key == experiments.c.key, runs.c.parent_key.is_(None)),
+                isouter=True,
+            )
+            .group_by(experiments.c.name)
+        )
+        with self._read() as conn:
+            return {row[0]: (int(row[1]), row[2]) for row in conn.execute(query)}
+
+    def runs_using_dataset(self, dataset_id: str, limit: int = 100) -> list[RunRecord]:
+        """Runs given the dataset version ``dataset_id`` as an input, newest first."""
+        # Dataset ids are unique hex strings, so a text match narrows to the right runs cheaply on
+        # every database; the inputs are then checked exactly.
+        text = cast(runs.c.definition, Text)
+        query = (
+            _run_select()
+            .where(text.contains(dataset_id, autoescape=True))
+            .order_by(runs.c.key.desc())
+            .limit(limit * 4)
+        )
+        with self._read() as conn:
+            found = [_run(row) for row in conn.execute(query)]
+        return [
+            record
+            for record in found
+            if any(
+                spec.get("dataset_id") == dataset_id
+                for spec in record.definition.get("inputs") or []
+            )
+        ][:limit]
 
     def find_reusable(self, reuse_key: str, statuses: Iterable[RunStatus]) -> RunRecord | None:
         """The newest run with ``reuse_key`` that ended in one of ``statuses``."""
@@ -507,6 +554,65 @@ class SqlStore:
             ]
             for run_key, by_series in grouped.items()
         }
+
+    def metric_summaries(self, run_key: int) -> list[SeriesSummary]:
+        """One line per series of a run: its size and last point, without loading the points."""
+        last = (
+            select(
+                metric_points.c.series_id,
+                func.count().label("count"),
+                func.max(metric_points.c.id).label("last_id"),
+            )
+            .group_by(metric_points.c.series_id)
+            .subquery()
+        )
+        query = (
+            select(
+                metric_series.c.name,
+                metric_series.c.kind,
+                metric_series.c.description,
+                func.coalesce(last.c.count, 0),
+                metric_points.c.value,
+                metric_points.c.payload,
+            )
+            .select_from(metric_series)
+            .join(last, last.c.series_id == metric_series.c.id, isouter=True)
+            .join(metric_points, metric_points.c.id == last.c.last_id, isouter=True)
+            .where(metric_series.c.run_key == run_key)
+            .order_by(metric_series.c.id)
+        )
+        with self._read() as conn:
+            return [
+                SeriesSummary(
+                    name,
+                    kind,
+                    description,
+                    int(count),
+                    value if payload is None else json.loads(payload),
+                )
+                for name, kind, description, count, value, payload in conn.execute(query)
+            ]
+
+    def metric_rows(
+        self, run_key: int, name: str
+    ) -> list[tuple[int | None, float | None, str | None, float]]:
+        """The raw points of one series in logging order: ``(step, value, payload JSON, ts)``.
+
+        Leaner than ``get_metrics`` for long series that a reader reduces anyway (charts).
+        """
+        query = (
+            select(
+                metric_points.c.step,
+                metric_points.c.value,
+                metric_points.c.payload,
+                metric_points.c.ts,
+            )
+            .join(metric_series, metric_points.c.series_id == metric_series.c.id)
+            .where(metric_series.c.run_key == run_key, metric_series.c.name == name)
+            .order_by(metric_points.c.id)
+        )
+        with self._read() as conn:
+            return [tuple(row) for row in conn.execute(query)]  # type: ignore[misc]
 
     # -- artifacts ------------------------------------------------------------------------------
 
@@ -782,6 +888,56 @@ def _point_row(series_id: int, point: NewPoint, nan_in_payload: bool) -> tuple[A
         None if payload is None else json.dumps(payload),
         point.ts,
     )
+
+
+RUN_ORDERS = {
+    "created": runs.c.key,
+    "number": runs.c.number,
+    "name": func.coalesce(runs.c.display_name, runs.c.id),
+    "status": runs.c.status,
+    "started": runs.c.started_at,
+    "ended": runs.c.ended_at,
+    "duration": runs.c.ended_at - runs.c.started_at,
+    "type": runs.c.run_type,
+}
+
+
+def _where(  # type: ignore[no-untyped-def]
+    query,
+    *,
+    experiment_name: str | None = None,
+    parent_id: str | None = None,
+    top_level_only: bool = False,
+    statuses: Iterable[RunStatus | str] | None = None,
+    run_type: str | None = None,
+    display_name: str | None = None,
+    tag: str | None = None,
+    tag_value: str | None = None,
+    search: str | None = None,
+):
+    """Narrow a runs query: ``tag`` alone means "has the tag", with ``tag_value`` "equals";
+    ``search`` matches a substring of the run's id or display name."""
+    if experiment_name is not None:
+        query = query.where(experiments.c.name == experiment_name)
+    if parent_id is not None:
+        query = query.where(_parent.c.id == parent_id)
+    if top_level_only:
+        query = query.where(runs.c.parent_key.is_(None))
+    if statuses is not None:
+        query = query.where(runs.c.status.in_([RunStatus(s).value for s in statuses]))
+    if run_type is not None:
+        query = query.where(runs.c.run_type == run_type)
+    if display_name is not None:
+        query = query.where(runs.c.display_name == display_name)
+    if tag is not None:
+        value = runs.c.tags[tag].as_string()
+        query = query.where(value.is_not(None) if tag_value is None else value == tag_value)
+    if search:
+        query = query.where(
+            runs.c.id.contains(search, autoescape=True)
+            | runs.c.display_name.contains(search, autoescape=True)
+        )
+    return query
 
 
 def _check_fields(fields: dict[str, Any]) -> None:

@@ -313,6 +313,75 @@ class StoreContract:
         )
         assert [r.id for r in got] == [kids[2].id]
 
+    def test_list_runs_sorts_by_a_named_field_either_way(self, store: Store) -> None:
+        names = ["beta", "alpha", "gamma"]
+        made = [_run(store, display_name=n) for n in names]
+        by_name = store.list_runs(order="name")
+        assert [r.display_name for r in by_name] == ["alpha", "beta", "gamma"]
+        assert [r.display_name for r in store.list_runs(order="-name")] == [
+            "gamma",
+            "beta",
+            "alpha",
+        ]
+        assert [r.id for r in store.list_runs(order="created")] == [r.id for r in made]
+
+    def test_list_runs_sorts_by_duration_with_unfinished_runs_last(self, store: Store) -> None:
+        longer, shorter, unfinished = (_run(store, status=RunStatus.RUNNING) for _ in range(3))
+        store.set_status(shorter.id, RunStatus.COMPLETED)
+        time.sleep(0.05)
+        store.set_status(longer.id, RunStatus.COMPLETED)
+        ascending = [r.id for r in store.list_runs(order="duration")]
+        assert ascending == [shorter.id, longer.id, unfinished.id]
+        assert store.list_runs(order="-duration")[-1].id == unfinished.id
+
+    def test_list_runs_rejects_an_unknown_sort_field_naming_the_valid_ones(
+        self, store: Store
+    ) -> None:
+        with pytest.raises(UserErrorException, match="duration"):
+            store.list_runs(order="colour")
+
+    def test_list_runs_filters_by_tag_presence_and_value(self, store: Store) -> None:
+        red = _run(store)
+        blue = _run(store)
+        _run(store)
+        store.set_tags(red.id, {"colour": "red"})
+        store.set_tags(blue.id, {"colour": "blue"})
+        tagged = store.list_runs(tag="colour", newest_first=False)
+        assert [r.id for r in tagged] == [red.id, blue.id]
+        assert [r.id for r in store.list_runs(tag="colour", tag_value="blue")] == [blue.id]
+        assert store.list_runs(tag="size") == []
+
+    def test_list_runs_searches_ids_and_names_literally(self, store: Store) -> None:
+        named = _run(store, display_name="train_100%")
+        other = _run(store, display_name="train_1000")
+        assert [r.id for r in store.list_runs(search="100%")] == [named.id]
+        assert {r.id for r in store.list_runs(search="train_")} == {named.id, other.id}
+        assert [r.id for r in store.list_runs(search=named.id)] == [named.id]
+
+    def test_count_runs_counts_what_list_runs_would_return(self, store: Store) -> None:
+        parent = _run(store, "a")
+        for _ in range(3):
+            _run(store, "a", parent_id=parent.id)
+        _run(store, "b", status=RunStatus.RUNNING)
+        for filters in (
+            {},
+            {"experiment_name": "a"},
+            {"parent_id": parent.id},
+            {"top_level_only": True},
+            {"statuses": [RunStatus.RUNNING]},
+            {"search": "run_"},
+        ):
+            assert store.count_runs(**filters) == len(store.list_runs(**filters)), filters
+
+    def test_experiment_stats_count_top_level_runs_and_the_newest(self, store: Store) -> None:
+        parent = _run(store, "a")
+        _run(store, "a", parent_id=parent.id)
+        newest = _run(store, "a")
+        store.get_or_create_experiment("empty")
+        stats = store.experiment_stats()
+        assert stats["a"] == (2, newest.created_at)
+        assert stats["empty"] == (0, None)
+
     # -- status -------------------------------------------------------------------------------
 
     def test_every_status_move_follows_the_transition_table(self, store: Store) -> None:
@@ -643,6 +712,36 @@ class StoreContract:
         (series,) = store.get_metrics([run.key])[run.key]
         assert sorted(p.value for p in series.points) == [float(v) for v in range(60)]
 
+    def test_metric_summaries_give_counts_and_last_values_without_points(
+        self, store: Store
+    ) -> None:
+        run = _run(store)
+        store.log_metrics(
+            run.key,
+            [_point("loss", v) for v in (3.0, 2.0, 1.0)]
+            + [_point("table", payload={"a": [1]}, kind="table", description="t")],
+        )
+        other = _run(store)
+        store.log_metrics(other.key, [_point("loss", 9.0)])
+        summaries = {s.name: s for s in store.metric_summaries(run.key)}
+        assert summaries["loss"].count == 3
+        assert summaries["loss"].last == 1.0
+        assert summaries["table"].kind == "table"
+        assert summaries["table"].description == "t"
+        assert summaries["table"].last == {"a": [1]}
+        assert store.metric_summaries(_run(store).key) == []
+
+    def test_metric_rows_return_one_series_in_logging_order(self, store: Store) -> None:
+        run = _run(store)
+        store.log_metrics(run.key, [_point("acc", float(i), step=10 * i) for i in range(5)])
+        store.log_metrics(run.key, [_point("loss", 1.0)])
+        rows = store.metric_rows(run.key, "acc")
+        assert [(step, value) for step, value, _, _ in rows] == [
+            (10 * i, float(i)) for i in range(5)
+        ]
+        assert all(payload is None for _, _, payload, _ in rows)
+        assert store.metric_rows(run.key, "nothing") == []
+
     # -- artifacts ----------------------------------------------------------------------------
 
     def test_artifacts_are_listed_by_path(self, store: Store) -> None:
@@ -833,6 +932,14 @@ class StoreContract:
     def test_threads_registering_new_content_get_distinct_versions(self, store: Store) -> None:
         results = _in_threads(5, lambda i: self._register(store, "news", f"h{i}"))
         assert sorted(r.version for r in results) == [1, 2, 3, 4, 5], results
+
+    def test_runs_using_dataset_are_those_given_it_as_an_input(self, store: Store) -> None:
+        used = self._register(store, "news", "h1")
+        unused = self._register(store, "other", "h2")
+        reader = _run(store, definition={"inputs": [{"name": "x", "dataset_id": used.id}]})
+        _run(store, definition={"inputs": [], "note": f"mentions {used.id} elsewhere"})
+        assert [r.id for r in store.runs_using_dataset(used.id)] == [reader.id]
+        assert store.runs_using_dataset(unused.id) == []
 
     # -- records ------------------------------------------------------------------------------
 
