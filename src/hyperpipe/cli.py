@@ -625,6 +625,26 @@ def newsgroups_prepare(
     console.print(table)
 
 
+@app.command()
+def portal(
+    host: Annotated[
+        str, typer.Option(help="Address to bind; anything but loopback needs --token.")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8765,
+    token: Annotated[
+        str | None,
+        typer.Option(
+            envvar="HYPERPIPE_PORTAL_TOKEN",
+            help="Required on every page and API call (Bearer header, or ?token= once).",
+        ),
+    ] = None,
+) -> None:
+    """Open the portal: experiments, runs, metrics, pipelines and sweeps in the browser."""
+    from hyperpipe.portal import serve
+
+    serve(_workspace(), host=host, port=port, token=token)
+
+
 def main() -> None:
     """Entry point: hyperpipe errors print as one line naming the fix, without a traceback."""
     try:

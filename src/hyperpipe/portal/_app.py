@@ -1,0 +1,113 @@
+"""The portal application: FastAPI over one workspace's store, pages and API side by side."""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+
+import hyperpipe
+from hyperpipe.exceptions import HyperpipeError
+from hyperpipe.portal import _api, _pages
+from hyperpipe.portal._security import SecurityHeaders, TokenGate
+from hyperpipe.portal._views import NotFound, Views
+
+if TYPE_CHECKING:
+    from hyperpipe.core import Workspace
+
+__all__ = ["create_app"]
+
+HERE = Path(__file__).parent
+
+
+def create_app(workspace: Workspace, token: str | None = None) -> FastAPI:
+    """The portal for ``workspace``. With ``token`` every request must carry it; without, only
+    requests addressed to a loopback name are answered."""
+    app = FastAPI(
+        title="hyperpipe portal",
+        version=hyperpipe.__version__,
+        description="Runs, metrics, pipelines and HyperDrive sweeps of one hyperpipe workspace.",
+        docs_url=None,  # the interactive docs load their script from a CDN: not here
+        redoc_url=None,
+    )
+    app.state.views = Views(workspace)
+    app.state.templates = _templates(workspace)
+    app.include_router(_api.router)
+    app.include_router(_pages.router)
+    app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    app.add_exception_handler(NotFound, _error(404))
+    app.add_exception_handler(HyperpipeError, _error(400))
+    app.add_middleware(TokenGate, token=token)
+    app.add_middleware(SecurityHeaders)
+    return app
+
+
+def _error(status: int) -> Any:
+    async def handle(request: Request, exc: Exception) -> Response:
+        message = str(exc)
+        if request.url.path.startswith("/api/"):
+            return JSONResponse({"detail": message}, status_code=status)
+        return request.app.state.templates.TemplateResponse(
+            request, "error.html", {"status": status, "message": message}, status_code=status
+        )
+
+    return handle
+
+
+def _templates(workspace: Workspace) -> Jinja2Templates:
+    templates = Jinja2Templates(directory=HERE / "templates")
+    env = templates.env
+    env.globals.update(workspace=workspace.name, version=hyperpipe.__version__, page_url=_page_url)
+    env.filters.update(when=_when, duration=_duration, size=_size, number=_number)
+    # HyperDrive keeps each trial's values in tags named _aml_system_<trial>: not for people.
+    env.tests["system_key"] = lambda key: str(key).startswith("_aml_system")
+    return templates
+
+
+def _page_url(request: Request, **changes: Any) -> str:
+    """This page's address with some query parameters changed (None removes one)."""
+    params = dict(request.query_params)
+    for key, value in changes.items():
+        if value is None or value == "" or value is False:
+            params.pop(key, None)
+        else:
+            params[key] = str(value).lower() if isinstance(value, bool) else str(value)
+    query = urlencode(params)
+    return request.url.path + (f"?{query}" if query else "")
+
+
+def _when(ts: float | None) -> str:
+    return datetime.fromtimestamp(ts).strftime("%Y-%m-%d %H:%M:%S") if ts else "-"
+
+
+def _duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    if seconds < 3600:
+        return f"{int(seconds // 60)} m {int(seconds % 60)} s"
+    return f"{int(seconds // 3600)} h {int(seconds % 3600 // 60)} m"
+
+
+def _size(n: int) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if n < 1024 or unit == "GiB":
+            return f"{n} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024  # type: ignore[assignment]
+    return f"{n} B"
+
+
+def _number(value: Any) -> str:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return str(value)
+    if isinstance(value, float) and math.isfinite(value) and value != int(value):
+        return f"{value:.6g}"
+    return str(value)

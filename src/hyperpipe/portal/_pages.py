@@ -1,0 +1,117 @@
+"""The server-rendered pages. Each reads the same views as the API; scripts only add charts."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse
+
+from hyperpipe.core._paths import artifact_prefix
+
+if TYPE_CHECKING:
+    from hyperpipe.portal._views import Views
+
+__all__ = ["router"]
+
+router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
+PAGE_SIZES = (25, 50, 100, 200)
+LOG_TAIL_BYTES = 32 * 1024
+
+
+def _render(request: Request, template: str, **context: object) -> HTMLResponse:
+    return request.app.state.templates.TemplateResponse(request, template, context)
+
+
+def _views(request: Request) -> Views:
+    return request.app.state.views
+
+
+@router.get("/")
+def experiments_page(request: Request) -> HTMLResponse:
+    views = _views(request)
+    return _render(
+        request,
+        "experiments.html",
+        experiments=views.experiments(),
+        model_count=len(views.models()),
+        dataset_count=len(views.datasets()),
+    )
+
+
+@router.get("/experiments/{name}")
+def runs_page(
+    request: Request,
+    name: str,
+    status: str | None = None,
+    tag: str | None = None,
+    q: str | None = None,
+    order: str = "-created",
+    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    children: bool = False,
+) -> HTMLResponse:
+    page = _views(request).runs_page(
+        name,
+        status=status or None,
+        tag=tag or None,
+        search=q or None,
+        order=order,
+        offset=offset,
+        limit=limit,
+        children=children,
+    )
+    return _render(
+        request,
+        "runs.html",
+        page=page,
+        filters={"status": status or "", "tag": tag or "", "q": q or "", "children": children},
+        page_sizes=PAGE_SIZES,
+        live=any(r.active for r in page.runs),
+    )
+
+
+@router.get("/runs/{run_id}")
+def run_page(request: Request, run_id: str) -> HTMLResponse:
+    views = _views(request)
+    detail = views.detail(run_id)
+    record = views.record(run_id)
+    sweep = views.sweep_of(record)
+    log = views.log(run_id, -LOG_TAIL_BYTES)
+    others = [m for m in detail.metrics if m.kind not in ("scalar", "image")]
+    images = [m for m in detail.metrics if m.kind == "image"]
+    prefix = f"aml://artifactId/{artifact_prefix(detail.id)}"
+    return _render(
+        request,
+        "run.html",
+        run=detail,
+        graph=views.graph(run_id) if detail.kind == "pipeline" else None,
+        hyperdrive=views.hyperdrive(run_id) if sweep is not None else None,
+        log=log,
+        log_truncated=log.offset > len(log.text.encode()),
+        live=detail.active or any(c.active for c in detail.children),
+        scalars=[m for m in detail.metrics if m.kind == "scalar"],
+        others=others,
+        other_values={m.name: views.series(run_id, m.name).values or [] for m in others},
+        images=images,
+        image_files={
+            m.name: m.last[len(prefix) :]
+            for m in images
+            if isinstance(m.last, str) and m.last.startswith(prefix)
+        },
+    )
+
+
+@router.get("/models")
+def models_page(request: Request) -> HTMLResponse:
+    return _render(request, "models.html", models=_views(request).models())
+
+
+@router.get("/datasets")
+def datasets_page(request: Request) -> HTMLResponse:
+    return _render(request, "datasets.html", datasets=_views(request).datasets())
+
+
+@router.get("/datasets/{name}")
+def dataset_page(request: Request, name: str) -> HTMLResponse:
+    return _render(request, "dataset.html", name=name, versions=_views(request).datasets(name))

@@ -1,0 +1,290 @@
+/* hyperpipe portal: charts (uPlot), the parallel-coordinates chart, sortable tables and live
+   refresh. Every value from the server is inserted as text, never as HTML. */
+(function () {
+  "use strict";
+
+  const SVG = "http://www.w3.org/2000/svg";
+  const plots = new Map();
+
+  async function getJSON(url) {
+    const response = await fetch(url, { credentials: "same-origin", headers: { accept: "application/json" } });
+    if (!response.ok) throw new Error(`${response.status} ${response.statusText}`);
+    return response.json();
+  }
+
+  function note(el, text) {
+    el.textContent = "";
+    const div = document.createElement("div");
+    div.className = "chart-note";
+    div.textContent = text;
+    el.appendChild(div);
+  }
+
+  function fmt(v) {
+    if (v === null || v === undefined || Number.isNaN(v)) return "–";
+    if (typeof v !== "number") return String(v);
+    if (Number.isInteger(v)) return String(v);
+    const a = Math.abs(v);
+    return a !== 0 && (a < 1e-3 || a >= 1e5) ? v.toExponential(3) : v.toPrecision(4).replace(/\.?0+$/, "");
+  }
+
+  // -- line charts --------------------------------------------------------------------------
+
+  function lineChart(el, xs, series, xLabel, integerX) {
+    const old = plots.get(el);
+    if (old) old.destroy();
+    el.textContent = "";
+    const opts = {
+      width: Math.max(280, el.clientWidth || 460),
+      height: 240,
+      scales: { x: { time: false } },
+      axes: [{ label: xLabel, values: (u, ticks) => ticks.map(fmt), incrs: integerX ? [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000] : undefined }, { values: (u, ticks) => ticks.map(fmt), size: 60 }],
+      series: [{ label: xLabel, value: (u, v) => fmt(v) }].concat(series.map((s) => ({
+        label: s.label,
+        stroke: s.color || "#2f6fde",
+        width: s.pointsOnly ? 0 : 1.6,
+        spanGaps: true,
+        value: (u, v) => fmt(v),
+        paths: s.pointsOnly ? () => null : undefined,
+        points: { show: s.pointsOnly || xs.length <= 60, size: s.pointsOnly ? 7 : 5, fill: s.color || "#2f6fde" },
+      }))),
+      cursor: { drag: { x: true, y: false } },
+    };
+    const plot = new uPlot(opts, [xs].concat(series.map((s) => s.values)), el);
+    plots.set(el, plot);
+    el.dataset.drawn = "true";
+    el.dataset.points = String(xs.length);
+  }
+
+  async function drawMetric(el) {
+    try {
+      const data = await getJSON(el.dataset.src);
+      if (!data.x.length) return note(el, "no numeric values yet");
+      lineChart(el, data.x, [{ label: data.name, values: data.y }], data.x_label, true);
+      if (data.downsampled) el.title = `${data.count} values; the chart keeps each stretch's first, last, lowest and highest`;
+    } catch (err) {
+      note(el, `could not load the metric: ${err.message}`);
+    }
+  }
+
+  // -- HyperDrive ---------------------------------------------------------------------------
+
+  function drawBestSoFar(el, hd) {
+    const trials = hd.trials;
+    if (!trials.length) return note(el, "no trials yet");
+    lineChart(el, trials.map((t) => t.index), [
+      { label: `best ${hd.primary_metric}`, values: hd.best_so_far, color: "#1f8a4c" },
+      { label: hd.primary_metric, values: trials.map((t) => t.metric), color: "#8a94a6", pointsOnly: true },
+    ], "trial", true);
+  }
+
+  function colour(t) {
+    // From blue (worst) through teal to amber (best): readable on white.
+    const stops = [[49, 54, 149], [33, 144, 141], [94, 201, 98], [253, 174, 37]];
+    const x = Math.min(1, Math.max(0, t)) * (stops.length - 1);
+    const i = Math.min(stops.length - 2, Math.floor(x));
+    const f = x - i;
+    const c = stops[i].map((v, k) => Math.round(v + (stops[i + 1][k] - v) * f));
+    return `rgb(${c[0]},${c[1]},${c[2]})`;
+  }
+
+  function axisFor(name, values) {
+    const present = values.filter((v) => v !== null && v !== undefined && v !== "");
+    const numeric = present.length > 0 && present.every((v) => typeof v === "number");
+    if (!numeric) {
+      const cats = Array.from(new Set(present.map(String))).sort();
+      return { name, ticks: cats, pos: (v) => (cats.length < 2 ? 0.5 : cats.indexOf(String(v)) / (cats.length - 1)) };
+    }
+    let lo = Math.min(...present), hi = Math.max(...present);
+    const log = lo > 0 && hi / lo > 20;
+    const f = log ? Math.log10 : (v) => v;
+    if (lo === hi) { lo -= 1; hi += 1; }
+    const a = f(lo), b = f(hi);
+    const distinct = Array.from(new Set(present)).sort((p, q) => p - q);
+    const ticks = distinct.length <= 6 ? distinct : [lo, log ? Math.pow(10, (a + b) / 2) : (lo + hi) / 2, hi];
+    return { name, log, ticks, pos: (v) => (f(v) - a) / (b - a) };
+  }
+
+  function svg(tag, attrs, parent) {
+    const node = document.createElementNS(SVG, tag);
+    for (const [k, v] of Object.entries(attrs || {})) node.setAttribute(k, String(v));
+    if (parent) parent.appendChild(node);
+    return node;
+  }
+
+  function drawParallel(el, hd) {
+    const trials = hd.trials;
+    if (!trials.length) return note(el, "no trials yet");
+    el.textContent = "";
+    const names = hd.parameters.concat([hd.primary_metric]);
+    const axes = names.map((name, i) => axisFor(name, trials.map((t) => (i === names.length - 1 ? t.metric : t.hyperparameters[name]))));
+    const width = Math.max(480, el.clientWidth || 640), height = 300;
+    const left = 50, right = 70, top = 28, bottom = 24;
+    const step = (width - left - right) / Math.max(1, names.length - 1);
+    const x = (i) => left + i * step;
+    const y = (p) => top + (1 - p) * (height - top - bottom);
+    const root = svg("svg", { class: "pcoords", width, height, viewBox: `0 0 ${width} ${height}`, role: "img", "aria-label": "parallel coordinates" }, el);
+    const scored = trials.filter((t) => t.metric !== null);
+    const metricAxis = axes[axes.length - 1];
+    const goodness = (t) => {
+      if (t.metric === null) return null;
+      const p = metricAxis.pos(t.metric);
+      return hd.goal === "MAXIMIZE" ? p : 1 - p;
+    };
+    const ordered = trials.slice().sort((a, b) => (goodness(a) ?? -1) - (goodness(b) ?? -1));
+    const lines = svg("g", { class: "lines" }, root);
+    for (const t of ordered) {
+      const pts = [];
+      names.forEach((name, i) => {
+        const v = i === names.length - 1 ? t.metric : t.hyperparameters[name];
+        if (v !== null && v !== undefined) pts.push(`${x(i)},${y(axes[i].pos(v))}`);
+      });
+      if (pts.length < 2) continue;
+      const g = goodness(t);
+      const line = svg("polyline", {
+        class: `line${t.early_terminated ? " early" : ""}${t.run_id === hd.best_run_id ? " best" : ""}`,
+        points: pts.join(" "),
+        stroke: g === null ? "#c3c9d3" : colour(scored.length > 1 ? g : 1),
+        "data-run": t.run_id,
+      }, lines);
+      const title = svg("title", {}, line);
+      title.textContent = `${t.run_id}${t.early_terminated ? " (early-terminated)" : ""}\n` +
+        names.map((n, i) => `${n} = ${fmt(i === names.length - 1 ? t.metric : t.hyperparameters[n])}`).join("\n");
+      line.addEventListener("click", () => { window.location.href = `/runs/${encodeURIComponent(t.run_id)}`; });
+      line.style.cursor = "pointer";
+    }
+    axes.forEach((axis, i) => {
+      const g = svg("g", { class: "axis" }, root);
+      svg("line", { x1: x(i), x2: x(i), y1: top, y2: height - bottom }, g);
+      const label = svg("text", { x: x(i), y: top - 12, "text-anchor": "middle", "font-weight": i === axes.length - 1 ? 700 : 400 }, g);
+      label.textContent = axis.name + (axis.log ? " (log)" : "");
+      for (const tick of axis.ticks) {
+        const t = svg("text", { class: "tick", x: x(i) + 5, y: y(axis.pos(tick)) + 3 }, g);
+        t.textContent = fmt(tick);
+      }
+    });
+    el.dataset.drawn = "true";
+    el.dataset.lines = String(lines.childNodes.length);
+  }
+
+  async function drawHyperdrive(els) {
+    const byUrl = new Map();
+    els.forEach((el) => { const list = byUrl.get(el.dataset.hyperdrive) || []; list.push(el); byUrl.set(el.dataset.hyperdrive, list); });
+    for (const [url, group] of byUrl) {
+      try {
+        const hd = await getJSON(url);
+        for (const el of group) (el.classList.contains("parallel") ? drawParallel : drawBestSoFar)(el, hd);
+      } catch (err) {
+        group.forEach((el) => note(el, `could not load the sweep: ${err.message}`));
+      }
+    }
+  }
+
+  // -- sortable tables ----------------------------------------------------------------------
+
+  function sortable(table) {
+    table.querySelectorAll("th[data-sort]").forEach((th, column) => {
+      th.addEventListener("click", () => {
+        const ascending = !th.classList.contains("asc");
+        table.querySelectorAll("th[data-sort]").forEach((h) => h.classList.remove("asc", "desc"));
+        th.classList.add(ascending ? "asc" : "desc");
+        const body = table.tBodies[0];
+        const key = (row) => {
+          const cell = row.cells[column];
+          const raw = cell ? (cell.dataset.value ?? cell.textContent.trim()) : "";
+          const n = parseFloat(raw);
+          return raw === "" ? null : Number.isNaN(n) || th.dataset.sort === "text" ? raw : n;
+        };
+        const rows = Array.from(body.rows).filter((r) => r.cells.length > 1);
+        rows.sort((a, b) => {
+          const p = key(a), q = key(b);
+          if (p === null) return q === null ? 0 : 1;
+          if (q === null) return -1;
+          const c = typeof p === "number" && typeof q === "number" ? p - q : String(p).localeCompare(String(q));
+          return ascending ? c : -c;
+        });
+        rows.forEach((r) => body.appendChild(r));
+      });
+    });
+  }
+
+  // -- live refresh -------------------------------------------------------------------------
+
+  function init(root) {
+    root.querySelectorAll(".metric-chart[data-src]").forEach(drawMetric);
+    const hd = root.querySelectorAll("[data-hyperdrive]");
+    if (hd.length) drawHyperdrive(Array.from(hd));
+    root.querySelectorAll("table.sortable-table").forEach(sortable);
+  }
+
+  async function refreshRegions() {
+    const response = await fetch(window.location.href, { credentials: "same-origin" });
+    if (!response.ok) return true;
+    const fresh = new DOMParser().parseFromString(await response.text(), "text/html");
+    document.querySelectorAll("[data-region]").forEach((old) => {
+      const replacement = fresh.getElementById(old.id);
+      if (!replacement) return;
+      const adopted = document.importNode(replacement, true);
+      old.replaceWith(adopted);
+      init(adopted);
+    });
+    return fresh.body.dataset.live === "true" || fresh.body.dataset.refresh !== undefined;
+  }
+
+  function followRun(runId) {
+    let version = null;
+    const timer = setInterval(async () => {
+      try {
+        const state = await getJSON(`/api/runs/${encodeURIComponent(runId)}/state`);
+        if (version !== null && state.version !== version) {
+          const stillLive = await refreshRegions();
+          if (!stillLive && !state.active) clearInterval(timer);
+        }
+        version = state.version;
+      } catch (err) { /* a missed poll is retried on the next tick */ }
+    }, 2000);
+  }
+
+  function followLog(pre) {
+    let offset = Number(pre.dataset.offset || 0);
+    let busy = false;
+    const timer = setInterval(async () => {
+      if (busy) return;
+      busy = true;
+      try {
+        const chunk = await getJSON(`${pre.dataset.log}?offset=${offset}`);
+        if (chunk.text) {
+          const atBottom = pre.scrollTop + pre.clientHeight >= pre.scrollHeight - 24;
+          pre.appendChild(document.createTextNode(chunk.text));
+          offset = chunk.offset;
+          pre.dataset.offset = String(offset);
+          if (atBottom) pre.scrollTop = pre.scrollHeight;
+        } else if (!chunk.active) {
+          clearInterval(timer);
+          pre.dataset.follow = "ended";
+        }
+      } catch (err) { /* retried on the next tick */ } finally { busy = false; }
+    }, 1000);
+  }
+
+  document.addEventListener("DOMContentLoaded", () => {
+    init(document);
+    const body = document.body;
+    if (body.dataset.run && body.dataset.live === "true") followRun(body.dataset.run);
+    const log = document.getElementById("log");
+    if (log && log.dataset.follow === "true") {
+      log.scrollTop = log.scrollHeight;
+      followLog(log);
+    } else if (log) {
+      log.scrollTop = log.scrollHeight;
+    }
+    if (body.dataset.refresh) {
+      const timer = setInterval(async () => { if (!(await refreshRegions())) clearInterval(timer); }, Number(body.dataset.refresh));
+    }
+    let resize = null;
+    window.addEventListener("resize", () => {
+      clearTimeout(resize);
+      resize = setTimeout(() => plots.forEach((plot, el) => plot.setSize({ width: Math.max(280, el.clientWidth), height: 240 })), 150);
+    });
+  });
+})();
