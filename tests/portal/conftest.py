@@ -1,0 +1,270 @@
+"""A workspace with one of everything the portal shows, made through the public API with real
+processes: script runs (metrics of every kind, files, a failure, hostile names), a pipeline run
+twice (the second reuses both steps), a HyperDrive sweep, a dataset and a model."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import textwrap
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import pytest
+
+from hyperpipe.core import Dataset, Datastore, Experiment, Model, ScriptRunConfig, Workspace
+from hyperpipe.core.compute import ComputeTarget, LocalCompute
+from hyperpipe.pipeline.core import Pipeline, PipelineData
+from hyperpipe.pipeline.steps import PythonScriptStep
+from hyperpipe.train.hyperdrive import (
+    GridParameterSampling,
+    HyperDriveConfig,
+    PrimaryMetricGoal,
+    choice,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from pathlib import Path
+
+    from fastapi.testclient import TestClient
+
+XSS = "<script>alert(1)</script>"
+
+TRACKING = """
+import os
+from hyperpipe.core import Run
+run = Run.get_context()
+for step in range(50):
+    run.log("loss", 1.0 / (step + 1), step=step)
+run.log("accuracy", 0.91)
+run.log_list("folds", [0.8, 0.85, 0.9])
+run.log_table("confusion", {"label": ["cat", "dog"], "right": [40, 45], "wrong": [5, 10]})
+for epoch in range(3):
+    run.log_row("epochs", epoch=epoch, lr=0.1 / (epoch + 1))
+png = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+    "1f15c4890000000d49444154789c6360f8cfc0f01f0005000201e0a2b1c4"
+    "0000000049454e44ae426082"
+)
+with open("dot.png", "wb") as out:
+    out.write(png)
+run.log_image("dot", path="dot.png")
+os.makedirs("outputs/deep", exist_ok=True)
+open("outputs/result.txt", "w").write("forty-two\\n")
+open("outputs/deep/page.html", "w").write("<script>alert('from an output')</script>")
+print("training done")
+"""
+
+HOSTILE = """
+from hyperpipe.core import Run
+run = Run.get_context()
+run.log("<img src=x onerror=alert(2)>", 1.0)
+run.tag("<b>tag</b>", "<i>value</i>")
+print("<script>alert(3)</script>")
+"""
+
+FAILING = """
+print("about to fail")
+raise SystemExit("the data was bad")
+"""
+
+TRIAL = """
+import argparse
+from hyperpipe.core import Run
+parser = argparse.ArgumentParser()
+parser.add_argument("--lr", type=float)
+parser.add_argument("--layers", type=int)
+args = parser.parse_args()
+run = Run.get_context()
+for epoch in range(3):
+    run.log("accuracy", 0.5 + args.lr * args.layers + 0.01 * epoch)
+"""
+
+PREP = """
+import argparse, os
+parser = argparse.ArgumentParser()
+parser.add_argument("--out")
+args = parser.parse_args()
+os.makedirs(args.out, exist_ok=True)
+open(os.path.join(args.out, "data.txt"), "w").write("prepared")
+"""
+
+TRAIN = """
+import argparse, os
+from hyperpipe.core import Run
+parser = argparse.ArgumentParser()
+parser.add_argument("--data")
+args = parser.parse_args()
+text = open(os.path.join(args.data, "data.txt")).read()
+Run.get_context().log("chars", len(text))
+"""
+
+
+@dataclass
+class Lab:
+    """The workspace and the ids of the runs in it that tests look at."""
+
+    ws: Workspace
+    tracking: str
+    hostile: str
+    failed: str
+    pipeline: str
+    pipeline_again: str
+    sweep: str
+    dataset: str
+    model: str
+
+
+def _script(folder: Path, name: str, code: str) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"{name}.py").write_text(textwrap.dedent(code))
+    return folder
+
+
+@pytest.fixture(scope="session")
+def lab(tmp_path_factory: pytest.TempPathFactory) -> Lab:
+    os.environ.pop("HYPERPIPE_STORE_URL", None)
+    os.environ.pop("AZUREML_RUN_ID", None)
+    root = tmp_path_factory.mktemp("portal")
+    ws = Workspace.create("portal", path=root / "ws")
+    ComputeTarget.create(ws, "cpu", LocalCompute.provisioning_configuration(max_concurrency=2))
+    src = root / "src"
+
+    datastore = Datastore.get(ws, "workspaceblobstore")
+    (datastore._local_path("texts") / "a").mkdir(parents=True)
+    (datastore._local_path("texts") / "a" / "1.txt").write_text("hello")
+    texts = Dataset.File.from_files((datastore, "texts")).register(ws, "texts")
+
+    tracking = Experiment(ws, "tracking")
+    good = tracking.submit(
+        ScriptRunConfig(
+            _script(src / "tracking", "track", TRACKING),
+            "track.py",
+            arguments=["--epochs", 3, texts.as_named_input("texts")],
+        )
+    )
+    good.wait_for_completion()
+    good.tag("team", "nlp")
+    model = good.register_model("tiny", "outputs/result.txt", tags={"accuracy": "0.91"})
+    hostile = tracking.submit(
+        ScriptRunConfig(_script(src / "hostile", "hostile", HOSTILE), "hostile.py")
+    )
+    hostile.wait_for_completion()
+    hostile.display_name = XSS
+    failed = tracking.submit(ScriptRunConfig(_script(src / "failing", "fail", FAILING), "fail.py"))
+    failed.wait_for_completion(raise_on_error=False)
+
+    def pipeline() -> Pipeline:
+        data = PipelineData("prepared")
+        prep = PythonScriptStep(
+            "prep.py",
+            name="prep",
+            source_directory=_script(src / "prep", "prep", PREP),
+            arguments=["--out", data],
+            outputs=[data],
+            compute_target="cpu",
+        )
+        train = PythonScriptStep(
+            "train.py",
+            name="train",
+            source_directory=_script(src / "train", "train", TRAIN),
+            arguments=["--data", data],
+            inputs=[data],
+            compute_target="cpu",
+        )
+        return Pipeline(ws, [prep, train])
+
+    first = Experiment(ws, "pipes").submit(pipeline())
+    first.wait_for_completion()
+    again = Experiment(ws, "pipes").submit(pipeline())
+    again.wait_for_completion()
+
+    sweep = Experiment(ws, "sweep").submit(
+        HyperDriveConfig(
+            run_config=ScriptRunConfig(
+                _script(src / "trial", "trial", TRIAL), "trial.py", compute_target="cpu"
+            ),
+            hyperparameter_sampling=GridParameterSampling(
+                {"lr": choice(0.01, 0.1), "layers": choice(1, 2)}
+            ),
+            primary_metric_name="accuracy",
+            primary_metric_goal=PrimaryMetricGoal.MAXIMIZE,
+            max_total_runs=4,
+            max_concurrent_runs=2,
+        )
+    )
+    sweep.wait_for_completion()
+    assert isinstance(model, Model)
+    return Lab(
+        ws=ws,
+        tracking=good.id,
+        hostile=hostile.id,
+        failed=failed.id,
+        pipeline=first.id,
+        pipeline_again=again.id,
+        sweep=sweep.id,
+        dataset="texts",
+        model="tiny",
+    )
+
+
+@pytest.fixture(scope="session")
+def client(lab: Lab) -> Iterator[TestClient]:
+    """The portal app in-process, addressed by a loopback name as a browser on this machine."""
+    from fastapi.testclient import TestClient
+
+    from hyperpipe.portal import create_app
+
+    with TestClient(create_app(lab.ws), base_url="http://127.0.0.1:8765") as test_client:
+        yield test_client
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@contextmanager
+def serving(
+    workspace: Workspace, *args: str, env: dict[str, str] | None = None
+) -> Iterator[tuple[subprocess.Popen[str], int]]:
+    """``hyperpipe portal`` as a real server process on a free port, stopped afterwards."""
+    port = free_port()
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "hyperpipe",
+            "-w",
+            str(workspace.root),
+            "portal",
+            "--port",
+            str(port),
+            *args,
+        ],
+        env={**os.environ, **(env or {})},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            if process.poll() is not None:
+                raise AssertionError(f"the portal exited: {process.stderr.read()}")  # type: ignore[union-attr]
+            with socket.socket() as probe:
+                if probe.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            if time.monotonic() > deadline:
+                raise AssertionError("the portal did not start listening within 30 s")
+            time.sleep(0.05)
+        yield process, port
+    finally:
+        process.terminate()
+        process.wait(timeout=10)

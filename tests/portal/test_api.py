@@ -1,0 +1,234 @@
+"""The JSON API: a valid OpenAPI schema, every endpoint answering, and what each one says."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import TYPE_CHECKING
+
+import pytest
+from openapi_spec_validator import validate
+
+if TYPE_CHECKING:
+    from fastapi.testclient import TestClient
+    from tests.portal.conftest import Lab
+
+
+def test_the_openapi_schema_is_served_and_valid(client: TestClient) -> None:
+    response = client.get("/openapi.json")
+    assert response.status_code == 200
+    schema = response.json()
+    validate(schema)
+    assert schema["info"]["title"] == "hyperpipe portal"
+    assert all(path.startswith("/api/") for path in schema["paths"])  # pages stay out of it
+
+
+def _example_path(path: str, lab: Lab) -> str:
+    """A real address for every templated path in the schema."""
+    run_id = lab.tracking
+    if path.endswith("/graph"):
+        run_id = lab.pipeline
+    elif path.endswith("/hyperdrive"):
+        run_id = lab.sweep
+    values = {
+        "run_id": run_id,
+        "name": "loss" if "/metrics/" in path else "tracking",
+        "path": "outputs/result.txt",
+    }
+    if path.startswith("/api/datasets/"):
+        values["name"] = lab.dataset
+    return re.sub(r"\{(\w+)(?::path)?\}", lambda m: values[m.group(1)], path)
+
+
+def test_every_endpoint_in_the_schema_answers_for_a_workspace_with_runs(
+    client: TestClient, lab: Lab
+) -> None:
+    paths = client.get("/openapi.json").json()["paths"]
+    assert len(paths) >= 14
+    for path, operations in paths.items():
+        assert set(operations) == {"get"}, path  # the portal only reads
+        response = client.get(_example_path(path, lab))
+        assert response.status_code == 200, (path, response.text[:300])
+        assert response.content, path
+
+
+def test_runs_are_paged_sorted_and_filtered_in_the_store(client: TestClient, lab: Lab) -> None:
+    page = client.get("/api/experiments/tracking/runs", params={"limit": 2}).json()
+    assert page["total"] == 3
+    assert [r["id"] for r in page["runs"]] == [lab.failed, lab.hostile]  # newest first
+    rest = client.get("/api/experiments/tracking/runs", params={"limit": 2, "offset": 2}).json()
+    assert [r["id"] for r in rest["runs"]] == [lab.tracking]
+    oldest = client.get("/api/experiments/tracking/runs", params={"order": "created"}).json()
+    assert oldest["runs"][0]["id"] == lab.tracking
+    failed = client.get("/api/experiments/tracking/runs", params={"status": "failed"}).json()
+    assert [r["id"] for r in failed["runs"]] == [lab.failed]
+    tagged = client.get("/api/experiments/tracking/runs", params={"tag": "team=nlp"}).json()
+    assert [r["id"] for r in tagged["runs"]] == [lab.tracking]
+    found = client.get("/api/experiments/tracking/runs", params={"q": lab.hostile[-8:]}).json()
+    assert [r["id"] for r in found["runs"]] == [lab.hostile]
+
+
+def test_children_are_left_out_of_run_lists_unless_asked_for(client: TestClient) -> None:
+    top = client.get("/api/experiments/sweep/runs").json()
+    everything = client.get("/api/experiments/sweep/runs", params={"children": True}).json()
+    assert [r["kind"] for r in top["runs"]] == ["hyperdrive"]
+    assert everything["total"] == 5
+
+
+def test_bad_list_parameters_are_400_naming_the_valid_choices(client: TestClient) -> None:
+    status = client.get("/api/experiments/tracking/runs", params={"status": "Done"})
+    assert status.status_code == 400
+    assert "Completed" in status.json()["detail"]
+    order = client.get("/api/experiments/tracking/runs", params={"order": "colour"})
+    assert order.status_code == 400
+    assert "duration" in order.json()["detail"]
+
+
+def test_unknown_things_are_404_with_a_message(client: TestClient, lab: Lab) -> None:
+    for path in (
+        "/api/runs/nope",
+        "/api/experiments/nope/runs",
+        f"/api/runs/{lab.tracking}/metrics/nope",
+        f"/api/runs/{lab.tracking}/files/outputs/nope.txt",
+        "/api/datasets/nope",
+    ):
+        response = client.get(path)
+        assert response.status_code == 404, path
+        assert "nope" in response.json()["detail"]
+
+
+def test_a_run_shows_its_arguments_inputs_metrics_files_and_model(
+    client: TestClient, lab: Lab
+) -> None:
+    run = client.get(f"/api/runs/{lab.tracking}").json()
+    assert run["status"] == "Completed"
+    assert run["kind"] == "script"
+    assert run["script"] == "track.py"
+    assert run["arguments"][:2] == ["--epochs", "3"]
+    assert run["tags"] == {"team": "nlp"}
+    assert [(i["name"], i["dataset_name"]) for i in run["inputs"]] == [("texts", "texts")]
+    kinds = {m["name"]: m["kind"] for m in run["metrics"]}
+    assert kinds == {
+        "loss": "scalar",
+        "accuracy": "scalar",
+        "folds": "list",
+        "confusion": "table",
+        "epochs": "row",
+        "dot": "image",
+    }
+    files = {f["path"] for f in run["files"]}
+    assert {"outputs/result.txt", "outputs/deep/page.html", "dot.png"} <= files
+    assert [(m["name"], m["version"]) for m in run["models"]] == [("tiny", 1)]
+
+
+def test_a_metric_series_is_chart_ready_and_reduced_on_request(
+    client: TestClient, lab: Lab
+) -> None:
+    full = client.get(f"/api/runs/{lab.tracking}/metrics/loss").json()
+    assert full["count"] == 50
+    assert full["x_label"] == "step"
+    assert full["x"] == list(range(50))
+    assert full["y"][0] == 1.0
+    assert full["downsampled"] is False
+    small = client.get(f"/api/runs/{lab.tracking}/metrics/loss", params={"max_points": 8}).json()
+    assert small["downsampled"] is True
+    assert len(small["x"]) <= 8
+    assert max(small["y"]) == 1.0  # the extremes survive
+    assert min(small["y"]) == pytest.approx(1 / 50)
+    table = client.get(f"/api/runs/{lab.tracking}/metrics/confusion").json()
+    assert table["values"] == [{"label": ["cat", "dog"], "right": [40, 45], "wrong": [5, 10]}]
+
+
+def test_the_log_is_read_from_an_offset_or_from_the_end(client: TestClient, lab: Lab) -> None:
+    whole = client.get(f"/api/runs/{lab.tracking}/log").json()
+    assert "training done" in whole["text"]
+    assert whole["offset"] == len(whole["text"].encode())
+    assert whole["active"] is False
+    later = client.get(f"/api/runs/{lab.tracking}/log", params={"offset": whole["offset"]}).json()
+    assert later["text"] == ""
+    assert later["offset"] == whole["offset"]
+    tail = client.get(f"/api/runs/{lab.tracking}/log", params={"offset": -14}).json()
+    assert tail["text"] == whole["text"][-14:]
+
+
+def test_a_failed_run_shows_its_error(client: TestClient, lab: Lab) -> None:
+    run = client.get(f"/api/runs/{lab.failed}").json()
+    assert run["status"] == "Failed"
+    assert "the data was bad" in json.dumps(run["error"])
+
+
+def test_the_pipeline_graph_has_each_step_with_status_and_reuse(
+    client: TestClient, lab: Lab
+) -> None:
+    first = client.get(f"/api/runs/{lab.pipeline}/graph").json()
+    steps = {n["id"]: n for n in first["nodes"] if n["kind"] == "step"}
+    assert {name: n["status"] for name, n in steps.items()} == {
+        "prep": "Finished",
+        "train": "Finished",
+    }
+    assert not any(n["reused"] for n in steps.values())
+    assert [(e["source"], e["target"], e["label"]) for e in first["edges"]] == [
+        ("prep", "train", "prepared")
+    ]
+    assert steps["prep"]["x"] < steps["train"]["x"]  # inputs to the left
+    again = client.get(f"/api/runs/{lab.pipeline_again}/graph").json()
+    reused = {n["id"]: n for n in again["nodes"] if n["kind"] == "step"}
+    assert all(n["reused"] for n in reused.values())
+    assert all(n["reasons"] for n in reused.values())
+
+
+def test_the_graph_of_a_run_that_is_not_a_pipeline_is_400(client: TestClient, lab: Lab) -> None:
+    response = client.get(f"/api/runs/{lab.tracking}/graph")
+    assert response.status_code == 400
+    assert "not a pipeline run" in response.json()["detail"]
+
+
+def test_a_sweep_lists_trials_with_values_and_the_best_so_far(client: TestClient, lab: Lab) -> None:
+    sweep = client.get(f"/api/runs/{lab.sweep}/hyperdrive").json()
+    assert sweep["primary_metric"] == "accuracy"
+    assert sweep["goal"] == "MAXIMIZE"
+    assert sorted(sweep["parameters"]) == ["layers", "lr"]
+    trials = sweep["trials"]
+    assert len(trials) == 4
+    for trial in trials:
+        expected = 0.5 + trial["hyperparameters"]["lr"] * trial["hyperparameters"]["layers"]
+        assert trial["metric"] == pytest.approx(expected + 0.02)  # the best of its 3 epochs
+    best = max(trials, key=lambda t: t["metric"])
+    assert sweep["best_run_id"] == best["run_id"]
+    assert sweep["best_so_far"][-1] == best["metric"]
+    assert sweep["best_so_far"] == sorted(sweep["best_so_far"])  # maximizing: never goes down
+
+
+def test_models_and_datasets_name_the_runs_that_made_or_used_them(
+    client: TestClient, lab: Lab
+) -> None:
+    models = client.get("/api/models").json()
+    assert [(m["name"], m["version"], m["run_id"]) for m in models] == [("tiny", 1, lab.tracking)]
+    versions = client.get(f"/api/datasets/{lab.dataset}").json()
+    assert [v["version"] for v in versions] == [1]
+    assert [r["id"] for r in versions[0]["used_by"]] == [lab.tracking]
+
+
+def test_every_page_renders(client: TestClient, lab: Lab) -> None:
+    for path in (
+        "/",
+        "/experiments/tracking",
+        "/experiments/tracking?order=-duration&status=Completed&limit=25",
+        f"/runs/{lab.tracking}",
+        f"/runs/{lab.failed}",
+        f"/runs/{lab.pipeline}",
+        f"/runs/{lab.pipeline_again}",
+        f"/runs/{lab.sweep}",
+        "/models",
+        "/datasets",
+        f"/datasets/{lab.dataset}",
+    ):
+        response = client.get(path)
+        assert response.status_code == 200, (path, response.text[:500])
+        assert response.headers["content-type"].startswith("text/html")
+
+
+def test_an_unknown_run_page_is_a_404_page(client: TestClient) -> None:
+    response = client.get("/runs/ghost")
+    assert response.status_code == 404
+    assert "no run with id" in response.text
