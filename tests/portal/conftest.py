@@ -21,6 +21,7 @@ from hyperpipe.core.compute import ComputeTarget, LocalCompute
 from hyperpipe.pipeline.core import Pipeline, PipelineData
 from hyperpipe.pipeline.steps import PythonScriptStep
 from hyperpipe.train.hyperdrive import (
+    BanditPolicy,
     GridParameterSampling,
     HyperDriveConfig,
     PrimaryMetricGoal,
@@ -85,6 +86,21 @@ for epoch in range(3):
     run.log("accuracy", 0.5 + args.lr * args.layers + 0.01 * epoch)
 """
 
+ALTERNATE = """
+import argparse, os, time
+from hyperpipe.core import Run
+parser = argparse.ArgumentParser()
+parser.add_argument("--point")
+parser.parse_args()
+number = int(os.environ["AZUREML_RUN_ID"].rsplit("_", 1)[1])
+quality = 0.9 if number % 2 == 0 else 0.1  # odd trials are poor, whatever point they got
+run = Run.get_context()
+for epoch in range(30):
+    run.log("accuracy", quality + 0.001 * epoch)
+    run.flush()
+    time.sleep(0.05)
+"""
+
 PREP = """
 import argparse, os
 parser = argparse.ArgumentParser()
@@ -116,6 +132,7 @@ class Lab:
     pipeline: str
     pipeline_again: str
     sweep: str
+    policy_sweep: str
     dataset: str
     model: str
 
@@ -199,6 +216,22 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Lab:
         )
     )
     sweep.wait_for_completion()
+    policy_sweep = Experiment(ws, "sweep").submit(
+        HyperDriveConfig(
+            run_config=ScriptRunConfig(
+                _script(src / "alternate", "alternate", ALTERNATE),
+                "alternate.py",
+                compute_target="cpu",
+            ),
+            hyperparameter_sampling=GridParameterSampling({"point": choice(1, 2, 3, 4)}),
+            primary_metric_name="accuracy",
+            primary_metric_goal=PrimaryMetricGoal.MAXIMIZE,
+            max_total_runs=4,
+            max_concurrent_runs=1,
+            policy=BanditPolicy(evaluation_interval=1, slack_factor=0.1, delay_evaluation=2),
+        )
+    )
+    policy_sweep.wait_for_completion()
     assert isinstance(model, Model)
     return Lab(
         ws=ws,
@@ -208,6 +241,7 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Lab:
         pipeline=first.id,
         pipeline_again=again.id,
         sweep=sweep.id,
+        policy_sweep=policy_sweep.id,
         dataset="texts",
         model="tiny",
     )

@@ -71,8 +71,8 @@ def test_runs_are_paged_sorted_and_filtered_in_the_store(client: TestClient, lab
 def test_children_are_left_out_of_run_lists_unless_asked_for(client: TestClient) -> None:
     top = client.get("/api/experiments/sweep/runs").json()
     everything = client.get("/api/experiments/sweep/runs", params={"children": True}).json()
-    assert [r["kind"] for r in top["runs"]] == ["hyperdrive"]
-    assert everything["total"] == 5
+    assert [r["kind"] for r in top["runs"]] == ["hyperdrive", "hyperdrive"]
+    assert everything["total"] == 10
 
 
 def test_bad_list_parameters_are_400_naming_the_valid_choices(client: TestClient) -> None:
@@ -197,6 +197,19 @@ def test_a_sweep_lists_trials_with_values_and_the_best_so_far(client: TestClient
     assert sweep["best_run_id"] == best["run_id"]
     assert sweep["best_so_far"][-1] == best["metric"]
     assert sweep["best_so_far"] == sorted(sweep["best_so_far"])  # maximizing: never goes down
+
+
+def test_trials_stopped_by_the_policy_are_marked_early_terminated(
+    client: TestClient, lab: Lab
+) -> None:
+    sweep = client.get(f"/api/runs/{lab.policy_sweep}/hyperdrive").json()
+    assert sweep["policy"] == "BanditPolicy"
+    trials = sorted(sweep["trials"], key=lambda t: int(t["run_id"].rsplit("_", 1)[1]))
+    assert [t["early_terminated"] for t in trials] == [False, True, False, True]
+    assert [t["status"] for t in trials] == ["Completed", "Canceled", "Completed", "Canceled"]
+    page = client.get(f"/runs/{lab.policy_sweep}").text
+    assert page.count('class="early-terminated') == 2
+    assert page.count(">early-terminated</span>") == 2
 
 
 def test_models_and_datasets_name_the_runs_that_made_or_used_them(
