@@ -557,12 +557,14 @@ class SqlStore:
 
     def metric_summaries(self, run_key: int) -> list[SeriesSummary]:
         """One line per series of a run: its size and last point, without loading the points."""
+        own = select(metric_series.c.id).where(metric_series.c.run_key == run_key)
         last = (
             select(
                 metric_points.c.series_id,
                 func.count().label("count"),
                 func.max(metric_points.c.id).label("last_id"),
             )
+            .where(metric_points.c.series_id.in_(own))  # else every point of the store is counted
             .group_by(metric_points.c.series_id)
             .subquery()
         )
