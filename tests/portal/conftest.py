@@ -18,7 +18,7 @@ import pytest
 
 from hyperpipe.core import Dataset, Datastore, Experiment, Model, ScriptRunConfig, Workspace
 from hyperpipe.core.compute import ComputeTarget, LocalCompute
-from hyperpipe.pipeline.core import Pipeline, PipelineData
+from hyperpipe.pipeline.core import OutputFileDatasetConfig, Pipeline, PipelineData
 from hyperpipe.pipeline.steps import PythonScriptStep
 from hyperpipe.train.hyperdrive import (
     BanditPolicy,
@@ -105,9 +105,12 @@ PREP = """
 import argparse, os
 parser = argparse.ArgumentParser()
 parser.add_argument("--out")
+parser.add_argument("--summary")
 args = parser.parse_args()
-os.makedirs(args.out, exist_ok=True)
+for folder in (args.out, args.summary):
+    os.makedirs(folder, exist_ok=True)
 open(os.path.join(args.out, "data.txt"), "w").write("prepared")
+open(os.path.join(args.summary, "summary.txt"), "w").write("8 characters")
 """
 
 TRAIN = """
@@ -178,12 +181,13 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Lab:
 
     def pipeline() -> Pipeline:
         data = PipelineData("prepared")
+        summary = OutputFileDatasetConfig("summary").register_on_complete("prep-summary")
         prep = PythonScriptStep(
             "prep.py",
             name="prep",
             source_directory=_script(src / "prep", "prep", PREP),
-            arguments=["--out", data],
-            outputs=[data],
+            arguments=["--out", data, "--summary", summary],
+            outputs=[data, summary],
             compute_target="cpu",
         )
         train = PythonScriptStep(

@@ -220,6 +220,12 @@ def test_models_and_datasets_name_the_runs_that_made_or_used_them(
     versions = client.get(f"/api/datasets/{lab.dataset}").json()
     assert [v["version"] for v in versions] == [1]
     assert [r["id"] for r in versions[0]["used_by"]] == [lab.tracking]
+    assert versions[0]["made_by"] == []
+    graph = client.get(f"/api/runs/{lab.pipeline}/graph").json()
+    prep = next(n["run_id"] for n in graph["nodes"] if n["id"] == "prep")
+    made = client.get("/api/datasets/prep-summary").json()
+    assert [r["id"] for r in made[0]["made_by"]] == [prep]  # not the run that reused it
+    assert f"/runs/{prep}" in client.get("/datasets/prep-summary").text
 
 
 def test_every_page_renders(client: TestClient, lab: Lab) -> None:

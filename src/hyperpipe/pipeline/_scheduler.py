@@ -511,13 +511,19 @@ class Scheduler:
             }
             if output.get("register"):
                 registration = output["register"]
-                Dataset.File.from_files((datastore, path)).register(
+                registered = Dataset.File.from_files((datastore, path)).register(
                     self.ws,
                     registration["name"],
                     description=registration.get("description"),
                     tags=registration.get("tags"),
                     create_new_version=True,
                 )
+                # Recorded so that the dataset's version can name the run that made it.
+                committed[output["name"]]["dataset"] = {
+                    "id": registered.id,
+                    "name": registered.name,
+                    "version": registered.version,
+                }
         return committed
 
 

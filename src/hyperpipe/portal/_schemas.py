@@ -228,3 +228,6 @@ class DatasetInfo(BaseModel):
     used_by: list[RunSummary] | None = Field(
         None, description="Runs given this version as an input (detail view only)."
     )
+    made_by: list[RunSummary] | None = Field(
+        None, description="The pipeline step that registered this version from its output."
+    )

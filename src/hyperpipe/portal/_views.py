@@ -480,8 +480,12 @@ class Views:
             if not found:
                 raise NotFound(f"no dataset named {name!r} in this workspace")
             for info in found:
-                info.used_by = [
-                    self.summary(r) for r in self.store.runs_using_dataset(info.id, limit=50)
+                runs = self.store.runs_with_dataset(info.id, limit=100)
+                info.used_by = [self.summary(r) for r, role in runs if role == "input"]
+                info.made_by = [
+                    self.summary(r)
+                    for r, role in runs
+                    if role == "output" and not (r.definition.get("reuse") or {}).get("reused")
                 ]
         return sorted(found, key=lambda d: (d.name or "", -(d.version or 0)))
 

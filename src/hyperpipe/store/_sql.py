@@ -299,10 +299,11 @@ class SqlStore:
         with self._read() as conn:
             return {row[0]: (int(row[1]), row[2]) for row in conn.execute(query)}
 
-    def runs_using_dataset(self, dataset_id: str, limit: int = 100) -> list[RunRecord]:
-        """Runs given the dataset version ``dataset_id`` as an input, newest first."""
+    def runs_with_dataset(self, dataset_id: str, limit: int = 100) -> list[tuple[RunRecord, str]]:
+        """Runs that read the dataset version ``dataset_id`` (role ``"input"``) or registered it
+        from an output (role ``"output"``), newest first."""
         # Dataset ids are unique hex strings, so a text match narrows to the right runs cheaply on
-        # every database; the inputs are then checked exactly.
+        # every database; each definition is then checked exactly.
         text = cast(runs.c.definition, Text)
         query = (
             _run_select()
@@ -312,14 +313,17 @@ class SqlStore:
         )
         with self._read() as conn:
             found = [_run(row) for row in conn.execute(query)]
-        return [
-            record
-            for record in found
-            if any(
-                spec.get("dataset_id") == dataset_id
-                for spec in record.definition.get("inputs") or []
-            )
-        ][:limit]
+        roles = []
+        for record in found:
+            definition = record.definition
+            if any(i.get("dataset_id") == dataset_id for i in definition.get("inputs") or []):
+                roles.append((record, "input"))
+            elif any(
+                (out.get("dataset") or {}).get("id") == dataset_id
+                for out in (definition.get("committed_outputs") or {}).values()
+            ):
+                roles.append((record, "output"))
+        return roles[:limit]
 
     def find_reusable(self, reuse_key: str, statuses: Iterable[RunStatus]) -> RunRecord | None:
         """The newest run with ``reuse_key`` that ended in one of ``statuses``."""

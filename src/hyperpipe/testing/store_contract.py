@@ -933,13 +933,20 @@ class StoreContract:
         results = _in_threads(5, lambda i: self._register(store, "news", f"h{i}"))
         assert sorted(r.version for r in results) == [1, 2, 3, 4, 5], results
 
-    def test_runs_using_dataset_are_those_given_it_as_an_input(self, store: Store) -> None:
+    def test_runs_with_a_dataset_are_those_that_read_or_registered_it(self, store: Store) -> None:
         used = self._register(store, "news", "h1")
         unused = self._register(store, "other", "h2")
+        maker = _run(
+            store,
+            definition={"committed_outputs": {"out": {"path": "p", "dataset": {"id": used.id}}}},
+        )
         reader = _run(store, definition={"inputs": [{"name": "x", "dataset_id": used.id}]})
         _run(store, definition={"inputs": [], "note": f"mentions {used.id} elsewhere"})
-        assert [r.id for r in store.runs_using_dataset(used.id)] == [reader.id]
-        assert store.runs_using_dataset(unused.id) == []
+        assert [(r.id, role) for r, role in store.runs_with_dataset(used.id)] == [
+            (reader.id, "input"),
+            (maker.id, "output"),
+        ]
+        assert store.runs_with_dataset(unused.id) == []
 
     # -- records ------------------------------------------------------------------------------
 
