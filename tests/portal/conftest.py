@@ -262,6 +262,13 @@ def client(lab: Lab) -> Iterator[TestClient]:
         yield test_client
 
 
+def _clean_environment() -> dict[str, str]:
+    """This process's environment without what would point the portal at another store."""
+    return {
+        k: v for k, v in os.environ.items() if k not in ("HYPERPIPE_STORE_URL", "AZUREML_RUN_ID")
+    }
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -286,7 +293,7 @@ def serving(
             str(port),
             *args,
         ],
-        env={**os.environ, **(env or {})},
+        env={**_clean_environment(), **(env or {})},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,

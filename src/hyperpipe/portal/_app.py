@@ -106,7 +106,9 @@ def _size(n: int) -> str:
 
 
 def _number(value: Any) -> str:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
+    if isinstance(value, bool):
+        return "true" if value else "false"  # as JSON has it, not Python's True
+    if not isinstance(value, (int, float)):
         return str(value)
     if isinstance(value, float) and math.isfinite(value) and value != int(value):
         return f"{value:.6g}"

@@ -25,7 +25,8 @@
     if (typeof v !== "number") return String(v);
     if (Number.isInteger(v)) return String(v);
     const a = Math.abs(v);
-    return a !== 0 && (a < 1e-3 || a >= 1e5) ? v.toExponential(3) : v.toPrecision(4).replace(/\.?0+$/, "");
+    if (a !== 0 && (a < 1e-4 || a >= 1e6)) return v.toExponential(2).replace(/\.?0+e/, "e");
+    return String(Number(v.toPrecision(4)));
   }
 
   // -- line charts --------------------------------------------------------------------------
@@ -267,8 +268,21 @@
     }, 1000);
   }
 
+  function duration(seconds) {
+    if (seconds < 60) return `${seconds.toFixed(1)} s`;
+    if (seconds < 3600) return `${Math.floor(seconds / 60)} m ${Math.floor(seconds % 60)} s`;
+    return `${Math.floor(seconds / 3600)} h ${Math.floor((seconds % 3600) / 60)} m`;
+  }
+
+  function tickDurations() {
+    document.querySelectorAll("[data-running-since]").forEach((el) => {
+      el.textContent = duration(Date.now() / 1000 - Number(el.dataset.runningSince));
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", () => {
     init(document);
+    setInterval(tickDurations, 1000);
     const body = document.body;
     if (body.dataset.run && body.dataset.live === "true") followRun(body.dataset.run);
     const log = document.getElementById("log");
