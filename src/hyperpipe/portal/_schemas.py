@@ -97,7 +97,7 @@ class ModelInfo(BaseModel):
     version: int
     created_at: float
     run_id: str | None
-    experiment: str | None
+    experiment_name: str | None
     description: str | None
     framework: str | None
     framework_version: str | None

@@ -553,34 +553,11 @@ def _input_label(item: dict[str, Any]) -> str:
 
 
 def _model(m: ModelRecord) -> ModelInfo:
-    return ModelInfo(
-        name=m.name,
-        version=m.version,
-        created_at=m.created_at,
-        run_id=m.run_id,
-        experiment=m.experiment_name,
-        description=m.description,
-        framework=m.framework,
-        framework_version=m.framework_version,
-        datastore=m.datastore,
-        path=m.path,
-        tags=m.tags,
-        properties=m.properties,
-    )
+    return ModelInfo.model_validate(m, from_attributes=True)
 
 
 def _dataset(d: DatasetRecord) -> DatasetInfo:
-    return DatasetInfo(
-        id=d.id,
-        name=d.name,
-        version=d.version,
-        kind=d.kind,
-        file_count=d.file_count,
-        total_size=d.total_size,
-        created_at=d.created_at,
-        description=d.description,
-        tags=d.tags,
-    )
+    return DatasetInfo.model_validate(d, from_attributes=True)
 
 
 def _point_value(value: float | None, payload: str | None) -> Any:
