@@ -68,6 +68,19 @@ def test_runs_are_paged_sorted_and_filtered_in_the_store(client: TestClient, lab
     assert [r["id"] for r in found["runs"]] == [lab.hostile]
 
 
+def test_run_lists_show_the_last_values_of_the_pages_common_metrics(
+    client: TestClient, lab: Lab
+) -> None:
+    page = client.get("/api/experiments/tracking/runs").json()
+    assert set(page["metric_columns"]) == {"loss", "accuracy", "<img src=x onerror=alert(2)>"}
+    by_id = {r["id"]: r["metrics"] for r in page["runs"]}
+    assert by_id[lab.tracking] == {"loss": 1 / 50, "accuracy": 0.91}
+    assert by_id[lab.failed] == {}
+    html = client.get("/experiments/tracking").text
+    assert '<th class="num metric-col">accuracy</th>' in html
+    assert "0.91" in html
+
+
 def test_children_are_left_out_of_run_lists_unless_asked_for(client: TestClient) -> None:
     top = client.get("/api/experiments/sweep/runs").json()
     everything = client.get("/api/experiments/sweep/runs", params={"children": True}).json()

@@ -52,6 +52,9 @@ class RunSummary(BaseModel):
     parent_id: str | None
     target: str | None
     tags: dict[str, Any]
+    metrics: dict[str, Any] = Field(
+        default_factory=dict, description="Last value of each scalar metric (run lists only)."
+    )
 
 
 class RunPage(BaseModel):
@@ -60,6 +63,9 @@ class RunPage(BaseModel):
     offset: int
     limit: int
     order: str
+    metric_columns: list[str] = Field(
+        description="The scalar metrics most runs of this page logged, most common first."
+    )
     runs: list[RunSummary]
 
 

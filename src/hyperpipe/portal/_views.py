@@ -10,6 +10,7 @@ import hashlib
 import json
 import math
 import time
+from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -54,6 +55,7 @@ KINDS = {
 }
 MAX_CHILDREN = 200
 MAX_TRACKED = 2000
+MAX_METRIC_COLUMNS = 5
 MAX_LOG_CHUNK = 256 * 1024
 MAX_VALUES = 1000
 
@@ -122,13 +124,21 @@ class Views:
         if search:
             filters["search"] = search
         records = self.store.list_runs(order=order, offset=offset, limit=limit, **filters)
+        latest = self.store.latest_metrics([r.key for r in records])
+        counts = Counter(name for values in latest.values() for name in values)
+        runs = []
+        for record in records:
+            summary = self.summary(self._reconciled(record))
+            summary.metrics = {k: _json_safe(v) for k, v in latest.get(record.key, {}).items()}
+            runs.append(summary)
         return RunPage(
             experiment=experiment,
             total=self.store.count_runs(**filters),
             offset=offset,
             limit=limit,
             order=order,
-            runs=[self.summary(self._reconciled(r)) for r in records],
+            metric_columns=[name for name, _ in counts.most_common(MAX_METRIC_COLUMNS)],
+            runs=runs,
         )
 
     def summary(self, record: RunRecord) -> RunSummary:

@@ -599,6 +599,39 @@ class SqlStore:
                 for name, kind, description, count, value, payload in conn.execute(query)
             ]
 
+    def latest_metrics(self, run_keys: Sequence[int]) -> dict[int, dict[str, Any]]:
+        """The last value of every scalar series of the given runs: ``{run key: {name: value}}``."""
+        if not run_keys:
+            return {}
+        own = select(metric_series.c.id).where(
+            metric_series.c.run_key.in_(list(run_keys)), metric_series.c.kind == "scalar"
+        )
+        last = (
+            select(func.max(metric_points.c.id).label("last_id"))
+            .where(metric_points.c.series_id.in_(own))
+            .group_by(metric_points.c.series_id)
+            .subquery()
+        )
+        query = (
+            select(
+                metric_series.c.run_key,
+                metric_series.c.name,
+                metric_points.c.value,
+                metric_points.c.payload,
+            )
+            .select_from(last)
+            .join(metric_points, metric_points.c.id == last.c.last_id)
+            .join(metric_series, metric_series.c.id == metric_points.c.series_id)
+            .order_by(metric_series.c.id)
+        )
+        found: dict[int, dict[str, Any]] = {}
+        with self._read() as conn:
+            for run_key, name, value, payload in conn.execute(query):
+                found.setdefault(run_key, {})[name] = (
+                    value if payload is None else json.loads(payload)
+                )
+        return found
+
     def metric_rows(
         self, run_key: int, name: str
     ) -> list[tuple[int | None, float | None, str | None, float]]:

@@ -731,6 +731,17 @@ class StoreContract:
         assert summaries["table"].last == {"a": [1]}
         assert store.metric_summaries(_run(store).key) == []
 
+    def test_latest_metrics_give_each_runs_last_scalar_values(self, store: Store) -> None:
+        a, b, silent = _run(store), _run(store), _run(store)
+        store.log_metrics(a.key, [_point("loss", 3.0), _point("loss", 1.0), _point("acc", 0.5)])
+        store.log_metrics(a.key, [_point("table", payload={"x": [1]}, kind="table")])
+        store.log_metrics(b.key, [_point("loss", 7.0)])
+        assert store.latest_metrics([a.key, b.key, silent.key]) == {
+            a.key: {"loss": 1.0, "acc": 0.5},
+            b.key: {"loss": 7.0},
+        }
+        assert store.latest_metrics([]) == {}
+
     def test_metric_rows_return_one_series_in_logging_order(self, store: Store) -> None:
         run = _run(store)
         store.log_metrics(run.key, [_point("acc", float(i), step=10 * i) for i in range(5)])
