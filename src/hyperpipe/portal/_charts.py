@@ -27,11 +27,12 @@ def downsample(
         start, end = int(b * size), min(n, int((b + 1) * size))
         if start >= end:
             continue
+        chunk = ys[start:end]
         picks = {start, end - 1}
-        finite = [i for i in range(start, end) if _finite(ys[i])]
-        if finite:
-            picks.add(min(finite, key=lambda i: ys[i]))  # type: ignore[arg-type,return-value]
-            picks.add(max(finite, key=lambda i: ys[i]))  # type: ignore[arg-type,return-value]
+        values = [v for v in chunk if v is not None and v == v]  # v == v: not NaN
+        if values:
+            picks.add(start + chunk.index(min(values)))
+            picks.add(start + chunk.index(max(values)))
         for i in sorted(picks):
             out_x.append(xs[i])
             out_y.append(ys[i])

@@ -232,7 +232,7 @@ class Views:
             raise NotFound(f"run {run_id!r} has no metric named {name!r}")
         rows = self.store.metric_rows(record.key, name)
         if summary.kind != "scalar":
-            values = [_json_safe(_point_value(v, p)) for _, v, p, _ in rows[-MAX_VALUES:]]
+            values = [_json_safe(_point_value(v, p)) for _, v, p in rows[-MAX_VALUES:]]
             return MetricSeriesData(
                 name=name,
                 kind=summary.kind,
@@ -244,13 +244,16 @@ class Views:
                 downsampled=False,
                 values=values,
             )
-        stepped = bool(rows) and all(step is not None for step, _, _, _ in rows)
-        xs = (
-            [float(step) for step, _, _, _ in rows]
-            if stepped
-            else [float(i) for i in range(len(rows))]
-        )
-        ys = [_number(_point_value(v, p)) for _, v, p, _ in rows]
+        steps = [step for step, _, _ in rows]
+        stepped = bool(rows) and None not in steps
+        xs: list[float] = steps if stepped else list(range(len(rows)))  # type: ignore[assignment]
+        # Most points are a finite float without payload: keep that path free of calls.
+        ys = [
+            (v if -math.inf < v < math.inf else None)
+            if p is None and v is not None
+            else _number(_point_value(v, p))
+            for _, v, p in rows
+        ]
         small_x, small_y = downsample(xs, ys, max_points)
         return MetricSeriesData(
             name=name,

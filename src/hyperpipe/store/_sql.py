@@ -634,8 +634,8 @@ class SqlStore:
 
     def metric_rows(
         self, run_key: int, name: str
-    ) -> list[tuple[int | None, float | None, str | None, float]]:
-        """The raw points of one series in logging order: ``(step, value, payload JSON, ts)``.
+    ) -> list[tuple[int | None, float | None, str | None]]:
+        """The raw points of one series in logging order: ``(step, value, payload JSON)``.
 
         Leaner than ``get_metrics`` for long series that a reader reduces anyway (charts).
         """
@@ -644,7 +644,6 @@ class SqlStore:
                 metric_points.c.step,
                 metric_points.c.value,
                 metric_points.c.payload,
-                metric_points.c.ts,
             )
             .join(metric_series, metric_points.c.series_id == metric_series.c.id)
             .where(metric_series.c.run_key == run_key, metric_series.c.name == name)

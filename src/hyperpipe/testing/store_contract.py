@@ -747,10 +747,8 @@ class StoreContract:
         store.log_metrics(run.key, [_point("acc", float(i), step=10 * i) for i in range(5)])
         store.log_metrics(run.key, [_point("loss", 1.0)])
         rows = store.metric_rows(run.key, "acc")
-        assert [(step, value) for step, value, _, _ in rows] == [
-            (10 * i, float(i)) for i in range(5)
-        ]
-        assert all(payload is None for _, _, payload, _ in rows)
+        assert [(step, value) for step, value, _ in rows] == [(10 * i, float(i)) for i in range(5)]
+        assert all(payload is None for _, _, payload in rows)
         assert store.metric_rows(run.key, "nothing") == []
 
     # -- artifacts ----------------------------------------------------------------------------
