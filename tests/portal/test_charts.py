@@ -1,39 +1,44 @@
-"""Reducing long series for charts without losing what a chart must show."""
+"""Chart points for long series, and best-so-far curves."""
 
 from __future__ import annotations
 
 import math
-import random
 
-from hyperpipe.portal._charts import best_so_far, downsample
-
-
-def test_a_short_series_is_returned_whole() -> None:
-    xs, ys = [0.0, 1.0, 2.0], [3.0, None, 1.0]
-    assert downsample(xs, ys, 10) == (xs, ys)
-    assert downsample(xs, ys, 0) == (xs, ys)  # 0 asks for everything
+from hyperpipe.portal._charts import best_so_far, chartable, from_buckets
+from hyperpipe.store import MetricBucket
 
 
-def test_a_long_series_keeps_at_most_the_budget_and_every_spike() -> None:
-    rng = random.Random(7)
-    ys: list[float | None] = [rng.random() for _ in range(100_000)]
-    ys[31_337] = 50.0
-    ys[77_777] = -50.0
-    xs = [float(i) for i in range(len(ys))]
-    small_x, small_y = downsample(xs, ys, 2000)
-    assert len(small_x) <= 2000
-    assert max(v for v in small_y if v is not None) == 50.0
-    assert min(v for v in small_y if v is not None) == -50.0
-    assert small_x[0] == 0.0 and small_x[-1] == 99_999.0  # the ends stay
-    assert small_x == sorted(small_x)  # still in order, and each x keeps its own y
-    assert all(small_y[i] == ys[int(x)] for i, x in enumerate(small_x))
+def test_each_stretch_gives_its_ends_and_its_extremes_midway() -> None:
+    buckets = [
+        MetricBucket(count=10, steps=10, first=(0, 1.0), last=(9, 0.5), low=0.2, high=7.0),
+        MetricBucket(count=10, steps=10, first=(10, 0.4), last=(19, 0.3), low=0.1, high=0.4),
+    ]
+    xs, ys, stepped = from_buckets(buckets)
+    assert stepped
+    assert xs == [0, 4.5, 4.5, 9, 10, 14.5, 14.5, 19]
+    assert ys == [1.0, 0.2, 7.0, 0.5, 0.4, 0.1, 0.4, 0.3]  # the spike of 7.0 stays
 
 
-def test_gaps_do_not_count_as_extremes() -> None:
-    ys = [None if i % 3 else float(i) for i in range(1000)]
-    small_x, small_y = downsample([float(i) for i in range(1000)], ys, 40)
-    assert 999.0 in small_y or 998.0 in small_y or 996.0 in small_y
-    assert len(small_x) <= 40
+def test_without_steps_x_is_the_points_position() -> None:
+    buckets = [
+        MetricBucket(count=3, steps=0, first=(None, 1.0), last=(None, 3.0), low=1.0, high=3.0),
+        MetricBucket(count=1, steps=0, first=(None, 4.0), last=(None, 4.0), low=4.0, high=4.0),
+        MetricBucket(count=2, steps=1, first=(7, 5.0), last=(None, 6.0), low=5.0, high=6.0),
+    ]
+    xs, ys, stepped = from_buckets(buckets)
+    assert not stepped
+    assert xs == [0, 1, 1, 2, 3, 4, 5]
+    assert ys == [1.0, 1.0, 3.0, 3.0, 4.0, 5.0, 6.0]
+
+
+def test_values_a_chart_cannot_draw_become_gaps() -> None:
+    buckets = [
+        MetricBucket(count=3, steps=3, first=(0, math.nan), last=(2, "text"), low=None, high=None)
+    ]
+    xs, ys, _ = from_buckets(buckets)
+    assert xs == [0, 2]
+    assert ys == [None, None]
+    assert [chartable(v) for v in (1, 2.5, math.inf, True, None)] == [1.0, 2.5, None, None, None]
 
 
 def test_best_so_far_follows_the_goal_and_skips_missing_values() -> None:

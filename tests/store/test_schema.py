@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import alembic.command
@@ -19,7 +20,6 @@ from hyperpipe.store._sql import SqlStore
 
 if TYPE_CHECKING:
     from collections.abc import Callable
-    from pathlib import Path
 
 _TABLES = {*metadata.tables, "alembic_version"}
 
@@ -113,3 +113,31 @@ def test_a_bad_url_raises_store_error_naming_the_supported_urls(url: str) -> Non
         assert repr(url) in message
         assert "sqlite://" in message
         assert "postgresql" in message
+
+
+def test_a_store_from_before_point_counts_upgrades_with_its_series_counted(new_url: str) -> None:
+    from alembic.config import Config
+
+    from hyperpipe.store import NewPoint, _engine
+
+    store = SqlStore(new_url)
+    run = store.create_run(experiment_name="e", run_id="old", run_type="t")
+    store.log_metrics(run.key, [NewPoint("loss", "scalar", float(i), None, 0.0) for i in range(7)])
+    store.log_metrics(run.key, [NewPoint("acc", "scalar", 0.5, None, 0.0)])
+    store.close()
+    engine = create_engine(new_url)
+    config = Config()
+    config.set_main_option("script_location", str(Path(_engine.__file__).parent / "migrations"))
+    with engine.begin() as conn:  # back to the revision before the column existed
+        config.attributes["connection"] = conn
+        alembic.command.downgrade(config, "0003")
+    engine.dispose()
+    assert _schema_state(new_url)[0] == ["0003"]
+
+    reopened = SqlStore(new_url)
+    try:
+        counts = {s.name: s.count for s in reopened.metric_summaries(run.key)}
+        assert counts == {"loss": 7, "acc": 1}
+    finally:
+        reopened.close()
+    assert _schema_state(new_url)[0] == [SCHEMA_REVISION]

@@ -4,39 +4,48 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
-__all__ = ["best_so_far", "downsample"]
+if TYPE_CHECKING:
+    from hyperpipe.store import MetricBucket
+
+__all__ = ["best_so_far", "chartable", "from_buckets"]
 
 
-def downsample(
-    xs: Sequence[float], ys: Sequence[float | None], max_points: int
-) -> tuple[list[float], list[float | None]]:
-    """At most ``max_points`` points that draw the same line: per bucket, first, min, max, last.
+def from_buckets(buckets: Sequence[MetricBucket]) -> tuple[list[float], list[float | None], bool]:
+    """Chart points for a long series cut into stretches (``Store.metric_buckets``): each
+    stretch's first point, its lowest and highest value midway, and its last point.
 
-    A chart a few thousand pixels wide cannot show more; keeping each bucket's extremes (rather
-    than every n-th point) keeps spikes, such as a diverging loss, visible.
+    A chart a few thousand pixels wide cannot show more; keeping each stretch's extremes (rather
+    than every n-th point) keeps spikes, such as a diverging loss, visible. The x values are the
+    logged steps when every point has one, else the points' positions. Returns x, y and whether
+    x are steps.
     """
-    n = len(xs)
-    if max_points <= 0 or n <= max_points:
-        return list(xs), list(ys)
-    buckets = max(1, max_points // 4)
-    size = n / buckets
-    out_x: list[float] = []
-    out_y: list[float | None] = []
-    for b in range(buckets):
-        start, end = int(b * size), min(n, int((b + 1) * size))
-        if start >= end:
-            continue
-        chunk = ys[start:end]
-        picks = {start, end - 1}
-        values = [v for v in chunk if v is not None and v == v]  # v == v: not NaN
-        if values:
-            picks.add(start + chunk.index(min(values)))
-            picks.add(start + chunk.index(max(values)))
-        for i in sorted(picks):
-            out_x.append(xs[i])
-            out_y.append(ys[i])
-    return out_x, out_y
+    stepped = all(b.steps == b.count for b in buckets)
+    xs: list[float] = []
+    ys: list[float | None] = []
+    position = 0
+    for bucket in buckets:
+        first_x = bucket.first[0] if stepped else position
+        last_x = bucket.last[0] if stepped else position + bucket.count - 1
+        xs.append(first_x)  # type: ignore[arg-type]
+        ys.append(chartable(bucket.first[1]))
+        if bucket.count > 2 and bucket.low is not None and bucket.high is not None:
+            middle = (first_x + last_x) / 2  # type: ignore[operator]
+            xs += [middle, middle]
+            ys += [chartable(bucket.low), chartable(bucket.high)]
+        if bucket.count > 1:
+            xs.append(last_x)  # type: ignore[arg-type]
+            ys.append(chartable(bucket.last[1]))
+        position += bucket.count
+    return xs, ys, stepped
+
+
+def chartable(value: Any) -> float | None:
+    """A number a chart can draw; NaN, infinities and non-numbers become gaps (JSON has no NaN)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return float(value) if math.isfinite(value) else None
 
 
 def best_so_far(values: Sequence[float | None], maximize: bool) -> list[float | None]:
@@ -53,4 +62,4 @@ def best_so_far(values: Sequence[float | None], maximize: bool) -> list[float | 
 
 
 def _finite(value: float | None) -> bool:
-    return value is not None and not math.isnan(value) and not math.isinf(value)
+    return value is not None and math.isfinite(value)

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from hyperpipe.core import _lifecycle, _paths
 from hyperpipe.exceptions import UserErrorException
-from hyperpipe.portal._charts import best_so_far, downsample
+from hyperpipe.portal._charts import best_so_far, chartable, from_buckets
 from hyperpipe.portal._layout import layout
 from hyperpipe.portal._schemas import (
     DatasetInfo,
@@ -226,17 +226,18 @@ class Views:
         ]
 
     def series(self, run_id: str, name: str, max_points: int = 2000) -> MetricSeriesData:
+        """One series ready to chart. Longer than ``max_points`` (and ``max_points`` > 0), the
+        database reduces it to stretches that keep their ends and extremes."""
         record = self.record(run_id)
         summary = next((s for s in self.store.metric_summaries(record.key) if s.name == name), None)
         if summary is None:
             raise NotFound(f"run {run_id!r} has no metric named {name!r}")
-        rows = self.store.metric_rows(record.key, name)
+        shape = {"name": name, "kind": summary.kind, "description": summary.description}
         if summary.kind != "scalar":
+            rows = self.store.metric_rows(record.key, name)
             values = [_json_safe(_point_value(v, p)) for _, v, p in rows[-MAX_VALUES:]]
             return MetricSeriesData(
-                name=name,
-                kind=summary.kind,
-                description=summary.description,
+                **shape,
                 count=len(rows),
                 x_label="index",
                 x=[],
@@ -244,26 +245,36 @@ class Views:
                 downsampled=False,
                 values=values,
             )
+        if 0 < max_points < summary.count:
+            xs, ys, stepped = from_buckets(
+                self.store.metric_buckets(record.key, name, max(1, max_points // 4))
+            )
+            return MetricSeriesData(
+                **shape,
+                count=summary.count,
+                x_label="step" if stepped else "index",
+                x=xs,
+                y=ys,
+                downsampled=True,
+                values=None,
+            )
+        rows = self.store.metric_rows(record.key, name)
         steps = [step for step, _, _ in rows]
         stepped = bool(rows) and None not in steps
-        xs: list[float] = steps if stepped else list(range(len(rows)))  # type: ignore[assignment]
         # Most points are a finite float without payload: keep that path free of calls.
         ys = [
             (v if -math.inf < v < math.inf else None)
             if p is None and v is not None
-            else _number(_point_value(v, p))
+            else chartable(_point_value(v, p))
             for _, v, p in rows
         ]
-        small_x, small_y = downsample(xs, ys, max_points)
         return MetricSeriesData(
-            name=name,
-            kind=summary.kind,
-            description=summary.description,
+            **shape,
             count=len(rows),
             x_label="step" if stepped else "index",
-            x=small_x,
-            y=small_y,
-            downsampled=len(small_x) < len(xs),
+            x=steps if stepped else list(range(len(rows))),  # type: ignore[arg-type]
+            y=ys,
+            downsampled=False,
             values=None,
         )
 
@@ -575,13 +586,6 @@ def _dataset(d: DatasetRecord) -> DatasetInfo:
 
 def _point_value(value: float | None, payload: str | None) -> Any:
     return json.loads(payload) if value is None and payload is not None else value
-
-
-def _number(value: Any) -> float | None:
-    """A chartable number: NaN and infinities become gaps (JSON has no NaN)."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return None
-    return float(value) if math.isfinite(value) else None
 
 
 def _json_safe(value: Any) -> Any:

@@ -11,6 +11,7 @@ if TYPE_CHECKING:
         ArtifactRecord,
         DatasetRecord,
         ExperimentRecord,
+        MetricBucket,
         MetricSeries,
         ModelRecord,
         RunRecord,
@@ -96,6 +97,7 @@ class Store(Protocol):
     ) -> dict[int, list[MetricSeries]]: ...
 
     def metric_summaries(self, run_key: int) -> list[SeriesSummary]: ...
+    def metric_buckets(self, run_key: int, name: str, buckets: int) -> list[MetricBucket]: ...
     def latest_metrics(self, run_keys: Sequence[int]) -> dict[int, dict[str, Any]]: ...
     def metric_rows(
         self, run_key: int, name: str

@@ -11,6 +11,7 @@ __all__ = [
     "ArtifactRecord",
     "DatasetRecord",
     "ExperimentRecord",
+    "MetricBucket",
     "MetricPoint",
     "MetricSeries",
     "ModelRecord",
@@ -86,6 +87,22 @@ class SeriesSummary:
     description: str
     count: int
     last: Any
+
+
+@dataclass(frozen=True)
+class MetricBucket:
+    """A stretch of consecutive points of one series: its ends, extremes and size.
+
+    ``first`` and ``last`` are ``(step, value)``; ``steps`` counts the points that have a step.
+    ``low``/``high`` are over the numeric values (None when the stretch has none).
+    """
+
+    count: int
+    steps: int
+    first: tuple[int | None, Any]
+    last: tuple[int | None, Any]
+    low: float | None
+    high: float | None
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-SCHEMA_REVISION = "0003"
+SCHEMA_REVISION = "0004"
 
 metadata = MetaData(
     naming_convention={
@@ -87,6 +87,8 @@ metric_series = Table(
     Column("name", String(255), nullable=False),
     Column("kind", String(16), nullable=False),
     Column("description", Text, nullable=False, default=""),
+    # Kept by every write, so that a series' size never needs its points counted.
+    Column("point_count", BigInteger, nullable=False, default=0, server_default="0"),
     UniqueConstraint("run_key", "name"),
 )
 

@@ -12,10 +12,21 @@ import random
 import threading
 import time
 import uuid
-from collections import defaultdict
+from collections import Counter, defaultdict
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Text, and_, cast, delete, func, insert, select, update
+from sqlalchemy import (
+    Text,
+    and_,
+    bindparam,
+    cast,
+    delete,
+    func,
+    insert,
+    literal_column,
+    select,
+    update,
+)
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from hyperpipe.exceptions import (
@@ -31,6 +42,7 @@ from hyperpipe.store._records import (
     ArtifactRecord,
     DatasetRecord,
     ExperimentRecord,
+    MetricBucket,
     MetricPoint,
     MetricSeries,
     ModelRecord,
@@ -63,6 +75,11 @@ _UPDATABLE_RUN_FIELDS = frozenset(
     {"display_name", "target", "definition", "error", "host", "pid", "pid_started_at", "reuse_key"}
 )
 _parent = runs.alias("parent")
+_COUNT_POINTS = (
+    update(metric_series)
+    .where(metric_series.c.id == bindparam("series"))
+    .values(point_count=metric_series.c.point_count + bindparam("added"))
+)
 _STARTED = frozenset({RunStatus.RUNNING, RunStatus.COMPLETED, RunStatus.FINISHED})
 
 
@@ -451,6 +468,11 @@ class SqlStore:
                         self._insert_points_sql,
                         [_point_row(ids[p.name], p, nan_in_payload) for p in points],
                     )
+                    added = Counter(ids[p.name] for p in points)
+                    conn.execute(  # in id order: concurrent writers lock rows alike
+                        _COUNT_POINTS,
+                        [{"series": sid, "added": n} for sid, n in sorted(added.items())],
+                    )
                 if writer is not None and last_seq is not None:
                     moved = conn.execute(
                         update(metric_writers)
@@ -561,41 +583,23 @@ class SqlStore:
 
     def metric_summaries(self, run_key: int) -> list[SeriesSummary]:
         """One line per series of a run: its size and last point, without loading the points."""
-        own = select(metric_series.c.id).where(metric_series.c.run_key == run_key)
-        last = (
-            select(
-                metric_points.c.series_id,
-                func.count().label("count"),
-                func.max(metric_points.c.id).label("last_id"),
-            )
-            .where(metric_points.c.series_id.in_(own))  # else every point of the store is counted
-            .group_by(metric_points.c.series_id)
-            .subquery()
-        )
         query = (
             select(
                 metric_series.c.name,
                 metric_series.c.kind,
                 metric_series.c.description,
-                func.coalesce(last.c.count, 0),
+                metric_series.c.point_count,
                 metric_points.c.value,
                 metric_points.c.payload,
             )
             .select_from(metric_series)
-            .join(last, last.c.series_id == metric_series.c.id, isouter=True)
-            .join(metric_points, metric_points.c.id == last.c.last_id, isouter=True)
+            .join(metric_points, metric_points.c.id == _last_point_id(), isouter=True)
             .where(metric_series.c.run_key == run_key)
             .order_by(metric_series.c.id)
         )
         with self._read() as conn:
             return [
-                SeriesSummary(
-                    name,
-                    kind,
-                    description,
-                    int(count),
-                    value if payload is None else json.loads(payload),
-                )
+                SeriesSummary(name, kind, description, int(count), _point_data(value, payload))
                 for name, kind, description, count, value, payload in conn.execute(query)
             ]
 
@@ -603,15 +607,6 @@ class SqlStore:
         """The last value of every scalar series of the given runs: ``{run key: {name: value}}``."""
         if not run_keys:
             return {}
-        own = select(metric_series.c.id).where(
-            metric_series.c.run_key.in_(list(run_keys)), metric_series.c.kind == "scalar"
-        )
-        last = (
-            select(func.max(metric_points.c.id).label("last_id"))
-            .where(metric_points.c.series_id.in_(own))
-            .group_by(metric_points.c.series_id)
-            .subquery()
-        )
         query = (
             select(
                 metric_series.c.run_key,
@@ -619,17 +614,15 @@ class SqlStore:
                 metric_points.c.value,
                 metric_points.c.payload,
             )
-            .select_from(last)
-            .join(metric_points, metric_points.c.id == last.c.last_id)
-            .join(metric_series, metric_series.c.id == metric_points.c.series_id)
+            .select_from(metric_series)
+            .join(metric_points, metric_points.c.id == _last_point_id())
+            .where(metric_series.c.run_key.in_(list(run_keys)), metric_series.c.kind == "scalar")
             .order_by(metric_series.c.id)
         )
         found: dict[int, dict[str, Any]] = {}
         with self._read() as conn:
             for run_key, name, value, payload in conn.execute(query):
-                found.setdefault(run_key, {})[name] = (
-                    value if payload is None else json.loads(payload)
-                )
+                found.setdefault(run_key, {})[name] = _point_data(value, payload)
         return found
 
     def metric_rows(
@@ -651,6 +644,65 @@ class SqlStore:
         )
         with self._read() as conn:
             return [tuple(row) for row in conn.execute(query)]  # type: ignore[misc]
+
+    def metric_buckets(self, run_key: int, name: str, buckets: int) -> list[MetricBucket]:
+        """One series cut into at most ``buckets`` stretches of consecutive points, in order.
+
+        For charts of long series: the database reduces the points, so a reader gets a few
+        thousand numbers instead of millions. Stretches are ranges of point ids, which follow
+        logging order; their sizes vary where other series were logged in between.
+        """
+        with self._read() as conn:
+            series_id = conn.execute(
+                select(metric_series.c.id).where(
+                    metric_series.c.run_key == run_key, metric_series.c.name == name
+                )
+            ).scalar_one_or_none()
+            if series_id is None:
+                return []
+            own = metric_points.c.series_id == series_id
+            first_id, last_id = conn.execute(  # one subquery each: both read the index's ends
+                select(
+                    select(func.min(metric_points.c.id)).where(own).scalar_subquery(),
+                    select(func.max(metric_points.c.id)).where(own).scalar_subquery(),
+                )
+            ).one()
+            if first_id is None:
+                return []
+            span = last_id - first_id + 1
+            bucket = ((metric_points.c.id - first_id) * max(1, buckets) // span).label("bucket")
+            # PostgreSQL keeps NaN as a value and orders it above every number; SQLite stores it
+            # as NULL already. Either way NaN is no extreme.
+            number = func.nullif(metric_points.c.value, literal_column("'NaN'"))
+            rows = conn.execute(
+                select(
+                    bucket,
+                    func.count(),
+                    func.count(metric_points.c.step),
+                    func.min(metric_points.c.id),
+                    func.max(metric_points.c.id),
+                    func.min(number),
+                    func.max(number),
+                )
+                .where(metric_points.c.series_id == series_id)
+                .group_by(bucket)
+                .order_by(bucket)
+            ).all()
+            ends = {
+                row.id: (row.step, _point_data(row.value, row.payload))
+                for row in conn.execute(
+                    select(
+                        metric_points.c.id,
+                        metric_points.c.step,
+                        metric_points.c.value,
+                        metric_points.c.payload,
+                    ).where(metric_points.c.id.in_([i for r in rows for i in (r[3], r[4])]))
+                )
+            }
+        return [
+            MetricBucket(count, steps, ends[lo_id], ends[hi_id], low, high)
+            for _, count, steps, lo_id, hi_id, low, high in rows
+        ]
 
     # -- artifacts ------------------------------------------------------------------------------
 
@@ -976,6 +1028,22 @@ def _where(  # type: ignore[no-untyped-def]
             | runs.c.display_name.contains(search, autoescape=True)
         )
     return query
+
+
+def _last_point_id():  # type: ignore[no-untyped-def]
+    """The id of a series' newest point, as a subquery correlated with ``metric_series``: an
+    index lookup, where a GROUP BY over the points would read every one of them."""
+    return (
+        select(func.max(metric_points.c.id))
+        .where(metric_points.c.series_id == metric_series.c.id)
+        .correlate(metric_series)
+        .scalar_subquery()
+    )
+
+
+def _point_data(value: float | None, payload: str | None) -> Any:
+    """A stored point's value: the number, or the decoded payload (NaN is kept there)."""
+    return json.loads(payload) if value is None and payload is not None else value
 
 
 def _check_fields(fields: dict[str, Any]) -> None:

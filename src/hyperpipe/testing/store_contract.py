@@ -742,6 +742,44 @@ class StoreContract:
         }
         assert store.latest_metrics([]) == {}
 
+    def test_metric_buckets_cut_a_series_in_order_keeping_ends_and_extremes(
+        self, store: Store
+    ) -> None:
+        run = _run(store)
+        values = [math.sin(i / 50) for i in range(1000)]
+        values[437] = 9.0
+        values[611] = -9.0
+        # Another series logged in between: its points must not leak into the buckets.
+        points = []
+        for i, v in enumerate(values):
+            points += [_point("loss", v, step=i), _point("other", 100.0 + i)]
+        store.log_metrics(run.key, points)
+        buckets = store.metric_buckets(run.key, "loss", 10)
+        assert 1 < len(buckets) <= 10
+        assert sum(b.count for b in buckets) == 1000
+        assert all(b.steps == b.count for b in buckets)
+        assert buckets[0].first == (0, values[0])
+        assert buckets[-1].last == (999, values[999])
+        assert max(b.high for b in buckets) == 9.0
+        assert min(b.low for b in buckets) == -9.0
+        firsts = [b.first[0] for b in buckets]
+        assert firsts == sorted(firsts)  # in logging order
+        for earlier, later in itertools.pairwise(buckets):
+            assert earlier.last[0] + 1 == later.first[0]  # consecutive, nothing skipped
+
+    def test_metric_buckets_of_a_short_series_hold_every_point(self, store: Store) -> None:
+        run = _run(store)
+        store.log_metrics(
+            run.key, [_point("acc", 0.5), _point("acc", math.nan), _point("acc", 0.7)]
+        )
+        buckets = store.metric_buckets(run.key, "acc", 100)
+        assert [b.count for b in buckets] == [1, 1, 1]
+        assert [b.first[1] for b in buckets][::2] == [0.5, 0.7]
+        assert math.isnan(buckets[1].first[1])
+        assert (buckets[1].low, buckets[1].high) == (None, None)  # NaN is no extreme
+        assert buckets[0].steps == 0
+        assert store.metric_buckets(run.key, "nothing", 10) == []
+
     def test_metric_rows_return_one_series_in_logging_order(self, store: Store) -> None:
         run = _run(store)
         store.log_metrics(run.key, [_point("acc", float(i), step=10 * i) for i in range(5)])
