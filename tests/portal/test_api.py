@@ -28,7 +28,7 @@ def _example_path(path: str, lab: Lab) -> str:
     run_id = lab.tracking
     if path.endswith("/graph"):
         run_id = lab.pipeline
-    elif path.endswith("/hyperdrive"):
+    elif "/hyperdrive" in path:
         run_id = lab.sweep
     values = {
         "run_id": run_id,
@@ -223,6 +223,28 @@ def test_trials_stopped_by_the_policy_are_marked_early_terminated(
     page = client.get(f"/runs/{lab.policy_sweep}").text
     assert page.count('class="early-terminated') == 2
     assert page.count(">early-terminated</span>") == 2
+
+
+def test_trial_curves_show_each_trial_and_where_the_policy_stopped_it(
+    client: TestClient, lab: Lab
+) -> None:
+    curves = client.get(f"/api/runs/{lab.policy_sweep}/hyperdrive/curves").json()
+    assert curves["primary_metric"] == "accuracy"
+    assert curves["x_label"] == "index"  # the trials log without steps
+    assert curves["x"] == list(range(30))
+    lengths = {t["run_id"]: sum(v is not None for v in t["y"]) for t in curves["trials"]}
+    for trial in curves["trials"]:
+        if trial["early_terminated"]:
+            assert lengths[trial["run_id"]] < 30
+        else:
+            assert lengths[trial["run_id"]] == 30
+            assert trial["y"][0] == pytest.approx(0.9)
+    assert sum(t["early_terminated"] for t in curves["trials"]) == 2
+    few = client.get(
+        f"/api/runs/{lab.policy_sweep}/hyperdrive/curves", params={"max_points": 10}
+    ).json()
+    assert len(few["x"]) <= 11
+    assert few["x"][-1] == 29
 
 
 def test_models_and_datasets_name_the_runs_that_made_or_used_them(

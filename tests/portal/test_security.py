@@ -5,7 +5,6 @@ from __future__ import annotations
 import http.client
 import os
 import re
-import shutil
 import subprocess
 import sys
 from typing import TYPE_CHECKING
@@ -20,10 +19,10 @@ if TYPE_CHECKING:
     from collections.abc import Iterator
 
     from fastapi.testclient import TestClient
+    from playwright.sync_api import Browser
     from tests.portal.conftest import Lab
 
 TOKEN = "s3cret-token-for-tests"
-CHROMIUM = "/usr/bin/chromium"
 
 
 def _get(port: int, path: str, headers: dict[str, str] | None = None) -> http.client.HTTPResponse:
@@ -172,28 +171,19 @@ def test_pages_forbid_inline_script_and_framing(client: TestClient, lab: Lab) ->
         assert not re.search(r"<script(?![^>]*\bsrc=)", response.text), path
 
 
-def test_a_hostile_run_name_shows_as_text_in_a_real_browser(lab: Lab, port: int) -> None:
-    if not shutil.which(CHROMIUM):
-        if os.environ.get("CI", "").lower() in ("true", "1", "yes"):
-            pytest.fail("CI=true but Debian's chromium is not installed")
-        pytest.skip("no /usr/bin/chromium (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run"],
-        )
-        try:
-            page = browser.new_page()
-            dialogs: list[str] = []
-            page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
-            page.goto(f"http://127.0.0.1:{port}/runs/{lab.hostile}")
-            page.wait_for_load_state("networkidle")
-            assert page.locator("h1").inner_text().startswith(XSS)
-            page.goto(f"http://127.0.0.1:{port}/experiments/tracking")
-            page.wait_for_load_state("networkidle")
-            assert page.get_by_text(XSS).count() == 1
-            assert dialogs == []
-        finally:
-            browser.close()
+def test_a_hostile_run_name_shows_as_text_in_a_real_browser(
+    lab: Lab, port: int, browser: Browser
+) -> None:
+    page = browser.new_page()
+    try:
+        dialogs: list[str] = []
+        page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+        page.goto(f"http://127.0.0.1:{port}/runs/{lab.hostile}")
+        page.wait_for_load_state("networkidle")
+        assert page.locator("h1").inner_text().startswith(XSS)
+        page.goto(f"http://127.0.0.1:{port}/experiments/tracking")
+        page.wait_for_load_state("networkidle")
+        assert page.get_by_text(XSS).count() == 1
+        assert dialogs == []
+    finally:
+        page.close()

@@ -21,6 +21,7 @@ from hyperpipe.portal._schemas import (
     RunDetail,
     RunPage,
     RunState,
+    TrialCurves,
 )
 
 if TYPE_CHECKING:
@@ -176,6 +177,17 @@ def get_hyperdrive(request: Request, run_id: str) -> HyperDriveView:
     ``run_id`` may be the HyperDrive run or the pipeline step run that holds it.
     """
     return _views(request).hyperdrive(run_id)
+
+
+@router.get("/runs/{run_id}/hyperdrive/curves", tags=["hyperdrive"])
+def get_trial_curves(
+    request: Request,
+    run_id: str,
+    max_points: Annotated[int, Query(ge=10, le=5000, description="Most x values.")] = 500,
+) -> TrialCurves:
+    """Every trial's primary metric over its steps, aligned on one x axis: a chart where trials
+    stopped early by the policy end early."""
+    return _views(request).trial_curves(run_id, max_points)
 
 
 @router.get("/models", tags=["models"])

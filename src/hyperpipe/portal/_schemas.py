@@ -25,6 +25,8 @@ __all__ = [
     "RunState",
     "RunSummary",
     "Trial",
+    "TrialCurve",
+    "TrialCurves",
 ]
 
 RunKind = Literal["script", "pipeline", "step", "hyperdrive", "run"]
@@ -202,6 +204,24 @@ class Trial(BaseModel):
     early_terminated: bool
     started_at: float | None
     ended_at: float | None
+
+
+class TrialCurve(BaseModel):
+    run_id: str
+    index: int
+    status: str
+    early_terminated: bool
+    y: list[float | None] = Field(description="Values at the shared x; null where not logged.")
+
+
+class TrialCurves(BaseModel):
+    """Every trial's primary metric over its steps, on one shared x axis (for one chart)."""
+
+    run_id: str
+    primary_metric: str
+    x_label: Literal["step", "index"]
+    x: list[float]
+    trials: list[TrialCurve]
 
 
 class HyperDriveView(BaseModel):

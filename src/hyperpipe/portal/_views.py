@@ -37,6 +37,8 @@ from hyperpipe.portal._schemas import (
     RunState,
     RunSummary,
     Trial,
+    TrialCurve,
+    TrialCurves,
 )
 from hyperpipe.store import RunStatus
 
@@ -56,6 +58,7 @@ KINDS = {
 MAX_CHILDREN = 200
 MAX_TRACKED = 2000
 MAX_METRIC_COLUMNS = 5
+MAX_CURVES = 200
 MAX_LOG_CHUNK = 256 * 1024
 MAX_VALUES = 1000
 
@@ -488,6 +491,53 @@ class Views:
             trials=rows,
             best_so_far=best_so_far([t.metric for t in rows], maximize),
             best_run_id=best_trial.run_id if best_trial else None,
+        )
+
+    def trial_curves(self, run_id: str, max_points: int = 500) -> TrialCurves:
+        """Each trial's primary metric as logged, step by step: where early termination shows."""
+        record = self.record(run_id)
+        sweep_record = self.sweep_of(record)
+        if sweep_record is None:
+            raise UserErrorException(
+                f"run {run_id!r} is a {record.run_type} run, not a HyperDrive run"
+            )
+        metric = sweep_record.definition["hyperdrive"]["primary_metric_name"]
+        trials = self.store.list_runs(
+            parent_id=sweep_record.id, newest_first=False, limit=MAX_CURVES
+        )
+        series = self.store.get_metrics([t.key for t in trials], [metric])
+        points: dict[str, list[tuple[int | None, float | None]]] = {}
+        for trial in trials:
+            found = series.get(trial.key, [])
+            logged = found[0].points if found else ()
+            points[trial.id] = [(p.step, chartable(p.data)) for p in logged]
+        stepped = all(step is not None for values in points.values() for step, _ in values)
+        by_x: dict[str, dict[float, float | None]] = {
+            trial_id: {
+                float(step if stepped else i): y  # type: ignore[arg-type]
+                for i, (step, y) in enumerate(values)
+            }
+            for trial_id, values in points.items()
+        }
+        xs = sorted({x for values in by_x.values() for x in values})
+        if len(xs) > max_points:  # evenly spaced, the last one kept
+            stride = len(xs) / max_points
+            xs = sorted({xs[int(i * stride)] for i in range(max_points)} | {xs[-1]})
+        return TrialCurves(
+            run_id=sweep_record.id,
+            primary_metric=metric,
+            x_label="step" if stepped else "index",
+            x=xs,
+            trials=[
+                TrialCurve(
+                    run_id=trial.id,
+                    index=index,
+                    status=trial.status.value,
+                    early_terminated=trial.properties.get("early_terminated") == "true",
+                    y=[by_x[trial.id].get(x) for x in xs],
+                )
+                for index, trial in enumerate(trials)
+            ],
         )
 
     # -- models and datasets --------------------------------------------------------------------

@@ -181,6 +181,46 @@
     }
   }
 
+  async function drawCurves(el) {
+    try {
+      const data = await getJSON(el.dataset.curves);
+      if (data.x.length < 2) {
+        // Trials that log their metric once have no curve: the other charts say it all.
+        const figure = el.closest("figure");
+        if (figure && !data.trials.some((t) => t.status === "Running")) figure.hidden = true;
+        el.dataset.drawn = "skipped";
+        return note(el, "each trial logged one value so far");
+      }
+      const old = plots.get(el);
+      if (old) old.destroy();
+      el.textContent = "";
+      const n = data.trials.length;
+      const series = [{ label: data.x_label, value: (u, v) => fmt(v) }].concat(data.trials.map((t) => ({
+        label: `#${t.index}`,
+        stroke: `hsl(${Math.round((t.index * 360) / Math.max(1, n))}, 65%, 45%)`,
+        width: 1.4,
+        dash: t.early_terminated ? [5, 4] : undefined,
+        spanGaps: true,
+        value: (u, v) => fmt(v),
+        points: { show: data.x.length <= 30, size: 4 },
+      })));
+      const plot = new uPlot({
+        width: Math.max(280, el.clientWidth || 900),
+        height: 260,
+        scales: { x: { time: false } },
+        axes: [{ label: data.x_label, values: (u, ticks) => ticks.map(fmt) }, { values: (u, ticks) => ticks.map(fmt), size: 60 }],
+        series,
+        legend: { show: n <= 12 },
+        cursor: { drag: { x: true, y: false } },
+      }, [data.x].concat(data.trials.map((t) => t.y)), el);
+      plots.set(el, plot);
+      el.dataset.drawn = "true";
+      el.dataset.trials = String(n);
+    } catch (err) {
+      note(el, `could not load the trials: ${err.message}`);
+    }
+  }
+
   // -- sortable tables ----------------------------------------------------------------------
 
   function sortable(table) {
@@ -213,6 +253,7 @@
 
   function init(root) {
     root.querySelectorAll(".metric-chart[data-src]").forEach(drawMetric);
+    root.querySelectorAll(".trial-curves[data-curves]").forEach(drawCurves);
     const hd = root.querySelectorAll("[data-hyperdrive]");
     if (hd.length) drawHyperdrive(Array.from(hd));
     root.querySelectorAll("table.sortable-table").forEach(sortable);
@@ -298,7 +339,7 @@
     let resize = null;
     window.addEventListener("resize", () => {
       clearTimeout(resize);
-      resize = setTimeout(() => plots.forEach((plot, el) => plot.setSize({ width: Math.max(280, el.clientWidth), height: 240 })), 150);
+      resize = setTimeout(() => plots.forEach((plot, el) => plot.setSize({ width: Math.max(280, el.clientWidth), height: plot.height })), 150);
     });
   });
 })();

@@ -1,0 +1,47 @@
+"""A sweep whose policy stopped trials, in a real browser: curves cut short, dashed lines."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+from tests.portal.conftest import serving
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from playwright.sync_api import Browser
+    from tests.portal.conftest import Lab
+
+
+SHOTS = Path(__file__).resolve().parents[1] / "output" / "portal"
+
+
+@pytest.fixture(scope="module")
+def base(lab: Lab) -> Iterator[str]:
+    with serving(lab.ws) as (_, port):
+        yield f"http://127.0.0.1:{port}"
+
+
+def test_early_terminated_trials_show_as_short_dashed_curves(
+    lab: Lab, base: str, browser: Browser
+) -> None:
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    try:
+        page.goto(f"{base}/runs/{lab.policy_sweep}")
+        curves = page.locator(".trial-curves[data-drawn=true]")
+        curves.locator("canvas").wait_for()
+        assert curves.get_attribute("data-trials") == "4"
+        assert curves.is_visible()
+        parallel = page.locator(".parallel[data-drawn=true]")
+        parallel.locator("svg.pcoords").wait_for()
+        assert parallel.locator("polyline.early").count() == 2  # drawn dashed
+        assert page.locator("#trials .early-badge").count() == 2
+        assert errors == []
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SHOTS / "sweep-policy.png"), full_page=True)
+    finally:
+        page.close()
