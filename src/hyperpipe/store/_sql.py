@@ -27,6 +27,7 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from hyperpipe.exceptions import (
@@ -272,7 +273,7 @@ class SqlStore:
 
         ``order`` is a field of ``RUN_ORDERS``, with a leading ``-`` for descending.
         """
-        query = _where(_run_select(), **filters)
+        query = _where(_run_select(), self.dialect, **filters)
         order = order or ("-created" if newest_first else "created")
         descending = order.startswith("-")
         column = RUN_ORDERS.get(order.lstrip("-"))
@@ -296,6 +297,7 @@ class SqlStore:
             .select_from(runs)
             .join(experiments, runs.c.experiment_key == experiments.c.key)
             .join(_parent, runs.c.parent_key == _parent.c.key, isouter=True),
+            self.dialect,
             **filters,
         )
         with self._read() as conn:
@@ -994,6 +996,7 @@ RUN_ORDERS = {
 
 def _where(  # type: ignore[no-untyped-def]
     query,
+    dialect: str,
     *,
     experiment_name: str | None = None,
     parent_id: str | None = None,
@@ -1020,8 +1023,13 @@ def _where(  # type: ignore[no-untyped-def]
     if display_name is not None:
         query = query.where(runs.c.display_name == display_name)
     if tag is not None:
-        value = runs.c.tags[tag].as_string()
-        query = query.where(value.is_not(None) if tag_value is None else value == tag_value)
+        if tag_value is not None:
+            query = query.where(runs.c.tags[tag].as_string() == tag_value)
+        elif dialect == "postgresql":  # a tag may have no value (JSON null): test the key
+            query = query.where(cast(runs.c.tags, JSONB).has_key(tag))
+        else:
+            path = '$."' + tag.replace('"', '""') + '"'
+            query = query.where(func.json_type(runs.c.tags, path).is_not(None))
     if search:
         query = query.where(
             runs.c.id.contains(search, autoescape=True)

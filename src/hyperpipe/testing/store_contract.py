@@ -344,10 +344,13 @@ class StoreContract:
         red = _run(store)
         blue = _run(store)
         _run(store)
+        bare = _run(store)
         store.set_tags(red.id, {"colour": "red"})
         store.set_tags(blue.id, {"colour": "blue"})
+        store.set_tags(bare.id, {"colour": None})  # run.tag("colour"): a tag without a value
         tagged = store.list_runs(tag="colour", newest_first=False)
-        assert [r.id for r in tagged] == [red.id, blue.id]
+        assert [r.id for r in tagged] == [red.id, blue.id, bare.id]
+        assert store.count_runs(tag="colour") == 3
         assert [r.id for r in store.list_runs(tag="colour", tag_value="blue")] == [blue.id]
         assert store.list_runs(tag="size") == []
 
