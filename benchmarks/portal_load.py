@@ -194,6 +194,7 @@ def main() -> None:
             ("runs page", page, True, None),
             ("runs page, by duration desc", f"{page}?order=-duration", True, None),
             ("runs page, status=Failed", f"{page}?status=Failed", True, None),
+            ("runs page, by last loss", f"{page}?order=metric:loss", True, None),
             (f"runs page, last (offset={last_page})", f"{page}?offset={last_page}", True, None),
             ("runs JSON", f"/api/experiments/{EXPERIMENT}/runs", True, None),
             ("metrics API (max_points=2000)", f"/api/runs/{run_id}/metrics/loss", True, points),

@@ -77,8 +77,15 @@ def test_run_lists_show_the_last_values_of_the_pages_common_metrics(
     assert by_id[lab.tracking] == {"loss": 1 / 50, "accuracy": 0.91}
     assert by_id[lab.failed] == {}
     html = client.get("/experiments/tracking").text
-    assert '<th class="num metric-col">accuracy</th>' in html
+    assert 'href="/experiments/tracking?order=-metric%3Aaccuracy">accuracy</a>' in html
     assert "0.91" in html
+    by_accuracy = client.get(
+        "/api/experiments/tracking/runs", params={"order": "-metric:accuracy"}
+    ).json()
+    assert by_accuracy["runs"][0]["id"] == lab.tracking
+    assert "accuracy" in by_accuracy["metric_columns"]
+    rare = client.get("/api/experiments/tracking/runs", params={"order": "metric:absent"}).json()
+    assert rare["metric_columns"][0] == "absent"  # the sort key is always shown
 
 
 def test_children_are_left_out_of_run_lists_unless_asked_for(client: TestClient) -> None:

@@ -140,7 +140,7 @@ class Views:
             offset=offset,
             limit=limit,
             order=order,
-            metric_columns=[name for name, _ in counts.most_common(MAX_METRIC_COLUMNS)],
+            metric_columns=_metric_columns(counts, order),
             runs=runs,
         )
 
@@ -590,6 +590,15 @@ def _summary_fields(record: RunRecord) -> dict[str, Any]:
         "target": record.target,
         "tags": record.tags,
     }
+
+
+def _metric_columns(counts: Counter[str], order: str) -> list[str]:
+    """The page's most common metrics; the one the page is sorted by always among them."""
+    columns = [name for name, _ in counts.most_common(MAX_METRIC_COLUMNS)]
+    field = order.lstrip("-")
+    if field.startswith("metric:") and field[len("metric:") :] not in columns:
+        columns.insert(0, field[len("metric:") :])
+    return columns
 
 
 def _status(word: str) -> RunStatus:

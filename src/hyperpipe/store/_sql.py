@@ -271,16 +271,21 @@ class SqlStore:
     ) -> list[RunRecord]:
         """Runs matching ``filters`` (see ``_where``), newest first unless ``order`` says otherwise.
 
-        ``order`` is a field of ``RUN_ORDERS``, with a leading ``-`` for descending.
+        ``order`` is a field of ``RUN_ORDERS`` or ``metric:NAME`` (the last value of a scalar
+        metric; runs without it come last), with a leading ``-`` for descending.
         """
         query = _where(_run_select(), self.dialect, **filters)
         order = order or ("-created" if newest_first else "created")
         descending = order.startswith("-")
-        column = RUN_ORDERS.get(order.lstrip("-"))
+        field = order.lstrip("-")
+        if field.startswith("metric:") and field[len("metric:") :]:
+            column = _last_value_of(field[len("metric:") :])
+        else:
+            column = RUN_ORDERS.get(field)
         if column is None:
             raise UserErrorException(
-                f"cannot sort runs by {order!r}; sort by one of {', '.join(RUN_ORDERS)}"
-                " (prefix - for descending)"
+                f"cannot sort runs by {order!r}; sort by one of {', '.join(RUN_ORDERS)} or "
+                "metric:NAME (prefix - for descending)"
             )
         tiebreak = runs.c.key.desc() if descending else runs.c.key.asc()
         sort = column.desc() if descending else column.asc()
@@ -1047,6 +1052,18 @@ def _last_point_id():  # type: ignore[no-untyped-def]
         .correlate(metric_series)
         .scalar_subquery()
     )
+
+
+def _last_value_of(name: str):  # type: ignore[no-untyped-def]
+    """The last logged value of metric ``name`` of the run in the enclosing query."""
+    newest = (
+        select(func.max(metric_points.c.id))
+        .join(metric_series, metric_points.c.series_id == metric_series.c.id)
+        .where(metric_series.c.run_key == runs.c.key, metric_series.c.name == name)
+        .correlate(runs)
+        .scalar_subquery()
+    )
+    return select(metric_points.c.value).where(metric_points.c.id == newest).scalar_subquery()
 
 
 def _point_data(value: float | None, payload: str | None) -> Any:

@@ -334,6 +334,29 @@ class StoreContract:
         assert ascending == [shorter.id, longer.id, unfinished.id]
         assert store.list_runs(order="-duration")[-1].id == unfinished.id
 
+    def test_list_runs_sorts_by_a_metrics_last_value_with_runs_without_it_last(
+        self, store: Store
+    ) -> None:
+        low, high, silent, middle = (_run(store) for _ in range(4))
+        store.log_metrics(low.key, [_point("acc", 0.9), _point("acc", 0.1)])  # last value counts
+        store.log_metrics(high.key, [_point("acc", 0.8), _point("loss", 5.0)])
+        store.log_metrics(middle.key, [_point("acc", 0.5)])
+        store.log_metrics(silent.key, [_point("loss", 1.0)])
+        assert [r.id for r in store.list_runs(order="metric:acc")] == [
+            low.id,
+            middle.id,
+            high.id,
+            silent.id,
+        ]
+        assert [r.id for r in store.list_runs(order="-metric:acc")] == [
+            high.id,
+            middle.id,
+            low.id,
+            silent.id,
+        ]
+        page = store.list_runs(order="-metric:acc", limit=2, offset=1)
+        assert [r.id for r in page] == [middle.id, low.id]
+
     def test_list_runs_rejects_an_unknown_sort_field_naming_the_valid_ones(
         self, store: Store
     ) -> None:
