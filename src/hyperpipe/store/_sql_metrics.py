@@ -1,0 +1,322 @@
+"""Metric series and points of the SQL store: the ingest path and the readers built for charts.
+
+Mixed into ``SqlStore``, whose connection helpers (``_read``, ``_write``,
+``_retry_on_conflict``) and series-id cache it uses.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections import Counter, defaultdict
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import and_, bindparam, func, insert, literal_column, select, update
+
+from hyperpipe.store._base import NewPoint
+from hyperpipe.store._records import MetricBucket, MetricPoint, MetricSeries, SeriesSummary
+from hyperpipe.store._schema import metric_points, metric_series, metric_writers
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from sqlalchemy.engine import Connection, Row
+
+__all__ = ["MetricQueries", "last_point_id"]
+
+_COUNT_POINTS = (
+    update(metric_series)
+    .where(metric_series.c.id == bindparam("series"))
+    .values(point_count=metric_series.c.point_count + bindparam("added"))
+)
+
+
+class MetricQueries:
+    """The metric half of ``SqlStore``."""
+
+    def log_metrics(
+        self,
+        run_key: int,
+        points: Sequence[NewPoint],
+        *,
+        writer: str | None = None,
+        last_seq: int | None = None,
+    ) -> None:
+        """Append ``points`` in one transaction, recording how far ``writer`` got."""
+        nan_in_payload = self.dialect == "sqlite"
+
+        def write() -> dict[str, int]:
+            with self._write() as conn:
+                ids = self._series_for(conn, run_key, points)
+                if points:
+                    # Straight to the driver's executemany: the hot path of metric ingest.
+                    conn.exec_driver_sql(
+                        self._insert_points_sql,
+                        [_point_row(ids[p.name], p, nan_in_payload) for p in points],
+                    )
+                    added = Counter(ids[p.name] for p in points)
+                    conn.execute(  # in id order: concurrent writers lock rows alike
+                        _COUNT_POINTS,
+                        [{"series": sid, "added": n} for sid, n in sorted(added.items())],
+                    )
+                if writer is not None and last_seq is not None:
+                    moved = conn.execute(
+                        update(metric_writers)
+                        .where(
+                            and_(
+                                metric_writers.c.run_key == run_key,
+                                metric_writers.c.writer == writer,
+                            )
+                        )
+                        .values(last_seq=last_seq)
+                    ).rowcount
+                    if not moved:
+                        conn.execute(
+                            insert(metric_writers).values(
+                                run_key=run_key, writer=writer, last_seq=last_seq
+                            )
+                        )
+            return ids
+
+        # A concurrent writer (PostgreSQL) may create the same series or checkpoint row first.
+        ids = self._retry_on_conflict(write)
+        # Cache series ids only once committed: an id from a rolled-back insert is reused by
+        # SQLite for the next series, and points would land in the wrong series.
+        with self._series_lock:
+            for name, sid in ids.items():
+                self._series_ids[(run_key, name)] = sid
+
+    def _series_for(
+        self, conn: Connection, run_key: int, points: Sequence[NewPoint]
+    ) -> dict[str, int]:
+        ids: dict[str, int] = {}
+        missing: dict[str, NewPoint] = {}
+        with self._series_lock:
+            for p in points:
+                sid = self._series_ids.get((run_key, p.name))
+                if sid is None:
+                    missing.setdefault(p.name, p)
+                else:
+                    ids[p.name] = sid
+        if missing:
+            existing = dict(
+                conn.execute(
+                    select(metric_series.c.name, metric_series.c.id).where(
+                        metric_series.c.run_key == run_key,
+                        metric_series.c.name.in_(list(missing)),
+                    )
+                ).all()
+            )
+            for name, p in missing.items():
+                if name not in existing:
+                    existing[name] = conn.execute(
+                        insert(metric_series)
+                        .values(
+                            run_key=run_key, name=name, kind=p.kind, description=p.description or ""
+                        )
+                        .returning(metric_series.c.id)
+                    ).scalar_one()
+            ids.update(existing)
+        return ids
+
+    def writer_checkpoint(self, run_key: int, writer: str) -> int | None:
+        with self._read() as conn:
+            return conn.execute(
+                select(metric_writers.c.last_seq).where(
+                    metric_writers.c.run_key == run_key, metric_writers.c.writer == writer
+                )
+            ).scalar_one_or_none()
+
+    def get_metrics(
+        self, run_keys: Sequence[int], names: Sequence[str] | None = None
+    ) -> dict[int, list[MetricSeries]]:
+        """Every series of the given runs, keyed by run key, points in logging order."""
+        query = (
+            select(
+                metric_series.c.run_key,
+                metric_series.c.id,
+                metric_series.c.name,
+                metric_series.c.kind,
+                metric_series.c.description,
+                metric_points.c.step,
+                metric_points.c.value,
+                metric_points.c.payload,
+                metric_points.c.ts,
+            )
+            .join(metric_points, metric_points.c.series_id == metric_series.c.id, isouter=True)
+            .where(metric_series.c.run_key.in_(list(run_keys)))
+            .order_by(metric_series.c.id, metric_points.c.id)
+        )
+        if names is not None:
+            query = query.where(metric_series.c.name.in_(list(names)))
+        grouped: dict[int, dict[int, tuple[Row, list[MetricPoint]]]] = defaultdict(dict)
+        with self._read() as conn:
+            for row in conn.execute(query):
+                series = grouped[row.run_key].setdefault(row.id, (row, []))
+                if row.ts is not None:
+                    value = row.value
+                    payload = None if row.payload is None else json.loads(row.payload)
+                    if value is None and isinstance(payload, float) and math.isnan(payload):
+                        value, payload = payload, None  # a NaN kept in the payload (_point_row)
+                    series[1].append(MetricPoint(value, payload, row.ts, row.step))
+        return {
+            run_key: [
+                MetricSeries(row.name, row.kind, row.description, tuple(points))
+                for row, points in by_series.values()
+            ]
+            for run_key, by_series in grouped.items()
+        }
+
+    def metric_summaries(self, run_key: int) -> list[SeriesSummary]:
+        """One line per series of a run: its size and last point, without loading the points."""
+        query = (
+            select(
+                metric_series.c.name,
+                metric_series.c.kind,
+                metric_series.c.description,
+                metric_series.c.point_count,
+                metric_points.c.value,
+                metric_points.c.payload,
+            )
+            .select_from(metric_series)
+            .join(metric_points, metric_points.c.id == last_point_id(), isouter=True)
+            .where(metric_series.c.run_key == run_key)
+            .order_by(metric_series.c.id)
+        )
+        with self._read() as conn:
+            return [
+                SeriesSummary(name, kind, description, int(count), _point_data(value, payload))
+                for name, kind, description, count, value, payload in conn.execute(query)
+            ]
+
+    def latest_metrics(self, run_keys: Sequence[int]) -> dict[int, dict[str, Any]]:
+        """The last value of every scalar series of the given runs: ``{run key: {name: value}}``."""
+        if not run_keys:
+            return {}
+        query = (
+            select(
+                metric_series.c.run_key,
+                metric_series.c.name,
+                metric_points.c.value,
+                metric_points.c.payload,
+            )
+            .select_from(metric_series)
+            .join(metric_points, metric_points.c.id == last_point_id())
+            .where(metric_series.c.run_key.in_(list(run_keys)), metric_series.c.kind == "scalar")
+            .order_by(metric_series.c.id)
+        )
+        found: dict[int, dict[str, Any]] = {}
+        with self._read() as conn:
+            for run_key, name, value, payload in conn.execute(query):
+                found.setdefault(run_key, {})[name] = _point_data(value, payload)
+        return found
+
+    def metric_rows(
+        self, run_key: int, name: str
+    ) -> list[tuple[int | None, float | None, str | None]]:
+        """The raw points of one series in logging order: ``(step, value, payload JSON)``.
+
+        Leaner than ``get_metrics`` for long series that a reader reduces anyway (charts).
+        """
+        query = (
+            select(
+                metric_points.c.step,
+                metric_points.c.value,
+                metric_points.c.payload,
+            )
+            .join(metric_series, metric_points.c.series_id == metric_series.c.id)
+            .where(metric_series.c.run_key == run_key, metric_series.c.name == name)
+            .order_by(metric_points.c.id)
+        )
+        with self._read() as conn:
+            return [tuple(row) for row in conn.execute(query)]  # type: ignore[misc]
+
+    def metric_buckets(self, run_key: int, name: str, buckets: int) -> list[MetricBucket]:
+        """One series cut into at most ``buckets`` stretches of consecutive points, in order.
+
+        For charts of long series: the database reduces the points, so a reader gets a few
+        thousand numbers instead of millions. Stretches are ranges of point ids, which follow
+        logging order; their sizes vary where other series were logged in between.
+        """
+        with self._read() as conn:
+            series_id = conn.execute(
+                select(metric_series.c.id).where(
+                    metric_series.c.run_key == run_key, metric_series.c.name == name
+                )
+            ).scalar_one_or_none()
+            if series_id is None:
+                return []
+            own = metric_points.c.series_id == series_id
+            first_id, last_id = conn.execute(  # one subquery each: both read the index's ends
+                select(
+                    select(func.min(metric_points.c.id)).where(own).scalar_subquery(),
+                    select(func.max(metric_points.c.id)).where(own).scalar_subquery(),
+                )
+            ).one()
+            if first_id is None:
+                return []
+            span = last_id - first_id + 1
+            bucket = ((metric_points.c.id - first_id) * max(1, buckets) // span).label("bucket")
+            # PostgreSQL keeps NaN as a value and orders it above every number; SQLite stores it
+            # as NULL already. Either way NaN is no extreme.
+            number = func.nullif(metric_points.c.value, literal_column("'NaN'"))
+            rows = conn.execute(
+                select(
+                    bucket,
+                    func.count(),
+                    func.count(metric_points.c.step),
+                    func.min(metric_points.c.id),
+                    func.max(metric_points.c.id),
+                    func.min(number),
+                    func.max(number),
+                )
+                .where(metric_points.c.series_id == series_id)
+                .group_by(bucket)
+                .order_by(bucket)
+            ).all()
+            ends = {
+                row.id: (row.step, _point_data(row.value, row.payload))
+                for row in conn.execute(
+                    select(
+                        metric_points.c.id,
+                        metric_points.c.step,
+                        metric_points.c.value,
+                        metric_points.c.payload,
+                    ).where(metric_points.c.id.in_([i for r in rows for i in (r[3], r[4])]))
+                )
+            }
+        return [
+            MetricBucket(count, steps, ends[lo_id], ends[hi_id], low, high)
+            for _, count, steps, lo_id, hi_id, low, high in rows
+        ]
+
+
+def _point_row(series_id: int, point: NewPoint, nan_in_payload: bool) -> tuple[Any, ...]:
+    """One metric_points row for the driver; SQLite gets NaN values in the payload column."""
+    value, payload = point.value, point.payload
+    if nan_in_payload and payload is None and value is not None and math.isnan(value):
+        # SQLite stores a NaN REAL as NULL; json.dumps keeps it ("NaN"), get_metrics moves it back.
+        value, payload = None, value
+    return (
+        series_id,
+        point.step,
+        value,
+        None if payload is None else json.dumps(payload),
+        point.ts,
+    )
+
+
+def last_point_id():  # type: ignore[no-untyped-def]
+    """The id of a series' newest point, as a subquery correlated with ``metric_series``: an
+    index lookup, where a GROUP BY over the points would read every one of them."""
+    return (
+        select(func.max(metric_points.c.id))
+        .where(metric_points.c.series_id == metric_series.c.id)
+        .correlate(metric_series)
+        .scalar_subquery()
+    )
+
+
+def _point_data(value: float | None, payload: str | None) -> Any:
+    """A stored point's value: the number, or the decoded payload (NaN is kept there)."""
+    return json.loads(payload) if value is None and payload is not None else value
