@@ -1,6 +1,7 @@
 """The SQL store: SQLAlchemy Core over SQLite (default) or PostgreSQL.
 
-The only code that writes SQL.
+With ``_sql_metrics`` (metric series and points) and ``_sql_catalog`` (artifacts, models,
+datasets), the only code that writes SQL. This module holds experiments, runs and transactions.
 """
 
 from __future__ import annotations
