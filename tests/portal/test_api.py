@@ -30,6 +30,8 @@ def _example_path(path: str, lab: Lab) -> str:
         run_id = lab.pipeline
     elif "/hyperdrive" in path:
         run_id = lab.sweep
+    if path == "/api/compare":
+        return f"/api/compare?run={lab.tracking}&run={lab.failed}"
     values = {
         "run_id": run_id,
         "name": "loss" if "/metrics/" in path else "tracking",
@@ -293,3 +295,31 @@ def test_an_unknown_run_page_is_a_404_page(client: TestClient) -> None:
     response = client.get("/runs/ghost")
     assert response.status_code == 404
     assert "no run with id" in response.text
+
+
+def test_compare_puts_runs_side_by_side_with_parameters_metrics_and_curves(
+    client: TestClient, lab: Lab
+) -> None:
+    sweep = client.get(f"/api/runs/{lab.sweep}/hyperdrive").json()
+    trials = [t["run_id"] for t in sweep["trials"][:2]]
+    view = client.get("/api/compare", params={"run": [*trials, lab.tracking]}).json()
+    assert [r["id"] for r in view["runs"]] == [*trials, lab.tracking]
+    assert {"lr", "layers", "epochs"} <= set(view["parameters"])
+    assert view["values"][lab.tracking]["epochs"] == "3"  # from its --epochs 3 argument
+    assert view["values"][trials[0]]["lr"] in (0.01, 0.1)  # a trial's sampled value
+    assert {"accuracy", "loss"} <= set(view["metrics"])
+    curves = {s["name"]: s for s in view["series"]}
+    assert set(curves) == {"accuracy", "loss"}  # logged more than once by some run
+    assert [line["run_id"] for line in curves["accuracy"]["runs"]] == [*trials, lab.tracking]
+    tracking_loss = next(r for r in curves["loss"]["runs"] if r["run_id"] == lab.tracking)
+    assert tracking_loss["y"][:2] == [1.0, 0.5]
+    page = client.get("/compare", params={"run": [*trials, lab.tracking]})
+    assert page.status_code == 200
+    assert 'data-metric="accuracy"' in page.text
+
+
+def test_compare_refuses_too_many_or_unknown_runs(client: TestClient, lab: Lab) -> None:
+    too_many = client.get("/api/compare", params={"run": [f"r{i}" for i in range(21)]})
+    assert too_many.status_code == 400
+    assert "1 to 20" in too_many.json()["detail"]
+    assert client.get("/api/compare", params={"run": ["ghost"]}).status_code == 404

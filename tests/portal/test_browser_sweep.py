@@ -45,3 +45,27 @@ def test_early_terminated_trials_show_as_short_dashed_curves(
         page.screenshot(path=str(SHOTS / "sweep-policy.png"), full_page=True)
     finally:
         page.close()
+
+
+def test_runs_ticked_in_a_list_are_compared_on_shared_charts(
+    lab: Lab, base: str, browser: Browser
+) -> None:
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    try:
+        page.goto(f"{base}/experiments/sweep?children=true&q={lab.policy_sweep}_")
+        boxes = page.locator("#runs input[name=run]")
+        assert boxes.count() == 4  # the policy sweep's trials
+        boxes.nth(0).check()
+        boxes.nth(1).check()
+        page.get_by_role("button", name="Compare selected").click()
+        page.wait_for_url("**/compare?run=*")
+        chart = page.locator('.compare-chart[data-metric="accuracy"][data-drawn=true]')
+        chart.locator("canvas").wait_for()
+        assert chart.get_attribute("data-lines") == "2"
+        assert page.locator("#compare tbody tr").count() == 2
+        assert errors == []
+        page.screenshot(path=str(SHOTS / "compare.png"), full_page=True)
+    finally:
+        page.close()

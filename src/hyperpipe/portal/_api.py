@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse, Response, StreamingResponse
 
 from hyperpipe.portal._schemas import (
+    CompareView,
     DatasetInfo,
     ExperimentInfo,
     FileInfo,
@@ -188,6 +189,16 @@ def get_trial_curves(
     """Every trial's primary metric over its steps, aligned on one x axis: a chart where trials
     stopped early by the policy end early."""
     return _views(request).trial_curves(run_id, max_points)
+
+
+@router.get("/compare", tags=["runs"])
+def compare_runs(
+    request: Request,
+    run: Annotated[list[str], Query(description="A run id; repeat for each run (up to 20).")],
+    max_points: Annotated[int, Query(ge=10, le=5000, description="Most x values.")] = 500,
+) -> CompareView:
+    """Runs side by side: parameters, last metric values, and each metric's curves together."""
+    return _views(request).compare(run, max_points)
 
 
 @router.get("/models", tags=["models"])

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from hyperpipe.store import MetricBucket
 
-__all__ = ["best_so_far", "chartable", "from_buckets"]
+__all__ = ["align", "best_so_far", "chartable", "from_buckets"]
 
 
 def from_buckets(buckets: Sequence[MetricBucket]) -> tuple[list[float], list[float | None], bool]:
@@ -46,6 +46,27 @@ def chartable(value: Any) -> float | None:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
     return float(value) if math.isfinite(value) else None
+
+
+def align(
+    lines: dict[str, list[tuple[float | None, float | None]]], max_points: int
+) -> tuple[list[float], dict[str, list[float | None]], bool]:
+    """Several series of ``(step, y)`` on one shared x axis, as a multi-line chart needs it.
+
+    x is the step when every point has one, else the point's position. Where a series has no
+    point at an x, its y is None (a gap). Beyond ``max_points`` x values, evenly spaced ones are
+    kept, the last one always.
+    """
+    stepped = all(step is not None for points in lines.values() for step, _ in points)
+    by_x = {
+        key: {(step if stepped else i): y for i, (step, y) in enumerate(points)}
+        for key, points in lines.items()
+    }
+    xs = sorted({x for values in by_x.values() for x in values})  # type: ignore[type-var]
+    if len(xs) > max_points:
+        stride = len(xs) / max_points
+        xs = sorted({xs[int(i * stride)] for i in range(max_points)} | {xs[-1]})
+    return xs, {key: [values.get(x) for x in xs] for key, values in by_x.items()}, stepped  # type: ignore[misc]
 
 
 def best_so_far(values: Sequence[float | None], maximize: bool) -> list[float | None]:

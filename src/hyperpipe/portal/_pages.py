@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Annotated
+from urllib.parse import quote
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
@@ -100,6 +101,13 @@ def run_page(request: Request, run_id: str) -> HTMLResponse:
             if isinstance(m.last, str) and m.last.startswith(prefix)
         },
     )
+
+
+@router.get("/compare")
+def compare_page(request: Request, run: Annotated[list[str], Query()]) -> HTMLResponse:
+    view = _views(request).compare(run)
+    query = "&".join(f"run={quote(r.id, safe='')}" for r in view.runs)
+    return _render(request, "compare.html", view=view, api=f"/api/compare?{query}")
 
 
 @router.get("/models")

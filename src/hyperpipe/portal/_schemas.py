@@ -7,6 +7,9 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 __all__ = [
+    "CompareLine",
+    "CompareSeries",
+    "CompareView",
     "DatasetInfo",
     "ExperimentInfo",
     "FileInfo",
@@ -256,4 +259,30 @@ class DatasetInfo(BaseModel):
     )
     made_by: list[RunSummary] | None = Field(
         None, description="The pipeline step that registered this version from its output."
+    )
+
+
+class CompareLine(BaseModel):
+    run_id: str
+    y: list[float | None]
+
+
+class CompareSeries(BaseModel):
+    name: str
+    x_label: Literal["step", "index"]
+    x: list[float]
+    runs: list[CompareLine]
+
+
+class CompareView(BaseModel):
+    """Runs side by side: their parameters, last metric values, and curves on shared charts."""
+
+    runs: list[RunSummary] = Field(description="With the last value of each scalar metric.")
+    parameters: list[str] = Field(description="Every parameter name any of the runs has.")
+    values: dict[str, dict[str, Any]] = Field(
+        description="Per run id: hyperparameters, or the --name value pairs of its arguments."
+    )
+    metrics: list[str] = Field(description="Every scalar metric any of the runs logged.")
+    series: list[CompareSeries] = Field(
+        description="Metrics that some run logged more than once, one line per run."
     )

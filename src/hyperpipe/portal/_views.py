@@ -16,9 +16,12 @@ from typing import TYPE_CHECKING, Any
 
 from hyperpipe.core import _lifecycle, _paths
 from hyperpipe.exceptions import UserErrorException
-from hyperpipe.portal._charts import best_so_far, chartable, from_buckets
+from hyperpipe.portal._charts import align, best_so_far, chartable, from_buckets
 from hyperpipe.portal._layout import layout
 from hyperpipe.portal._schemas import (
+    CompareLine,
+    CompareSeries,
+    CompareView,
     DatasetInfo,
     ExperimentInfo,
     FileInfo,
@@ -46,6 +49,7 @@ if TYPE_CHECKING:
     from hyperpipe.core import Workspace
     from hyperpipe.data._datastore import Datastore
     from hyperpipe.store import DatasetRecord, ModelRecord, RunRecord, Store
+    from hyperpipe.store._records import SeriesSummary
 
 __all__ = ["NotFound", "Views"]
 
@@ -59,6 +63,7 @@ MAX_CHILDREN = 200
 MAX_TRACKED = 2000
 MAX_METRIC_COLUMNS = 5
 MAX_CURVES = 200
+MAX_COMPARED = 20
 MAX_LOG_CHUNK = 256 * 1024
 MAX_VALUES = 1000
 
@@ -506,23 +511,12 @@ class Views:
             parent_id=sweep_record.id, newest_first=False, limit=MAX_CURVES
         )
         series = self.store.get_metrics([t.key for t in trials], [metric])
-        points: dict[str, list[tuple[int | None, float | None]]] = {}
+        lines = {}
         for trial in trials:
             found = series.get(trial.key, [])
             logged = found[0].points if found else ()
-            points[trial.id] = [(p.step, chartable(p.data)) for p in logged]
-        stepped = all(step is not None for values in points.values() for step, _ in values)
-        by_x: dict[str, dict[float, float | None]] = {
-            trial_id: {
-                float(step if stepped else i): y  # type: ignore[arg-type]
-                for i, (step, y) in enumerate(values)
-            }
-            for trial_id, values in points.items()
-        }
-        xs = sorted({x for values in by_x.values() for x in values})
-        if len(xs) > max_points:  # evenly spaced, the last one kept
-            stride = len(xs) / max_points
-            xs = sorted({xs[int(i * stride)] for i in range(max_points)} | {xs[-1]})
+            lines[trial.id] = [(p.step, chartable(p.data)) for p in logged]
+        xs, ys, stepped = align(lines, max_points)
         return TrialCurves(
             run_id=sweep_record.id,
             primary_metric=metric,
@@ -534,11 +528,79 @@ class Views:
                     index=index,
                     status=trial.status.value,
                     early_terminated=trial.properties.get("early_terminated") == "true",
-                    y=[by_x[trial.id].get(x) for x in xs],
+                    y=ys[trial.id],
                 )
                 for index, trial in enumerate(trials)
             ],
         )
+
+    # -- comparing runs -------------------------------------------------------------------------
+
+    def compare(self, run_ids: list[str], max_points: int = 500) -> CompareView:
+        """Up to ``MAX_COMPARED`` runs side by side."""
+        unique = list(dict.fromkeys(run_ids))
+        if not 1 <= len(unique) <= MAX_COMPARED:
+            raise UserErrorException(
+                f"compare 1 to {MAX_COMPARED} runs at once, got {len(unique)}: pick them in a "
+                "runs list, or pass run=ID several times"
+            )
+        records = [self.record(run_id) for run_id in unique]
+        latest = self.store.latest_metrics([r.key for r in records])
+        summaries = {r.id: self.store.metric_summaries(r.key) for r in records}
+        values = {r.id: _parameters(r) for r in records}
+        runs = []
+        for record in records:
+            summary = self.summary(record)
+            summary.metrics = {k: _json_safe(v) for k, v in latest.get(record.key, {}).items()}
+            runs.append(summary)
+        curves = sorted(
+            {s.name for found in summaries.values() for s in found if s.kind == "scalar"}
+            & {s.name for found in summaries.values() for s in found if s.count > 1}
+        )
+        series = []
+        for name in curves:
+            lines, steps = {}, []
+            for record in records:
+                lines[record.id], stepped = self._line(
+                    record, summaries[record.id], name, max_points
+                )
+                steps.append(stepped)
+            xs, ys, _ = align(lines, max_points)
+            series.append(
+                CompareSeries(
+                    name=name,
+                    x_label="step" if all(steps) else "index",
+                    x=xs,
+                    runs=[CompareLine(run_id=run_id, y=y) for run_id, y in ys.items()],
+                )
+            )
+        return CompareView(
+            runs=runs,
+            parameters=sorted({k for found in values.values() for k in found}),
+            values=values,
+            metrics=sorted({k for r in runs for k in r.metrics}),
+            series=series,
+        )
+
+    def _line(
+        self, record: RunRecord, summaries: list[SeriesSummary], name: str, max_points: int
+    ) -> tuple[list[tuple[float | None, float | None]], bool]:
+        """One run's points of metric ``name`` as (x, y), all of them or the buckets of a long
+        series, and whether x are logged steps (else positions)."""
+        count = next((s.count for s in summaries if s.name == name), 0)
+        if count == 0:
+            return [], True
+        if count <= max_points:
+            rows = self.store.metric_rows(record.key, name)
+            stepped = all(step is not None for step, _, _ in rows)
+            return [
+                (step if stepped else i, chartable(_point_value(v, p)))
+                for i, (step, v, p) in enumerate(rows)
+            ], stepped
+        xs, ys, stepped = from_buckets(
+            self.store.metric_buckets(record.key, name, max(1, max_points // 4))
+        )
+        return list(zip(xs, ys, strict=True)), stepped
 
     # -- models and datasets --------------------------------------------------------------------
 
@@ -599,6 +661,20 @@ def _metric_columns(counts: Counter[str], order: str) -> list[str]:
     if field.startswith("metric:") and field[len("metric:") :] not in columns:
         columns.insert(0, field[len("metric:") :])
     return columns
+
+
+def _parameters(record: RunRecord) -> dict[str, Any]:
+    """A run's parameters: a trial's hyperparameters, else its ``--name value`` arguments."""
+    sampled = record.properties.get("hyperparameters")
+    if sampled:
+        return json.loads(sampled)
+    arguments = [str(a) for a in record.definition.get("arguments") or []]
+    found: dict[str, Any] = {}
+    for i, token in enumerate(arguments):
+        following = arguments[i + 1] if i + 1 < len(arguments) else None
+        if token.startswith("--") and len(token) > 2:
+            found[token[2:]] = following if following and not following.startswith("--") else True
+    return found
 
 
 def _status(word: str) -> RunStatus:

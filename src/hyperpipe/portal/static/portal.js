@@ -221,6 +221,44 @@
     }
   }
 
+  async function drawCompare(container) {
+    try {
+      const data = await getJSON(container.dataset.compare);
+      const names = new Map(data.runs.map((r, i) => [r.id, { label: r.name || r.id, i }]));
+      const n = data.runs.length;
+      for (const s of data.series) {
+        const el = Array.from(container.querySelectorAll(".compare-chart")).find((e) => e.dataset.metric === s.name);
+        if (!el) continue;
+        el.textContent = "";
+        const series = [{ label: s.x_label, value: (u, v) => fmt(v) }].concat(s.runs.map((line) => {
+          const run = names.get(line.run_id);
+          return {
+            label: run.label,
+            stroke: `hsl(${Math.round((run.i * 360) / Math.max(1, n))}, 65%, 45%)`,
+            width: 1.5,
+            spanGaps: true,
+            value: (u, v) => fmt(v),
+            points: { show: s.x.length <= 30, size: 4 },
+          };
+        }));
+        const plot = new uPlot({
+          width: Math.max(280, el.clientWidth || 460),
+          height: 240,
+          scales: { x: { time: false } },
+          axes: [{ label: s.x_label, values: (u, ticks) => ticks.map(fmt) }, { values: (u, ticks) => ticks.map(fmt), size: 60 }],
+          series,
+          legend: { show: n <= 8 },
+          cursor: { drag: { x: true, y: false } },
+        }, [s.x].concat(s.runs.map((line) => line.y)), el);
+        plots.set(el, plot);
+        el.dataset.drawn = "true";
+        el.dataset.lines = String(s.runs.length);
+      }
+    } catch (err) {
+      note(container, `could not load the comparison: ${err.message}`);
+    }
+  }
+
   // -- sortable tables ----------------------------------------------------------------------
 
   function sortable(table) {
@@ -254,6 +292,7 @@
   function init(root) {
     root.querySelectorAll(".metric-chart[data-src]").forEach(drawMetric);
     root.querySelectorAll(".trial-curves[data-curves]").forEach(drawCurves);
+    root.querySelectorAll("[data-compare]").forEach(drawCompare);
     const hd = root.querySelectorAll("[data-hyperdrive]");
     if (hd.length) drawHyperdrive(Array.from(hd));
     root.querySelectorAll("table.sortable-table").forEach(sortable);
@@ -266,7 +305,10 @@
     document.querySelectorAll("[data-region]").forEach((old) => {
       const replacement = fresh.getElementById(old.id);
       if (!replacement) return;
+      // Boxes a person ticked (runs picked to compare) stay ticked across the refresh.
+      const ticked = new Set(Array.from(old.querySelectorAll("input[type=checkbox]:checked")).map((i) => `${i.name}=${i.value}`));
       const adopted = document.importNode(replacement, true);
+      adopted.querySelectorAll("input[type=checkbox]").forEach((i) => { if (ticked.has(`${i.name}=${i.value}`)) i.checked = true; });
       old.replaceWith(adopted);
       init(adopted);
     });
