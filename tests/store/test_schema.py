@@ -115,7 +115,9 @@ def test_a_bad_url_raises_store_error_naming_the_supported_urls(url: str) -> Non
         assert "postgresql" in message
 
 
-def test_a_store_from_before_point_counts_upgrades_with_its_series_counted(new_url: str) -> None:
+def test_a_store_from_before_point_counts_upgrades_with_its_series_counted_and_rolled_up(
+    new_url: str,
+) -> None:
     from alembic.config import Config
 
     from hyperpipe.store import NewPoint, _engine
@@ -138,6 +140,9 @@ def test_a_store_from_before_point_counts_upgrades_with_its_series_counted(new_u
     try:
         counts = {s.name: s.count for s in reopened.metric_summaries(run.key)}
         assert counts == {"loss": 7, "acc": 1}
+        [rolled] = reopened.metric_buckets(run.key, "loss", 1)  # from the rebuilt rollups
+        assert (rolled.count, rolled.first, rolled.last) == (7, (None, 0.0), (None, 6.0))
+        assert (rolled.low, rolled.high) == (0.0, 6.0)
     finally:
         reopened.close()
     assert _schema_state(new_url)[0] == [SCHEMA_REVISION]

@@ -25,7 +25,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-SCHEMA_REVISION = "0004"
+SCHEMA_REVISION = "0005"
 
 metadata = MetaData(
     naming_convention={
@@ -102,6 +102,25 @@ metric_points = Table(
     Column("payload", Text, nullable=True),  # JSON text; NULL for plain numbers (most points)
     Column("ts", Float, nullable=False),
     Index(None, "series_id", "id"),
+)
+
+# Every ROLLUP_POINTS consecutive points of a series, summarised as they are written: charts of
+# series of millions of points read these rows instead of the points.
+ROLLUP_POINTS = 256
+
+metric_rollups = Table(
+    "metric_rollups",
+    metadata,
+    Column("series_id", _Id, ForeignKey("metric_series.id"), primary_key=True),
+    Column("chunk", BigInteger, primary_key=True),  # point number // ROLLUP_POINTS
+    Column("points", Integer, nullable=False),
+    Column("steps", Integer, nullable=False),  # how many of them have a step
+    Column("first_step", BigInteger, nullable=True),
+    Column("first_value", Float, nullable=True),
+    Column("last_step", BigInteger, nullable=True),
+    Column("last_value", Float, nullable=True),
+    Column("low", Float, nullable=True),
+    Column("high", Float, nullable=True),
 )
 
 # How far each metric-writing process got: its journal is replayed past last_seq after a crash.

@@ -9,13 +9,22 @@ from __future__ import annotations
 import json
 import math
 from collections import Counter, defaultdict
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import and_, bindparam, func, insert, literal_column, select, update
+from sqlalchemy import and_, bindparam, case, func, insert, literal_column, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from hyperpipe.store._base import NewPoint
 from hyperpipe.store._records import MetricBucket, MetricPoint, MetricSeries, SeriesSummary
-from hyperpipe.store._schema import metric_points, metric_series, metric_writers
+from hyperpipe.store._schema import (
+    ROLLUP_POINTS,
+    metric_points,
+    metric_rollups,
+    metric_series,
+    metric_writers,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -28,11 +37,39 @@ _COUNT_POINTS = (
     update(metric_series)
     .where(metric_series.c.id == bindparam("series"))
     .values(point_count=metric_series.c.point_count + bindparam("added"))
+    .returning(metric_series.c.point_count)
 )
 
 
 class MetricQueries:
     """The metric half of ``SqlStore``."""
+
+    @cached_property
+    def _upsert_rollups(self):  # type: ignore[no-untyped-def]
+        """Add a batch's chunk summaries to those already stored (dialect-specific upsert)."""
+        insert_into = pg_insert if self.dialect == "postgresql" else sqlite_insert
+        new = insert_into(metric_rollups)
+        old, add = metric_rollups.c, new.excluded
+        return new.on_conflict_do_update(
+            index_elements=[old.series_id, old.chunk],
+            set_={
+                "points": old.points + add.points,
+                "steps": old.steps + add.steps,
+                "first_step": case((old.points == 0, add.first_step), else_=old.first_step),
+                "last_step": add.last_step,
+                "last_value": add.last_value,
+                "low": case(
+                    (add.low.is_(None), old.low),
+                    (old.low.is_(None) | (add.low < old.low), add.low),
+                    else_=old.low,
+                ),
+                "high": case(
+                    (add.high.is_(None), old.high),
+                    (old.high.is_(None) | (add.high > old.high), add.high),
+                    else_=old.high,
+                ),
+            },
+        )
 
     def log_metrics(
         self,
@@ -55,10 +92,13 @@ class MetricQueries:
                         [_point_row(ids[p.name], p, nan_in_payload) for p in points],
                     )
                     added = Counter(ids[p.name] for p in points)
-                    conn.execute(  # in id order: concurrent writers lock rows alike
-                        _COUNT_POINTS,
-                        [{"series": sid, "added": n} for sid, n in sorted(added.items())],
-                    )
+                    numbers = {}  # each series' number for its first point of this batch
+                    for sid, n in sorted(added.items()):  # id order: writers lock rows alike
+                        total = conn.execute(
+                            _COUNT_POINTS, {"series": sid, "added": n}
+                        ).scalar_one()
+                        numbers[sid] = total - n
+                    conn.execute(self._upsert_rollups, _rollup_rows(points, ids, numbers))
                 if writer is not None and last_seq is not None:
                     moved = conn.execute(
                         update(metric_writers)
@@ -235,17 +275,23 @@ class MetricQueries:
         """One series cut into at most ``buckets`` stretches of consecutive points, in order.
 
         For charts of long series: the database reduces the points, so a reader gets a few
-        thousand numbers instead of millions. Stretches are ranges of point ids, which follow
-        logging order; their sizes vary where other series were logged in between.
+        thousand numbers instead of millions. A series of at least ``buckets / 2`` rollup chunks
+        is cut along its chunks (``metric_rollups``: a few thousand rows, however long the series);
+        a shorter one along ranges of point ids, which follow logging order (their sizes vary
+        where other series were logged in between).
         """
         with self._read() as conn:
-            series_id = conn.execute(
-                select(metric_series.c.id).where(
+            found = conn.execute(
+                select(metric_series.c.id, metric_series.c.point_count).where(
                     metric_series.c.run_key == run_key, metric_series.c.name == name
                 )
-            ).scalar_one_or_none()
-            if series_id is None:
+            ).one_or_none()
+            if found is None:
                 return []
+            series_id, count = found
+            chunks = -(-count // ROLLUP_POINTS)
+            if 2 * chunks >= max(1, buckets):  # chunks at least half as fine as asked
+                return _rollup_buckets(conn, series_id, chunks, buckets)
             own = metric_points.c.series_id == series_id
             first_id, last_id = conn.execute(  # one subquery each: both read the index's ends
                 select(
@@ -304,6 +350,88 @@ def _point_row(series_id: int, point: NewPoint, nan_in_payload: bool) -> tuple[A
         None if payload is None else json.dumps(payload),
         point.ts,
     )
+
+
+def _rollup_buckets(
+    conn: Connection, series_id: int, chunks: int, buckets: int
+) -> list[MetricBucket]:
+    """``metric_buckets`` from the chunk summaries: each bucket a run of whole chunks."""
+    bucket = (metric_rollups.c.chunk * buckets // chunks).label("bucket")
+    rows = conn.execute(
+        select(
+            bucket,
+            func.sum(metric_rollups.c.points),
+            func.sum(metric_rollups.c.steps),
+            func.min(metric_rollups.c.chunk),
+            func.max(metric_rollups.c.chunk),
+            func.min(metric_rollups.c.low),
+            func.max(metric_rollups.c.high),
+        )
+        .where(metric_rollups.c.series_id == series_id)
+        .group_by(bucket)
+        .order_by(bucket)
+    ).all()
+    ends = {
+        row.chunk: row
+        for row in conn.execute(
+            select(metric_rollups).where(
+                metric_rollups.c.series_id == series_id,
+                metric_rollups.c.chunk.in_([c for r in rows for c in (r[3], r[4])]),
+            )
+        )
+    }
+    return [
+        MetricBucket(
+            int(points),
+            int(steps),
+            (ends[first].first_step, ends[first].first_value),
+            (ends[last].last_step, ends[last].last_value),
+            low,
+            high,
+        )
+        for _, points, steps, first, last, low, high in rows
+    ]
+
+
+def _rollup_rows(
+    points: Sequence[NewPoint], ids: dict[str, int], numbers: dict[int, int]
+) -> list[dict[str, Any]]:
+    """The chunk summaries (``metric_rollups`` rows) of a batch; ``numbers`` holds each series'
+    number for its first point here. Only finite numbers count as values."""
+    by_series: dict[int, list[NewPoint]] = defaultdict(list)
+    for point in points:
+        by_series[ids[point.name]].append(point)
+    rows = []
+    for series, logged in by_series.items():
+        first_number = numbers[series]
+        start = 0
+        while start < len(logged):
+            chunk = (first_number + start) // ROLLUP_POINTS
+            end = min(len(logged), (chunk + 1) * ROLLUP_POINTS - first_number)
+            part = logged[start:end]
+            values = [
+                p.value
+                if p.payload is None and p.value is not None and -math.inf < p.value < math.inf
+                else None
+                for p in part
+            ]
+            present = [v for v in values if v is not None]
+            rows.append(
+                {
+                    "series_id": series,
+                    "chunk": chunk,
+                    "points": len(part),
+                    "steps": len(part) - [p.step for p in part].count(None),
+                    "first_step": part[0].step,
+                    "first_value": values[0],
+                    "last_step": part[-1].step,
+                    "last_value": values[-1],
+                    "low": min(present) if present else None,
+                    "high": max(present) if present else None,
+                }
+            )
+            start = end
+    return rows
 
 
 def last_point_id():  # type: ignore[no-untyped-def]

@@ -793,6 +793,33 @@ class StoreContract:
         for earlier, later in itertools.pairwise(buckets):
             assert earlier.last[0] + 1 == later.first[0]  # consecutive, nothing skipped
 
+    def test_metric_buckets_of_a_long_series_come_from_its_rollups_alike(
+        self, store: Store
+    ) -> None:
+        # 3,000 points make 12 rollup chunks of 256: cutting them into 4 buckets reads the
+        # rollups. Batches of 100 cross chunk edges; another series is logged in between.
+        run = _run(store)
+        values = [math.cos(i / 100) for i in range(3000)]
+        values[1234], values[2222], values[77] = 9.0, -9.0, math.nan
+        for start in range(0, 3000, 100):
+            batch = []
+            for i in range(start, start + 100):
+                batch += [_point("loss", values[i], step=i), _point("other", 1.0)]
+            store.log_metrics(run.key, batch)
+        buckets = store.metric_buckets(run.key, "loss", 4)
+        assert len(buckets) == 4
+        assert [b.count for b in buckets] == [768, 768, 768, 696]  # whole chunks each
+        assert all(b.steps == b.count for b in buckets)
+        assert buckets[0].first == (0, values[0])
+        assert buckets[-1].last == (2999, values[2999])
+        assert max(b.high for b in buckets) == 9.0
+        assert min(b.low for b in buckets) == -9.0
+        for earlier, later in itertools.pairwise(buckets):
+            assert earlier.last[0] + 1 == later.first[0]
+        finer = store.metric_buckets(run.key, "loss", 50)  # more buckets than chunks: points
+        assert sum(b.count for b in finer) == 3000
+        assert max(b.high for b in finer) == 9.0
+
     def test_metric_buckets_of_a_short_series_hold_every_point(self, store: Store) -> None:
         run = _run(store)
         store.log_metrics(
