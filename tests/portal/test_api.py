@@ -323,3 +323,20 @@ def test_compare_refuses_too_many_or_unknown_runs(client: TestClient, lab: Lab) 
     assert too_many.status_code == 400
     assert "1 to 20" in too_many.json()["detail"]
     assert client.get("/api/compare", params={"run": ["ghost"]}).status_code == 404
+
+
+def test_a_runs_state_changes_when_a_child_logs_a_value(client: TestClient, lab: Lab) -> None:
+    from hyperpipe.store import NewPoint, RunStatus
+
+    store = lab.ws._store  # a parent and child of their own, so other tests see no change
+    parent = store.create_run(
+        experiment_name="state", run_id="state_parent", run_type="run", status=RunStatus.RUNNING
+    )
+    child = store.create_run(
+        experiment_name="state", run_id="state_child", run_type="run", parent_id=parent.id
+    )
+    before = client.get(f"/api/runs/{parent.id}/state").json()
+    assert client.get(f"/api/runs/{parent.id}/state").json() == before  # stable when idle
+    store.log_metrics(child.key, [NewPoint("loss", "scalar", 1.0, None, 0.0)])
+    after = client.get(f"/api/runs/{parent.id}/state").json()
+    assert after["version"] != before["version"]

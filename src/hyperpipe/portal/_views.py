@@ -201,11 +201,13 @@ class Views:
             descendants.extend(found)
             parents = [c.id for c in found]
         files = self.store.list_artifacts(record.key)
+        # A sweep's trials logging values change its charts: their last values, in one query.
+        latest = self.store.latest_metrics([c.key for c in descendants])
         fingerprint = json.dumps(
             [
                 record.status.value,
                 counts,
-                [(c.id, c.status.value) for c in descendants],
+                [(c.id, c.status.value, latest.get(c.key)) for c in descendants],
                 len(files),
                 sorted(record.tags.items(), key=str),
             ],
