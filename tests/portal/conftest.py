@@ -66,6 +66,8 @@ HOSTILE = """
 from hyperpipe.core import Run
 run = Run.get_context()
 run.log("<img src=x onerror=alert(2)>", 1.0)
+for value in (0.5, 0.4):
+    run.log("train/loss", value)  # a name with a slash, as many training loops use
 run.tag("<b>tag</b>", "<i>value</i>")
 print("<script>alert(3)</script>")
 """

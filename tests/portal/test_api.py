@@ -74,7 +74,12 @@ def test_run_lists_show_the_last_values_of_the_pages_common_metrics(
     client: TestClient, lab: Lab
 ) -> None:
     page = client.get("/api/experiments/tracking/runs").json()
-    assert set(page["metric_columns"]) == {"loss", "accuracy", "<img src=x onerror=alert(2)>"}
+    assert set(page["metric_columns"]) == {
+        "loss",
+        "accuracy",
+        "<img src=x onerror=alert(2)>",
+        "train/loss",
+    }
     by_id = {r["id"]: r["metrics"] for r in page["runs"]}
     assert by_id[lab.tracking] == {"loss": 1 / 50, "accuracy": 0.91}
     assert by_id[lab.failed] == {}
@@ -157,6 +162,11 @@ def test_a_metric_series_is_chart_ready_and_reduced_on_request(
     assert len(small["x"]) <= 8
     assert max(small["y"]) == 1.0  # the extremes survive
     assert min(small["y"]) == pytest.approx(1 / 50)
+    slashed = client.get(f"/api/runs/{lab.hostile}/metrics/train%2Floss").json()
+    assert (slashed["name"], slashed["y"]) == ("train/loss", [0.5, 0.4])
+    page = client.get(f"/runs/{lab.hostile}").text
+    assert f'data-src="/api/runs/{lab.hostile}/metrics/train/loss"' in page
+    assert client.get(f"/api/runs/{lab.hostile}/metrics/train/loss").status_code == 200
     table = client.get(f"/api/runs/{lab.tracking}/metrics/confusion").json()
     assert table["values"] == [{"label": ["cat", "dog"], "right": [40, 45], "wrong": [5, 10]}]
 

@@ -96,7 +96,7 @@ def list_metrics(request: Request, run_id: str) -> list[MetricInfo]:
     return views.metrics(views.record(run_id))
 
 
-@router.get("/runs/{run_id}/metrics/{name}", tags=["metrics"])
+@router.get("/runs/{run_id}/metrics/{name:path}", tags=["metrics"])
 def get_metric(
     request: Request,
     run_id: str,
