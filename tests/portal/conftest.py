@@ -8,6 +8,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import textwrap
 import time
 from contextlib import contextmanager
@@ -278,44 +279,61 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+@dataclass
+class Served:
+    """A portal server process: where it answers, and what it printed (for failure messages)."""
+
+    port: int
+    log_path: Path
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")[-4000:]
+
+
 @contextmanager
 def serving(
     workspace: Workspace, *args: str, env: dict[str, str] | None = None
-) -> Iterator[tuple[subprocess.Popen[str], int]]:
-    """``hyperpipe portal`` as a real server process on a free port, stopped afterwards."""
-    port = free_port()
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "hyperpipe",
-            "-w",
-            str(workspace.root),
-            "portal",
-            "--port",
-            str(port),
-            *args,
-        ],
-        env={**_clean_environment(), **(env or {})},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            if process.poll() is not None:
-                raise AssertionError(f"the portal exited: {process.stderr.read()}")  # type: ignore[union-attr]
-            with socket.socket() as probe:
-                if probe.connect_ex(("127.0.0.1", port)) == 0:
-                    break
-            if time.monotonic() > deadline:
-                raise AssertionError("the portal did not start listening within 30 s")
-            time.sleep(0.05)
-        yield process, port
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
+) -> Iterator[Served]:
+    """``hyperpipe portal`` as a real server process on a free port, stopped afterwards. Its
+    output goes to a file, never a pipe nobody reads (a full pipe would stall the server)."""
+    with tempfile.TemporaryDirectory(prefix="portal-") as scratch:
+        served = Served(free_port(), Path(scratch) / "portal.log")
+        with open(served.log_path, "wb") as log:
+            process = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "hyperpipe",
+                    "-w",
+                    str(workspace.root),
+                    "portal",
+                    "--port",
+                    str(served.port),
+                    *args,
+                ],
+                env={**_clean_environment(), **(env or {})},
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        try:
+            deadline = time.monotonic() + 30
+            while True:
+                if process.poll() is not None:
+                    raise AssertionError(f"the portal exited:\n{served.log()}")
+                with socket.socket() as probe:
+                    if probe.connect_ex(("127.0.0.1", served.port)) == 0:
+                        break
+                if time.monotonic() > deadline:
+                    raise AssertionError(f"the portal did not listen within 30 s:\n{served.log()}")
+                time.sleep(0.05)
+            yield served
+        finally:
+            process.terminate()
+            process.wait(timeout=10)
 
 
 # -- a real browser ------------------------------------------------------------------------------

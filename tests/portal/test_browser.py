@@ -9,7 +9,6 @@ skip, except under CI (CI=true), where they fail.
 from __future__ import annotations
 
 import re
-import subprocess
 import textwrap
 import time
 from dataclasses import dataclass, field
@@ -18,7 +17,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 from playwright.sync_api import Browser, Page
-from tests.portal.conftest import serving
+from tests.portal.conftest import Served, serving
 
 from hyperpipe.core import Experiment, ScriptRunConfig, Workspace
 from hyperpipe.core.compute import AmlCompute, ComputeTarget
@@ -80,21 +79,9 @@ class LabRun:
 
 
 @dataclass
-class Portal:
-    url: str
-    process: subprocess.Popen[str]
-
-    def log(self) -> str:
-        """What the server printed so far (only read once a test has failed)."""
-        if self.process.poll() is None:
-            return "(the portal is still running)"
-        return (self.process.stderr.read() if self.process.stderr else "")[-4000:]
-
-
-@dataclass
 class Tab:
     page: Page
-    portal: Portal
+    portal: Served
     errors: list[str] = field(default_factory=list)
 
     def open(self, path: str) -> None:
@@ -133,13 +120,13 @@ def lab_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabRun]:
 
 
 @pytest.fixture(scope="module")
-def portal(lab_run: LabRun) -> Iterator[Portal]:
-    with serving(lab_run.ws) as (process, port):
-        yield Portal(f"http://127.0.0.1:{port}", process)
+def portal(lab_run: LabRun) -> Iterator[Served]:
+    with serving(lab_run.ws) as served:
+        yield served
 
 
 @pytest.fixture
-def tab(browser: Browser, portal: Portal) -> Iterator[Tab]:
+def tab(browser: Browser, portal: Served) -> Iterator[Tab]:
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     page = context.new_page()
     page.set_default_timeout(30_000)

@@ -20,8 +20,8 @@ SHOTS = Path(__file__).resolve().parents[1] / "output" / "portal"
 
 @pytest.fixture(scope="module")
 def base(lab: Lab) -> Iterator[str]:
-    with serving(lab.ws) as (_, port):
-        yield f"http://127.0.0.1:{port}"
+    with serving(lab.ws) as served:
+        yield served.url
 
 
 @pytest.fixture

@@ -38,8 +38,8 @@ def _get(port: int, path: str, headers: dict[str, str] | None = None) -> http.cl
 @pytest.fixture(scope="module")
 def port(lab: Lab) -> Iterator[int]:
     """A real portal server on loopback, without a token."""
-    with serving(lab.ws) as (_, bound):
-        yield bound
+    with serving(lab.ws) as served:
+        yield served.port
 
 
 @pytest.mark.parametrize("host", ["127.0.0.1", "localhost", "::1", "127.0.0.2"])
@@ -76,7 +76,8 @@ def test_the_cli_refuses_to_bind_off_loopback_without_a_token(lab: Lab) -> None:
 
 
 def test_bound_off_loopback_every_page_and_api_call_needs_the_token(lab: Lab) -> None:
-    with serving(lab.ws, "--host", "0.0.0.0", env={"HYPERPIPE_PORTAL_TOKEN": TOKEN}) as (_, port):
+    with serving(lab.ws, "--host", "0.0.0.0", env={"HYPERPIPE_PORTAL_TOKEN": TOKEN}) as served:
+        port = served.port
         for path in (
             "/",
             "/api/experiments",
@@ -187,3 +188,15 @@ def test_a_hostile_run_name_shows_as_text_in_a_real_browser(
         assert dialogs == []
     finally:
         page.close()
+
+
+def test_the_cli_refuses_a_port_out_of_range_with_a_message(lab: Lab) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "hyperpipe", "-w", str(lab.ws.root), "portal", "--port", "70000"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert "--port" in result.stderr
+    assert "Traceback" not in result.stderr

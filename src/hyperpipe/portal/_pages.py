@@ -76,8 +76,12 @@ def runs_page(
 def run_page(request: Request, run_id: str) -> HTMLResponse:
     views = _views(request)
     detail = views.detail(run_id)
-    record = views.record(run_id)
-    sweep = views.sweep_of(record)
+    # A sweep's own page, or a pipeline step's page showing the sweep it ran.
+    sweep = (
+        detail.id
+        if detail.kind == "hyperdrive"
+        else next((c.id for c in detail.children if c.kind == "hyperdrive"), None)
+    )
     log = views.log(run_id, -LOG_TAIL_BYTES)
     others = [m for m in detail.metrics if m.kind not in ("scalar", "image")]
     images = [m for m in detail.metrics if m.kind == "image"]
@@ -87,7 +91,7 @@ def run_page(request: Request, run_id: str) -> HTMLResponse:
         "run.html",
         run=detail,
         graph=views.graph(run_id) if detail.kind == "pipeline" else None,
-        hyperdrive=views.hyperdrive(run_id) if sweep is not None else None,
+        hyperdrive=views.hyperdrive(sweep) if sweep is not None else None,
         log=log,
         log_truncated=log.offset > len(log.text.encode()),
         live=detail.active or any(c.active for c in detail.children),

@@ -11,7 +11,6 @@ import json
 import math
 import time
 from collections import Counter
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hyperpipe.core import _lifecycle, _paths
@@ -192,12 +191,8 @@ class Views:
         # Descendants too: a pipeline's steps, a step's sweep, the sweep's trials.
         descendants: list[RunRecord] = []
         parents = [record.id]
-        while parents and len(descendants) < MAX_TRACKED:
-            found = [
-                child
-                for parent in parents
-                for child in self.store.list_runs(parent_id=parent, limit=MAX_TRACKED)
-            ]
+        while parents and len(descendants) < MAX_TRACKED:  # one query per generation
+            found = self.store.list_runs(parent_ids=parents, limit=MAX_TRACKED)
             descendants.extend(found)
             parents = [c.id for c in found]
         files = self.store.list_artifacts(record.key)
@@ -315,46 +310,47 @@ class Views:
     def log(self, run_id: str, offset: int = 0) -> LogChunk:
         """Output from byte ``offset`` (negative: from the end): live file, else the stored log."""
         record = self.record(run_id)
-        active = not record.status.is_terminal()
         live = _lifecycle.driver_log_path(record)
-        if offset < 0:  # from the end: the tail a page opens with
-            offset = max(0, _size(live, self, record) + offset)
-        if live is not None and live.is_file():
-            with open(live, "rb") as handle:
-                handle.seek(offset)
-                chunk = handle.read(MAX_LOG_CHUNK)
-            source = "live"
+        if live is not None and not live.is_file():
+            live = None
+        stored = self._stored_log(record) if live is None else None
+        if live is None and stored is None:
+            return LogChunk(
+                run_id=record.id,
+                offset=0,
+                text="",
+                status=record.status.value,
+                active=not record.status.is_terminal(),
+                source="none",
+            )
+        if stored is None:
+            size = live.stat().st_size  # type: ignore[union-attr]
+            opened = open(live, "rb")  # type: ignore[arg-type]  # noqa: SIM115 (closed below)
         else:
-            stored = self._stored_log(record)
-            if stored is None:
-                return LogChunk(
-                    run_id=record.id,
-                    offset=0,
-                    text="",
-                    status=record.status.value,
-                    active=active,
-                    source="none",
-                )
-            datastore, path = stored
-            with datastore._open(path) as handle:
-                handle.seek(offset)
-                chunk = handle.read(MAX_LOG_CHUNK)
-            source = "stored"
+            datastore, location, size = stored
+            opened = datastore._open(location)
+        if offset < 0:  # from the end: the tail a page opens with
+            offset = max(0, size + offset)
+        with opened as handle:
+            handle.seek(offset)
+            chunk = handle.read(MAX_LOG_CHUNK)
         cut = _utf8_boundary(chunk)
         return LogChunk(
             run_id=record.id,
             offset=offset + cut,
             text=chunk[:cut].decode("utf-8", errors="replace"),
             status=record.status.value,
-            active=active,
-            source=source,
+            active=not record.status.is_terminal(),
+            source="live" if stored is None else "stored",
         )
 
-    def _stored_log(self, record: RunRecord) -> tuple[Datastore, str] | None:
-        names = {a.path for a in self.store.list_artifacts(record.key, prefix="azureml-logs/")}
-        if _paths.DRIVER_LOG not in names:
-            return None
-        return self.datastore_of(record), _paths.artifact_prefix(record.id) + _paths.DRIVER_LOG
+    def _stored_log(self, record: RunRecord) -> tuple[Datastore, str, int] | None:
+        """The datastore, path and size of the run's stored driver log, if it has one."""
+        for artifact in self.store.list_artifacts(record.key, prefix="azureml-logs/"):
+            if artifact.path == _paths.DRIVER_LOG:
+                location = _paths.artifact_prefix(record.id) + _paths.DRIVER_LOG
+                return self.datastore_of(record), location, artifact.size
+        return None
 
     # -- pipelines ------------------------------------------------------------------------------
 
@@ -442,14 +438,18 @@ class Views:
             return found[0] if found else None
         return None
 
-    def hyperdrive(self, run_id: str) -> HyperDriveView:
+    def _sweep_record(self, run_id: str) -> RunRecord:
+        """The HyperDrive run to show for ``run_id``: itself or its step's sweep."""
         record = self.record(run_id)
-        sweep_record = self.sweep_of(record)
-        if sweep_record is None:
+        sweep = self.sweep_of(record)
+        if sweep is None:
             raise UserErrorException(
                 f"run {run_id!r} is a {record.run_type} run, not a HyperDrive run"
             )
-        record = self._reconciled(sweep_record)
+        return self._reconciled(sweep)
+
+    def hyperdrive(self, run_id: str) -> HyperDriveView:
+        record = self._sweep_record(run_id)
         sweep = record.definition["hyperdrive"]
         metric, goal = sweep["primary_metric_name"], sweep["primary_metric_goal"]
         maximize = goal == "MAXIMIZE"
@@ -502,12 +502,7 @@ class Views:
 
     def trial_curves(self, run_id: str, max_points: int = 500) -> TrialCurves:
         """Each trial's primary metric as logged, step by step: where early termination shows."""
-        record = self.record(run_id)
-        sweep_record = self.sweep_of(record)
-        if sweep_record is None:
-            raise UserErrorException(
-                f"run {run_id!r} is a {record.run_type} run, not a HyperDrive run"
-            )
+        sweep_record = self._sweep_record(run_id)
         metric = sweep_record.definition["hyperdrive"]["primary_metric_name"]
         trials = self.store.list_runs(
             parent_id=sweep_record.id, newest_first=False, limit=MAX_CURVES
@@ -733,15 +728,6 @@ def _json_safe(value: Any) -> Any:
     if isinstance(value, list):
         return [_json_safe(v) for v in value]
     return value
-
-
-def _size(live: Path | None, views: Views, record: RunRecord) -> int:
-    if live is not None and live.is_file():
-        return live.stat().st_size
-    for artifact in views.store.list_artifacts(record.key, prefix="azureml-logs/"):
-        if artifact.path == _paths.DRIVER_LOG:
-            return artifact.size
-    return 0
 
 
 def _utf8_boundary(chunk: bytes) -> int:

@@ -431,6 +431,7 @@ def _where(  # type: ignore[no-untyped-def]
     *,
     experiment_name: str | None = None,
     parent_id: str | None = None,
+    parent_ids: Iterable[str] | None = None,
     top_level_only: bool = False,
     statuses: Iterable[RunStatus | str] | None = None,
     run_type: str | None = None,
@@ -445,6 +446,8 @@ def _where(  # type: ignore[no-untyped-def]
         query = query.where(experiments.c.name == experiment_name)
     if parent_id is not None:
         query = query.where(_parent.c.id == parent_id)
+    if parent_ids is not None:  # children of any of these runs
+        query = query.where(_parent.c.id.in_(list(parent_ids)))
     if top_level_only:
         query = query.where(runs.c.parent_key.is_(None))
     if statuses is not None:

@@ -247,6 +247,9 @@ class StoreContract:
         assert [r.id for r in store.list_runs(parent_id=children[0].id)] == [grandchild.id]
         assert store.list_runs(parent_id=other_parent.id) == []
         assert store.list_runs(parent_id="ghost") == []
+        by_level = store.list_runs(parent_ids=[parent.id, children[0].id], newest_first=False)
+        assert [r.id for r in by_level] == [c.id for c in children] + [grandchild.id]
+        assert store.list_runs(parent_ids=[]) == []
 
     def test_list_runs_filters_by_experiment(self, store: Store) -> None:
         a = [_run(store, "a") for _ in range(2)]

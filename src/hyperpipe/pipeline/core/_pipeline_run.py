@@ -71,10 +71,6 @@ class StepRun(Run):
         return self._record.parent_id
 
     @property
-    def name(self) -> str | None:
-        return self._record.display_name
-
-    @property
     def _is_reused(self) -> bool:
         return bool(self._record.definition.get("reuse", {}).get("reused"))
 
