@@ -31,24 +31,27 @@
 
   // -- line charts --------------------------------------------------------------------------
 
-  function lineChart(el, xs, series, xLabel, integerX) {
+  // One chart, one or many lines: series are {label, values, color?, dash?, pointsOnly?}.
+  function lineChart(el, xs, series, xLabel, { integerX = false, height = 240, legend = true } = {}) {
     const old = plots.get(el);
     if (old) old.destroy();
     el.textContent = "";
     const opts = {
       width: Math.max(280, el.clientWidth || 460),
-      height: 240,
+      height,
       scales: { x: { time: false } },
       axes: [{ label: xLabel, values: (u, ticks) => ticks.map(fmt), incrs: integerX ? [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000] : undefined }, { values: (u, ticks) => ticks.map(fmt), size: 60 }],
       series: [{ label: xLabel, value: (u, v) => fmt(v) }].concat(series.map((s) => ({
         label: s.label,
         stroke: s.color || "#2f6fde",
         width: s.pointsOnly ? 0 : 1.6,
+        dash: s.dash,
         spanGaps: true,
         value: (u, v) => fmt(v),
         paths: s.pointsOnly ? () => null : undefined,
         points: { show: s.pointsOnly || xs.length <= 60, size: s.pointsOnly ? 7 : 5, fill: s.color || "#2f6fde" },
       }))),
+      legend: { show: legend },
       cursor: { drag: { x: true, y: false } },
     };
     const plot = new uPlot(opts, [xs].concat(series.map((s) => s.values)), el);
@@ -57,11 +60,15 @@
     el.dataset.points = String(xs.length);
   }
 
+  function hue(i, n) {
+    return `hsl(${Math.round((i * 360) / Math.max(1, n))}, 65%, 45%)`;
+  }
+
   async function drawMetric(el) {
     try {
       const data = await getJSON(el.dataset.src);
       if (!data.x.length) return note(el, "no numeric values yet");
-      lineChart(el, data.x, [{ label: data.name, values: data.y }], data.x_label, true);
+      lineChart(el, data.x, [{ label: data.name, values: data.y }], data.x_label, { integerX: true });
       if (data.downsampled) el.title = `${data.count} values; the chart keeps each stretch's first, last, lowest and highest`;
     } catch (err) {
       note(el, `could not load the metric: ${err.message}`);
@@ -76,7 +83,7 @@
     lineChart(el, trials.map((t) => t.index), [
       { label: `best ${hd.primary_metric}`, values: hd.best_so_far, color: "#1f8a4c" },
       { label: hd.primary_metric, values: trials.map((t) => t.metric), color: "#8a94a6", pointsOnly: true },
-    ], "trial", true);
+    ], "trial", { integerX: true });
   }
 
   function colour(t) {
@@ -191,30 +198,13 @@
         el.dataset.drawn = "skipped";
         return note(el, "each trial logged one value so far");
       }
-      const old = plots.get(el);
-      if (old) old.destroy();
-      el.textContent = "";
       const n = data.trials.length;
-      const series = [{ label: data.x_label, value: (u, v) => fmt(v) }].concat(data.trials.map((t) => ({
+      lineChart(el, data.x, data.trials.map((t) => ({
         label: `#${t.index}`,
-        stroke: `hsl(${Math.round((t.index * 360) / Math.max(1, n))}, 65%, 45%)`,
-        width: 1.4,
+        values: t.y,
+        color: hue(t.index, n),
         dash: t.early_terminated ? [5, 4] : undefined,
-        spanGaps: true,
-        value: (u, v) => fmt(v),
-        points: { show: data.x.length <= 30, size: 4 },
-      })));
-      const plot = new uPlot({
-        width: Math.max(280, el.clientWidth || 900),
-        height: 260,
-        scales: { x: { time: false } },
-        axes: [{ label: data.x_label, values: (u, ticks) => ticks.map(fmt) }, { values: (u, ticks) => ticks.map(fmt), size: 60 }],
-        series,
-        legend: { show: n <= 12 },
-        cursor: { drag: { x: true, y: false } },
-      }, [data.x].concat(data.trials.map((t) => t.y)), el);
-      plots.set(el, plot);
-      el.dataset.drawn = "true";
+      })), data.x_label, { height: 260, legend: n <= 12 });
       el.dataset.trials = String(n);
     } catch (err) {
       note(el, `could not load the trials: ${err.message}`);
@@ -229,29 +219,10 @@
       for (const s of data.series) {
         const el = Array.from(container.querySelectorAll(".compare-chart")).find((e) => e.dataset.metric === s.name);
         if (!el) continue;
-        el.textContent = "";
-        const series = [{ label: s.x_label, value: (u, v) => fmt(v) }].concat(s.runs.map((line) => {
+        lineChart(el, s.x, s.runs.map((line) => {
           const run = names.get(line.run_id);
-          return {
-            label: run.label,
-            stroke: `hsl(${Math.round((run.i * 360) / Math.max(1, n))}, 65%, 45%)`,
-            width: 1.5,
-            spanGaps: true,
-            value: (u, v) => fmt(v),
-            points: { show: s.x.length <= 30, size: 4 },
-          };
-        }));
-        const plot = new uPlot({
-          width: Math.max(280, el.clientWidth || 460),
-          height: 240,
-          scales: { x: { time: false } },
-          axes: [{ label: s.x_label, values: (u, ticks) => ticks.map(fmt) }, { values: (u, ticks) => ticks.map(fmt), size: 60 }],
-          series,
-          legend: { show: n <= 8 },
-          cursor: { drag: { x: true, y: false } },
-        }, [s.x].concat(s.runs.map((line) => line.y)), el);
-        plots.set(el, plot);
-        el.dataset.drawn = "true";
+          return { label: run.label, values: line.y, color: hue(run.i, n) };
+        }), s.x_label, { legend: n <= 8 });
         el.dataset.lines = String(s.runs.length);
       }
     } catch (err) {
