@@ -1,0 +1,70 @@
+"""The root command: assembles the command groups and turns hyperpipe errors into one line."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+
+from hyperpipe import __version__
+from hyperpipe.cli import (
+    _compute,
+    _datasets,
+    _examples,
+    _experiments,
+    _models,
+    _pipelines,
+    _portal,
+    _runs,
+    _workspace,
+)
+from hyperpipe.cli._common import WorkspaceOption, console, errors, state
+from hyperpipe.exceptions import HyperpipeError
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    name="hyperpipe",
+    help="ML pipelines, HyperDrive sweeps and run tracking, the Azure ML SDK v1 way, locally.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.command()(_workspace.init)
+app.command(context_settings=_runs.RUN_CONTEXT)(_runs.run)
+app.add_typer(_runs.app, name="runs")
+app.add_typer(_experiments.app, name="experiments")
+app.add_typer(_models.app, name="models")
+app.add_typer(_compute.app, name="compute")
+app.add_typer(_pipelines.app, name="pipelines")
+app.add_typer(_datasets.app, name="datasets")
+app.add_typer(_examples.app, name="example")
+app.command()(_portal.portal)
+
+
+def _version(value: bool) -> None:
+    if value:
+        console.print(f"hyperpipe {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    workspace: WorkspaceOption = None,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
+    ] = False,
+) -> None:
+    state["workspace"] = workspace
+
+
+def main() -> None:
+    """Entry point: hyperpipe errors print as one line naming the fix, without a traceback."""
+    try:
+        app()
+    except HyperpipeError as exc:
+        errors.print(f"[red]Error:[/] {exc}", highlight=False, soft_wrap=True)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        sys.exit(130)

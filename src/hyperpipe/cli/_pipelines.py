@@ -1,0 +1,153 @@
+"""``hyperpipe pipelines``: inspect pipeline runs, explain step reuse, resume and cancel."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from hyperpipe.cli._common import console, duration, errors, show_status, when, workspace
+from hyperpipe.exceptions import HyperpipeError
+
+app = typer.Typer(
+    help="Inspect pipeline runs, explain step reuse, resume and cancel.", no_args_is_help=True
+)
+
+PIPELINE_RUN = "azureml.PipelineRun"
+
+
+def _pipeline_run(run_id: str):  # type: ignore[no-untyped-def]
+    from hyperpipe.core import Run
+
+    the_run = Run.get(workspace(), run_id)
+    if the_run.type != PIPELINE_RUN:
+        raise HyperpipeError(
+            f"run {run_id!r} is a {the_run.type} run, not a pipeline run; list pipeline runs "
+            "with `hyperpipe pipelines list`"
+        )
+    return the_run
+
+
+@app.command("list")
+def pipelines_list(
+    experiment: Annotated[
+        str | None, typer.Option("--experiment", "-e", help="Only this experiment.")
+    ] = None,
+    limit: Annotated[int, typer.Option(help="How many pipeline runs, newest first.")] = 20,
+) -> None:
+    """List pipeline runs with how many steps finished and how many were reused."""
+    from hyperpipe.core import _lifecycle
+
+    ws = workspace()
+    records = ws._store.list_runs(experiment_name=experiment, run_type=PIPELINE_RUN, limit=limit)
+    table = Table(
+        "Pipeline run",
+        "Experiment",
+        "Status",
+        "Steps done",
+        "Reused",
+        "Started",
+        "Duration",
+        box=None,
+    )
+    for record in records:
+        record = _lifecycle.reconcile(ws._store, record, ws.root)
+        steps = ws._store.list_runs(parent_id=record.id)
+        total = len(record.definition.get("steps", []))
+        done = len({s.display_name for s in steps if s.status.value == "Finished"})
+        reused = sum(1 for s in steps if s.definition.get("reuse", {}).get("reused"))
+        table.add_row(
+            record.id,
+            record.experiment_name,
+            show_status(record.status.value),
+            f"{done}/{total}",
+            str(reused),
+            when(record.started_at or record.created_at),
+            duration(record.started_at, record.ended_at),
+        )
+    console.print(table if records else "No pipeline runs yet.")
+
+
+@app.command("show")
+def pipelines_show(run_id: Annotated[str, typer.Argument(help="The pipeline run's id.")]) -> None:
+    """Show a pipeline run's steps: status, reuse, duration, outputs."""
+    the_run = _pipeline_run(run_id)
+    details = the_run.get_details()
+    console.print(
+        f"[bold]{the_run.id}[/]  {show_status(details['status'])}  "
+        f"experiment {the_run.experiment.name}"
+    )
+    error = details.get("error", {}).get("error")
+    if error:
+        console.print(f"  [red]error[/] {error.get('message')}")
+    latest = {s.name: s for s in the_run.get_steps()}
+    table = Table("Step", "Status", "Reuse", "Duration", "Step run id", "Waits for", box=None)
+    for spec in the_run._record.definition.get("steps", []):
+        step = latest.get(spec["name"])
+        if step is None:
+            table.add_row(
+                spec["name"],
+                "[dim]not started[/]",
+                "-",
+                "-",
+                "-",
+                ", ".join(spec["depends_on"]) or "-",
+            )
+            continue
+        record = step._refresh()
+        reuse = "reused" if step._is_reused else "ran"
+        table.add_row(
+            spec["name"],
+            show_status(record.status.value),
+            reuse,
+            duration(record.started_at, record.ended_at),
+            record.id,
+            ", ".join(spec["depends_on"]) or "-",
+        )
+    console.print(table)
+    console.print("Why a step ran or was reused: hyperpipe pipelines why STEP_RUN_ID")
+
+
+@app.command("why")
+def pipelines_why(step_run_id: Annotated[str, typer.Argument(help="A step run's id.")]) -> None:
+    """Say why a step run was reused, or which part of its key changed since the last run."""
+    from hyperpipe.core import Run
+
+    step = Run.get(workspace(), step_run_id)
+    decision = step._record.definition.get("reuse")
+    if step.type != "azureml.StepRun" or decision is None:
+        raise HyperpipeError(f"run {step_run_id!r} is not a pipeline step run")
+    verdict = "[green]reused[/]" if decision.get("reused") else "[yellow]ran[/]"
+    console.print(f"Step [bold]{step.display_name}[/] ({step.id}): {verdict}")
+    for reason in decision.get("reasons", []):
+        console.print(f"  - {reason}")
+    if decision.get("key"):
+        console.print(f"  reuse key {decision['key'][:16]}…")
+
+
+@app.command("resume")
+def pipelines_resume(
+    run_id: Annotated[str, typer.Argument(help="The pipeline run's id.")],
+    wait: Annotated[
+        bool, typer.Option(help="Show the steps and wait for the pipeline to end.")
+    ] = True,
+) -> None:
+    """Continue a failed, cancelled or crashed pipeline run; finished steps are not run again."""
+    from hyperpipe.compat import enable_azureml_alias
+
+    enable_azureml_alias()  # steps written for SDK v1 keep their azureml imports working
+    the_run = _pipeline_run(run_id).resume()
+    errors.print(f"Resumed pipeline run [bold]{run_id}[/]")
+    if wait:
+        status = the_run.wait_for_completion(show_output=True, raise_on_error=False)
+        if status != "Finished":
+            raise typer.Exit(1)
+
+
+@app.command("cancel")
+def pipelines_cancel(run_id: Annotated[str, typer.Argument(help="The pipeline run's id.")]) -> None:
+    """Cancel a pipeline run: running steps are stopped, the rest never start."""
+    the_run = _pipeline_run(run_id)
+    the_run.cancel()
+    console.print(f"Cancel requested for {run_id}: {the_run.get_status()}")

@@ -1,0 +1,212 @@
+"""``hyperpipe run`` and ``hyperpipe runs``: submit a script, inspect, follow and cancel runs."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from hyperpipe.cli._common import console, duration, errors, show_status, when, workspace
+from hyperpipe.exceptions import HyperpipeError
+
+app = typer.Typer(help="Inspect, follow and cancel runs.", no_args_is_help=True)
+
+# `hyperpipe run SCRIPT ARGS...`: everything after SCRIPT goes to the script untouched.
+RUN_CONTEXT = {
+    "allow_extra_args": True,
+    "ignore_unknown_options": True,
+    "allow_interspersed_args": False,
+}
+
+
+def run(
+    ctx: typer.Context,
+    script: Annotated[
+        Path, typer.Argument(help="The Python script to run; its arguments follow it.")
+    ],
+    experiment: Annotated[
+        str, typer.Option("--experiment", "-e", help="Experiment to record the run in.")
+    ] = "default",
+    target: Annotated[str, typer.Option("--target", "-t", help="Compute target name.")] = "local",
+    source_directory: Annotated[
+        Path | None,
+        typer.Option(
+            "--source-directory",
+            "-s",
+            help="Folder snapshotted for the run (default: the script's folder).",
+        ),
+    ] = None,
+    wait: Annotated[
+        bool, typer.Option(help="Stream the output and wait for the run to end.")
+    ] = True,
+) -> None:
+    """Submit SCRIPT as a run and stream its output. Arguments after SCRIPT go to the script.
+
+    Scripts written for Azure ML SDK v1 run unchanged: their ``azureml.*`` imports resolve to
+    hyperpipe (unless the real SDK is installed).
+    """
+    from hyperpipe.compat import enable_azureml_alias
+    from hyperpipe.core import Experiment, ScriptRunConfig
+
+    ws = workspace()
+    source = (source_directory or script.resolve().parent).resolve()
+    script_path = script.resolve()
+    try:
+        relative = script_path.relative_to(source)
+    except ValueError:
+        raise HyperpipeError(
+            f"script {script_path} is not inside source directory {source}"
+        ) from None
+    config = ScriptRunConfig(
+        source_directory=source,
+        script=str(relative),
+        arguments=list(ctx.args),
+        compute_target=target,
+    )
+    enable_azureml_alias()
+    submitted = Experiment(ws, experiment).submit(config)
+    errors.print(
+        f"Submitted run [bold]{submitted.id}[/] (experiment {experiment}, target {target})"
+    )
+    if not wait:
+        console.print(submitted.id)
+        return
+    details = submitted.wait_for_completion(show_output=True, raise_on_error=False)
+    errors.print(
+        f"Run {submitted.id}: {show_status(details['status'])}. "
+        f"Details: hyperpipe runs show {submitted.id}"
+    )
+    if details["status"] not in ("Completed", "Finished"):
+        message = details.get("error", {}).get("error", {}).get("message")
+        if message:
+            errors.print(f"[red]Error:[/] {message}")
+        raise typer.Exit(1)
+
+
+@app.command("list")
+def runs_list(
+    experiment: Annotated[
+        str | None, typer.Option("--experiment", "-e", help="Only this experiment.")
+    ] = None,
+    status: Annotated[
+        str | None, typer.Option(help="Only runs with this status (e.g. Failed).")
+    ] = None,
+    children: Annotated[bool, typer.Option("--children", help="Include child runs.")] = False,
+    limit: Annotated[int, typer.Option(help="How many runs, newest first.")] = 20,
+) -> None:
+    """List runs, newest first."""
+    from hyperpipe.core import _lifecycle
+    from hyperpipe.store import RunStatus
+
+    ws = workspace()
+    known = [s.value for s in RunStatus]
+    if status and status not in known:
+        raise HyperpipeError(f"unknown status {status!r}; use one of: {', '.join(known)}")
+    statuses = [RunStatus(status)] if status else None
+    records = ws._store.list_runs(
+        experiment_name=experiment, statuses=statuses, top_level_only=not children, limit=limit
+    )
+    table = Table("Run id", "Experiment", "#", "Status", "Target", "Started", "Duration", box=None)
+    for record in records:
+        record = _lifecycle.reconcile(ws._store, record, ws.root)
+        table.add_row(
+            record.id,
+            record.experiment_name,
+            str(record.number),
+            show_status(record.status.value),
+            record.target or "-",
+            when(record.started_at),
+            duration(record.started_at, record.ended_at),
+        )
+    console.print(table if records else "No runs yet. Submit one with `hyperpipe run SCRIPT`.")
+
+
+@app.command("show")
+def runs_show(run_id: Annotated[str, typer.Argument(help="The run's id.")]) -> None:
+    """Show a run: status, definition, error, metrics, files and children."""
+    from hyperpipe.core import Run
+
+    the_run = Run.get(workspace(), run_id)
+    details = the_run.get_details()
+    console.print(
+        f"[bold]{the_run.id}[/]  {show_status(details['status'])}  "
+        f"experiment {the_run.experiment.name} #{the_run.number}"
+    )
+    definition = details["runDefinition"]
+    if definition.get("script"):
+        console.print(
+            f"  script     {definition['script']} {' '.join(definition.get('arguments', []))}"
+        )
+    console.print(f"  target     {details['target']}")
+    console.print(
+        f"  started    {details['startTimeUtc'] or '-'}\n"
+        f"  ended      {details['endTimeUtc'] or '-'}"
+    )
+    if details["tags"]:
+        console.print(f"  tags       {details['tags']}")
+    if details["properties"]:
+        console.print(f"  properties {details['properties']}")
+    error = details.get("error", {}).get("error")
+    if error:
+        console.print(f"  [red]error[/]      {error.get('message')}")
+    metrics = the_run.get_metrics()
+    if metrics:
+        table = Table("Metric", "Value", box=None, title="Metrics", title_justify="left")
+        for name, value in metrics.items():
+            shown = (
+                f"{value[-1]!r}  (last of {len(value)})" if isinstance(value, list) else repr(value)
+            )
+            table.add_row(name, shown)
+        console.print(table)
+    files = the_run.get_file_names()
+    if files:
+        console.print("Files:\n" + "\n".join(f"  {f}" for f in files))
+    children = list(the_run.get_children())
+    if children:
+        console.print("Children:\n" + "\n".join(f"  {c.id}  {c.get_status()}" for c in children))
+    for name, path in details["logFiles"].items():
+        console.print(f"Log: {name} ({path})  -> hyperpipe runs logs {the_run.id}")
+
+
+@app.command("logs")
+def runs_logs(
+    run_id: Annotated[str, typer.Argument(help="The run's id.")],
+    follow: Annotated[
+        bool, typer.Option("--follow", "-f", help="Keep printing output until the run ends.")
+    ] = False,
+) -> None:
+    """Print a run's output (stdout and stderr, interleaved)."""
+    from hyperpipe.core import Run, _lifecycle
+
+    ws = workspace()
+    the_run = Run.get(ws, run_id)
+    offset = 0
+    while True:
+        record = _lifecycle.reconcile(ws._store, ws._store.get_run(run_id), ws.root)
+        path = _lifecycle.driver_log_path(record)
+        if path is not None and path.is_file():
+            with open(path, "rb") as log:
+                log.seek(offset)
+                chunk = log.read()
+            offset += len(chunk)
+            sys.stdout.write(chunk.decode("utf-8", errors="replace"))
+            sys.stdout.flush()
+        if not follow or record.status.is_terminal():
+            break
+        time.sleep(0.2)
+    if follow:
+        errors.print(f"Run {the_run.id}: {show_status(record.status.value)}")
+
+
+@app.command("cancel")
+def runs_cancel(run_id: Annotated[str, typer.Argument(help="The run's id.")]) -> None:
+    """Cancel a run: its processes are stopped and it ends Canceled."""
+    from hyperpipe.core import Run
+
+    the_run = Run.get(workspace(), run_id)
+    the_run.cancel()
+    console.print(f"Cancel requested for {run_id}: {the_run.get_status()}")
