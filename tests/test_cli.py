@@ -187,3 +187,30 @@ def test_compute_targets_from_the_command_line(project):
         "compute target 'nope' is not defined" in unknown.stderr
         and "known targets: local" in unknown.stderr
     )
+
+
+def test_error_text_is_shown_as_it_is_never_read_as_markup(project):
+    result = hyperpipe("runs", "show", "abc[/]", cwd=project, check=False)
+    assert result.returncode == 1
+    assert "abc[/]" in result.stderr and "Traceback" not in result.stderr
+    result = hyperpipe("datasets", "list", "--name", "no[bold]such", cwd=project, check=False)
+    assert "no dataset named 'no[bold]such'; registered: none yet" in result.stderr
+
+
+def test_bracketed_text_in_an_error_keeps_its_brackets(tmp_path):
+    # Like the hint pip install 'hyperpipe[postgres]': Rich would take [postgres] for markup.
+    folder = tmp_path / "data[postgres]"
+    folder.mkdir()
+    result = hyperpipe("-w", str(folder), "runs", "list", cwd=tmp_path, check=False)
+    assert result.returncode == 1
+    assert f"in {folder} or its parents" in result.stderr
+
+
+def test_init_on_a_file_is_one_line_not_a_traceback(tmp_path):
+    (tmp_path / "afile").write_text("")
+    result = hyperpipe("init", str(tmp_path / "afile"), cwd=tmp_path, check=False)
+    assert result.returncode == 1
+    assert (
+        result.stderr.strip()
+        == f"Error: {tmp_path / 'afile'} is a file; pass a folder to create the workspace in"
+    )

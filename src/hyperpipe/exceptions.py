@@ -17,6 +17,7 @@ __all__ = [
     "InvalidStatusTransition",
     "ModelNotFoundException",
     "ModelPathNotFoundException",
+    "RunEndedError",
     "RunEnvironmentException",
     "RunNotFoundError",
     "StoreError",
@@ -82,3 +83,7 @@ class StoreError(HyperpipeError, RuntimeError):
 
 class InvalidStatusTransition(HyperpipeError, RuntimeError):
     """A run was asked to move to a status its current status does not allow."""
+
+
+class RunEndedError(InvalidStatusTransition):
+    """A run that has ended was written to by a process still running for it."""

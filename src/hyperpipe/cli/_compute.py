@@ -5,9 +5,8 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
-from hyperpipe.cli._common import console, workspace
+from hyperpipe.cli._common import Table, console, esc, workspace
 from hyperpipe.exceptions import HyperpipeError
 
 app = typer.Typer(help="Declare the compute targets runs execute on.", no_args_is_help=True)
@@ -34,7 +33,7 @@ def compute_add(
         workspace(), name, LocalCompute.provisioning_configuration(max_concurrency, gpu_list)
     )
     console.print(
-        f"Compute target [bold]{target.name}[/]: local, {target.max_concurrency} at once, "
+        f"Compute target [bold]{esc(target.name)}[/]: local, {target.max_concurrency} at once, "
         f"GPUs {list(target.gpus) or 'none'}"
     )
 
@@ -59,4 +58,4 @@ def compute_remove(name: Annotated[str, typer.Argument(help="Target name.")]) ->
     from hyperpipe.core.compute import ComputeTarget
 
     ComputeTarget(workspace(), name).delete()
-    console.print(f"Removed compute target {name}")
+    console.print(f"Removed compute target {esc(name)}")

@@ -22,18 +22,18 @@ class TaskSpec:
     log_path: str
     env: dict[str, str] = field(default_factory=dict)
     gpus: tuple[int, ...] = ()
-    # Kill the task when the process that started it dies (Linux), so a lost orchestrator
-    # leaves no step running on its own.
-    die_with_parent: bool = False
+    # Kill the task when the process that started it dies (Linux), so a lost monitor or
+    # orchestrator leaves no script running on its own.
+    die_with_parent: bool = True
 
 
 @dataclass
 class TaskHandle:
-    """A started task: its process id and what the backend needs to poll or stop it."""
+    """A started task: its process's identity and what the backend needs to poll or stop it."""
 
     run_id: str
     pid: int
-    started_at: float
+    started_at: float  # the process's start time: with the pid, its identity
     native: object = None
 
 

@@ -3,10 +3,20 @@
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["LOCAL_TARGET", "TARGET_TYPES", "TargetSpec", "target_spec", "validate_target"]
+from hyperpipe.exceptions import ComputeTargetException
+
+__all__ = [
+    "LOCAL_TARGET",
+    "TARGET_TYPES",
+    "TargetSpec",
+    "check_target_name",
+    "target_spec",
+    "validate_target",
+]
 
 LOCAL_TARGET = "local"
 TARGET_TYPES = ("local",)
@@ -33,6 +43,19 @@ class TargetSpec:
         return entry
 
 
+_TARGET_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,31}")
+
+
+def check_target_name(name: Any) -> str:
+    """A compute target's name: it names a folder of concurrency slots, so no paths."""
+    if not isinstance(name, str) or not _TARGET_NAME.fullmatch(name):
+        raise ComputeTargetException(
+            f"compute target name {name!r} is invalid: use 1-32 letters, digits, '-' or '_', "
+            "starting with a letter (e.g. 'gpu-cluster')"
+        )
+    return name
+
+
 def validate_target(entry: dict[str, Any]) -> tuple[str, str] | None:
     """The first problem with a config entry as (key, what is wrong), or None when it is valid."""
     kind = entry.get("type", "local")
@@ -49,6 +72,7 @@ def validate_target(entry: dict[str, Any]) -> tuple[str, str] | None:
 
 def target_spec(name: str, entry: dict[str, Any] | None) -> TargetSpec:
     """The spec of a target entry; the implicit ``local`` target runs one run per CPU core."""
+    check_target_name(name)
     if entry is None:
         return TargetSpec(name=name, max_concurrency=os.cpu_count() or 1)
     return TargetSpec(

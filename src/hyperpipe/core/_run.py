@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import importlib
 import io
+import json
 import os
 import sys
 import tempfile
@@ -44,6 +45,20 @@ RUN_CLASSES: dict[str, str] = {
     "hyperdrive": "hyperpipe.train.hyperdrive._run:HyperDriveRun",
 }
 _context_cache: dict[str, Run] = {}
+# Limits on what a run records (README: "Limits"): names of metrics, tags and properties, and
+# the values of tags and properties.
+MAX_NAME_LENGTH = 255
+MAX_VALUE_LENGTH = 5000
+
+
+def _new_writers_in_child() -> None:
+    """A forked child (a data-loader worker, say) logs through writers of its own."""
+    for run in _context_cache.values():
+        run._writer = None
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_new_writers_in_child)
 
 
 class Run:
@@ -326,8 +341,9 @@ class Run:
     def _requeue(self, kind: str) -> None:
         """Queue a failed, cancelled or crashed run again, for its driver to resume.
 
-        The previous driver's identity (and error) is forgotten: while the run is queued its dead
-        pid would make any reader mark the run Crashed before the new driver records itself.
+        The previous driver's identity (and error) is replaced by this process's until the new
+        driver is recorded, so a resume that dies half-way leaves a crashed run, never a run
+        queued forever.
         """
         record = self._refresh()
         resumable = (RunStatus.FAILED, RunStatus.CANCELED, RunStatus.CRASHED)
@@ -336,8 +352,16 @@ class Run:
                 f"{kind} {self.id} is {record.status.value}; only Failed, Canceled or Crashed "
                 f"{kind}s can be resumed"
             )
-        self._store.update_run(self.id, host=None, pid=None, pid_started_at=None, error=None)
-        self._record = self._store.set_status(self.id, RunStatus.QUEUED)
+        self._record = self._store.set_status(
+            self.id,
+            RunStatus.QUEUED,
+            if_fields=_lifecycle.identity_fields(record),
+            **_lifecycle.process_identity(),
+        )
+        if self._record.status != RunStatus.QUEUED:
+            raise UserErrorException(
+                f"{kind} {self.id} was resumed by another process at the same time"
+            )
 
     def _raise_if_failed(self, record: RunRecord, kind: str, details: dict[str, Any]) -> None:
         """``ActivityFailedException`` with the error and the log tail, for a run that failed."""
@@ -385,7 +409,7 @@ class Run:
     def cancel(self) -> None:
         """Stop the run: a running script's processes are terminated, the run ends Canceled."""
         self.flush()
-        self._record = _lifecycle.request_cancel(self._store, self._refresh())
+        self._record = _lifecycle.request_cancel(self._store, self._refresh(), self._workspace.root)
 
     @property
     def _managed(self) -> bool:
@@ -407,12 +431,19 @@ class Run:
     ) -> None:
         if not isinstance(name, str) or not name:
             raise UserErrorException(f"metric name must be a non-empty string, got {name!r}")
+        if len(name) > MAX_NAME_LENGTH:
+            raise UserErrorException(
+                f"metric name {name[:40]!r}... has {len(name):,} characters; the limit is "
+                f"{MAX_NAME_LENGTH}: use a shorter name (put long text in the value)"
+            )
         point = to_point(name, kind, value, description or "", step)
         if self._writer is None:
             journal = (
                 _paths.journal_dir(self._workspace.root, self.id) if self._own_process else None
             )
-            self._writer = MetricWriter(self._store, self._record.key, journal)
+            self._writer = MetricWriter(
+                self._store, self._record.key, journal, require_active=self._own_process
+            )
         self._writer.append(point)
 
     def log(self, name: str, value: Any, description: str = "", step: int | None = None) -> None:
@@ -519,7 +550,8 @@ class Run:
         """Add or overwrite tags; tags not named stay as they are."""
         if not isinstance(tags, dict):
             raise UserErrorException(f"set_tags needs a dict, got {type(tags).__name__}")
-        merged = self._store.set_tags(self.id, {str(k): _tag_value(v) for k, v in tags.items()})
+        clean = {_key(k, "tag"): _limited(_tag_value(v), k, "tag") for k, v in tags.items()}
+        merged = self._store.set_tags(self.id, clean)
         self._record = _replace(self._record, tags=merged)
 
     def remove_tags(self, tags: list[str]) -> None:
@@ -531,7 +563,12 @@ class Run:
 
     def add_properties(self, properties: dict[str, Any]) -> None:
         """Add properties; unlike tags they cannot change once set."""
-        merged = self._store.add_properties(self.id, {str(k): v for k, v in properties.items()})
+        if not isinstance(properties, dict):
+            raise UserErrorException(
+                f"add_properties needs a dict, got {type(properties).__name__}"
+            )
+        clean = {_key(k, "property"): _limited(v, k, "property") for k, v in properties.items()}
+        merged = self._store.add_properties(self.id, clean)
         self._record = _replace(self._record, properties=merged)
 
     def get_properties(self) -> dict[str, Any]:
@@ -786,6 +823,25 @@ def _plain(value: Any) -> Any:
         return value.tolist()
     if hasattr(value, "item") and getattr(value, "ndim", 1) == 0:
         return value.item()
+    return value
+
+
+def _key(key: Any, what: str) -> str:
+    key = str(key)
+    if not key or len(key) > MAX_NAME_LENGTH:
+        raise UserErrorException(
+            f"{what} name {key[:40]!r} has {len(key):,} characters; use 1 to {MAX_NAME_LENGTH}"
+        )
+    return key
+
+
+def _limited(value: Any, key: Any, what: str) -> Any:
+    size = len(value) if isinstance(value, str) else len(json.dumps(value, default=str))
+    if size > MAX_VALUE_LENGTH:
+        raise UserErrorException(
+            f"{what} {str(key)[:40]!r} has a value of {size:,} characters; the limit is "
+            f"{MAX_VALUE_LENGTH:,}: store long text as a file (run.upload_file) instead"
+        )
     return value
 
 

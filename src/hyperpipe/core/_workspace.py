@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 from functools import cached_property
@@ -93,6 +94,11 @@ class Workspace:
                 "starting with a letter or digit"
             )
         root = Path(path or ".").resolve()
+        if root.exists() and not root.is_dir():
+            raise UserErrorException(
+                f"cannot create workspace {name!r} at {root}: it is a file; pass a folder "
+                "(new or existing) as path"
+            )
         config_path = root / ".azureml" / "config.json"
         if config_path.exists():
             existing = cls(path=config_path)
@@ -119,9 +125,15 @@ class Workspace:
             },
         )
         wsconfig.save_config(config)
-        workspace = cls(_config=config, tags=tags, sku=sku)
-        workspace.get_default_datastore()._local_path().mkdir(parents=True, exist_ok=True)  # type: ignore[union-attr]
-        workspace._store  # noqa: B018 - creates the database and its schema now, not mid-run
+        try:
+            workspace = cls(_config=config, tags=tags, sku=sku)
+            workspace.get_default_datastore()._local_path().mkdir(parents=True, exist_ok=True)  # type: ignore[union-attr]
+            workspace._store  # noqa: B018 - creates the database and its schema now, not mid-run
+        except BaseException:
+            config_path.unlink(missing_ok=True)  # no half-made workspace left behind
+            with contextlib.suppress(OSError):
+                config_path.parent.rmdir()
+            raise
         return workspace
 
     @classmethod

@@ -52,6 +52,9 @@ class ComputeTarget:
     @staticmethod
     def create(workspace: Workspace, name: str, provisioning_configuration: Any) -> ComputeTarget:
         """Declare (or redeclare) target ``name`` in the workspace config."""
+        from hyperpipe.core._compute_config import check_target_name
+
+        check_target_name(name)
         if not isinstance(provisioning_configuration, LocalComputeProvisioningConfiguration):
             raise ComputeTargetException(
                 f"cannot create compute target {name!r} from {provisioning_configuration!r}; use "

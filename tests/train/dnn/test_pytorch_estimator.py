@@ -64,7 +64,9 @@ def test_several_processes_per_node_run_under_torchrun(ws, tmp_path):
         tmp_path,
         """
         import os
-        print("rank", os.environ.get("LOCAL_RANK"), "of", os.environ.get("WORLD_SIZE"), flush=True)
+        import sys  # one write per line: the two ranks share the log
+        sys.stdout.write(f"rank {os.environ['LOCAL_RANK']} of {os.environ['WORLD_SIZE']}\\n")
+        sys.stdout.flush()
         """,
     )
     estimator = PyTorch(

@@ -6,6 +6,7 @@ import os
 import uuid
 from typing import TYPE_CHECKING, Any
 
+from hyperpipe.core import _lifecycle
 from hyperpipe.exceptions import ComputeTargetException, UserErrorException
 from hyperpipe.pipeline._graph import Graph, build_graph
 from hyperpipe.pipeline._spec import source_directory_of, step_spec
@@ -169,6 +170,7 @@ class Pipeline:
                 "datastore": datastore,
                 "description": self.description,
             },
+            **_lifecycle.process_identity(),  # responsible until its driver is recorded
         )
         start_orchestrator(workspace, record.id)
         return PipelineRun._from_record(experiment, workspace._store.get_run(record.id))  # type: ignore[return-value]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
+from hyperpipe.core._script_run_config import check_arguments
 from hyperpipe.data._consumption import DatasetConsumptionConfig
 from hyperpipe.data._data_reference import DataReference
 from hyperpipe.data._dataset import AbstractDataset
@@ -54,7 +55,7 @@ class PipelineStep:
         self._run_after: list[PipelineStep] = []
         self._outputs = [self._check_output(o) for o in outputs or []]
         self._inputs = [self._check_input(i) for i in inputs or []]
-        self._arguments = list(arguments or [])
+        self._arguments = check_arguments(arguments, f"step {name!r}")
         self._add_argument_inputs()
         self._check_ports()
         for data in self._outputs:

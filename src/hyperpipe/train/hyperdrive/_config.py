@@ -7,10 +7,12 @@ import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from hyperpipe.core import _lifecycle
 from hyperpipe.core._script_run_config import ScriptRunConfig, resolve_arguments
 from hyperpipe.core._snapshot import store_snapshot
 from hyperpipe.exceptions import UserErrorException
 from hyperpipe.train.hyperdrive._goal import PrimaryMetricGoal
+from hyperpipe.train.hyperdrive._policies import EarlyTerminationPolicy
 
 if TYPE_CHECKING:
     from hyperpipe.core._experiment import Experiment
@@ -94,6 +96,21 @@ class HyperDriveConfig:
             raise UserErrorException(
                 "max_concurrent_runs must be a positive integer or None, got "
                 f"{max_concurrent_runs!r}"
+            )
+        if (
+            not isinstance(max_duration_minutes, (int, float))
+            or isinstance(max_duration_minutes, bool)
+            or not max_duration_minutes > 0
+        ):
+            raise UserErrorException(
+                "max_duration_minutes must be a positive number of minutes (the sweep stops "
+                f"when it has run that long), got {max_duration_minutes!r}"
+            )
+        if policy is not None and not isinstance(policy, EarlyTerminationPolicy):
+            raise UserErrorException(
+                f"policy must be an early-termination policy such as BanditPolicy("
+                f"slack_factor=0.1), MedianStoppingPolicy() or TruncationSelectionPolicy("
+                f"truncation_percentage=20) (or None), got {policy!r}"
             )
         if max_duration_minutes > MAX_DURATION_MINUTES:
             warnings.warn(
@@ -189,6 +206,7 @@ class HyperDriveConfig:
                 "max_concurrent_jobs": str(self.max_concurrent_runs),
                 "max_duration_minutes": str(self.max_duration_minutes),
             },
+            **_lifecycle.process_identity(),  # responsible until its driver is recorded
         )
         start_driver(workspace, record.id)
         return HyperDriveRun._from_record(experiment, workspace._store.get_run(record.id))  # type: ignore[return-value]

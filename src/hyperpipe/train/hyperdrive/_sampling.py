@@ -354,6 +354,15 @@ class GridParameterSampling(HyperParameterSampling):
 
     def __init__(self, parameter_space: dict[str, Any], properties: dict[str, Any] | None = None):
         super().__init__(self.SAMPLING_NAME, parameter_space, properties)
+        for parameter in self._parameters:
+            options = parameter.options
+            repeated = [o for i, o in enumerate(options) if o in options[:i]]
+            if repeated:
+                raise UserErrorException(
+                    f"grid parameter {parameter.key!r} repeats {sorted(set(map(repr, repeated)))} "
+                    f"in choice{tuple(options)!r}: a grid would run those points more than once; "
+                    "give each value once"
+                )
 
     def _make_sampler(self, seed: int | None) -> BaseSampler:
         return _grid_sampler_class()(self._grid(), seed=seed)

@@ -16,6 +16,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from hyperpipe.core import _lifecycle
 from hyperpipe.core._run import Run
 from hyperpipe.data._data_reference import DATA_REFERENCE_ENV_PREFIX as DATA_REFERENCE_PREFIX
 from hyperpipe.store import RunStatus
@@ -64,6 +65,7 @@ def main(arguments: list[str]) -> int:
         target=sweep["target"],
         definition={"hyperdrive": sweep, "datastore": definition["datastore"]},
         properties={"runTemplate": "HyperDrive", "StepType": "HyperDriveStep"},
+        **_lifecycle.process_identity(),  # this step process drives it
     )
     print(
         f"HyperDrive run {record.id}: {sweep['max_total_runs']} trials of {sweep['script']}",
