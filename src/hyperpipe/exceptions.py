@@ -10,6 +10,7 @@ from __future__ import annotations
 
 __all__ = [
     "ActivityFailedException",
+    "AzureMLNotSupportedError",
     "ComputeTargetException",
     "ConfigError",
     "ExperimentExecutionException",
@@ -82,3 +83,8 @@ class StoreError(HyperpipeError, RuntimeError):
 
 class InvalidStatusTransition(HyperpipeError, RuntimeError):
     """A run was asked to move to a status its current status does not allow."""
+
+
+class AzureMLNotSupportedError(HyperpipeError, AttributeError):
+    """An SDK v1 name hyperpipe does not implement was looked up: on an aliased ``azureml``
+    module, or on one of hyperpipe's SDK v1 classes or their objects."""

@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from hyperpipe._surface import SdkV1Surface
 from hyperpipe.exceptions import UserErrorException
 
 __all__ = ["CondaDependencies", "Environment"]
@@ -49,7 +50,7 @@ class _DockerSection:
     enabled: bool = False
 
 
-class Environment:
+class Environment(SdkV1Surface):
     """A named run environment, SDK v1's ``azureml.core.Environment``."""
 
     def __init__(self, name: str) -> None:

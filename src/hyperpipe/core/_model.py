@@ -8,6 +8,7 @@ import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from hyperpipe._surface import SdkV1Surface
 from hyperpipe.exceptions import ModelNotFoundException, UserErrorException, WebserviceException
 
 if TYPE_CHECKING:
@@ -19,7 +20,7 @@ __all__ = ["Model"]
 _NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9\-\._]{0,254}$")
 
 
-class Model:
+class Model(SdkV1Surface):
     """A registered model version; ``Model(ws, name, version=None)`` gets one (default: latest)."""
 
     def __init__(

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from hyperpipe._surface import SdkV1Surface
 from hyperpipe.core import _lifecycle, _paths
 from hyperpipe.core._metrics import MetricWriter, shape_metrics, to_point
 from hyperpipe.exceptions import (
@@ -46,7 +47,7 @@ RUN_CLASSES: dict[str, str] = {
 _context_cache: dict[str, Run] = {}
 
 
-class Run:
+class Run(SdkV1Surface):
     """A run in the workspace's store. ``Run(experiment, run_id)`` loads an existing run.
 
     Inside a submitted script, ``Run.get_context()`` returns the run being executed; metric values

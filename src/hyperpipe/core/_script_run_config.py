@@ -12,6 +12,7 @@ import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from hyperpipe._surface import SdkV1Surface
 from hyperpipe.core import _lifecycle, _paths
 from hyperpipe.core._workspace import STORE_ENV
 from hyperpipe.core._workspace_config import WORKSPACE_ENV
@@ -30,7 +31,7 @@ if TYPE_CHECKING:
 __all__ = ["ScriptRunConfig", "format_argument"]
 
 
-class ScriptRunConfig:
+class ScriptRunConfig(SdkV1Surface):
     """A script, its arguments and where to run it; submit it with ``experiment.submit``.
 
     Without ``run_config`` the target is ``compute_target`` (default ``"local"``); with one, the

@@ -8,6 +8,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from hyperpipe._surface import SdkV1Surface
 from hyperpipe.core import _workspace_config as wsconfig
 from hyperpipe.core._compute_config import LOCAL_TARGET, TargetSpec, target_spec
 from hyperpipe.data._datastore import WORKSPACE_DEFAULT_BLOB_STORE_NAME, Datastore
@@ -17,16 +18,18 @@ from hyperpipe.store import Store, get_store
 if TYPE_CHECKING:
     from hyperpipe.core._experiment import Experiment
     from hyperpipe.core._model import Model
+    from hyperpipe.core._run import Run
     from hyperpipe.core.compute import ComputeTarget
 
 __all__ = ["Workspace"]
 
 STORE_ENV = "HYPERPIPE_STORE_URL"
 STATE_DIR = ".hyperpipe"
+LOCAL_LOCATION = "local"
 _NAME = re.compile(r"^[a-zA-Z0-9][\w\-]{1,32}$")
 
 
-class Workspace:
+class Workspace(SdkV1Surface):
     """SDK v1's workspace, kept in a local folder.
 
     ``Workspace(subscription_id, resource_group, workspace_name)`` and ``Workspace.get(name)`` are
@@ -109,6 +112,7 @@ class Workspace:
             resource_group=resource_group or "local",
             settings={
                 "store_url": store_url,
+                "location": location or LOCAL_LOCATION,
                 "default_datastore": WORKSPACE_DEFAULT_BLOB_STORE_NAME,
                 "datastores": {
                     WORKSPACE_DEFAULT_BLOB_STORE_NAME: {
@@ -185,7 +189,9 @@ class Workspace:
 
     @property
     def location(self) -> str:
-        return "local"
+        """Where the workspace lives: the ``location`` given to ``Workspace.create`` (SDK v1's
+        Azure region), else ``local``."""
+        return self._config.settings.get("location") or LOCAL_LOCATION
 
     @property
     def root(self) -> Path:
@@ -215,6 +221,8 @@ class Workspace:
                 s=self.subscription_id, rg=self.resource_group, ws=self.name
             ),
             "name": self.name,
+            "subscriptionId": self.subscription_id,
+            "resourceGroup": self.resource_group,
             "location": self.location,
             "root": str(self.root),
             "storeUrl": self.store_url,
@@ -372,6 +380,12 @@ class Workspace:
         self._config = wsconfig.load_config(self._config.path)
 
     # -- other collections --------------------------------------------------------------------
+
+    def get_run(self, run_id: str) -> Run:
+        """The run with id ``run_id``, as its own subclass (SDK v1's ``ws.get_run``)."""
+        from hyperpipe.core._run import Run
+
+        return Run.get(self, run_id)
 
     @property
     def datasets(self) -> dict[str, Any]:

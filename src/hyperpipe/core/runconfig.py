@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from hyperpipe._surface import SdkV1Surface
 from hyperpipe.core._environment import Environment
 from hyperpipe.exceptions import UserErrorException
 
@@ -22,13 +23,13 @@ DEFAULT_GPU_IMAGE = "hyperpipe/local-gpu"
 
 
 @dataclass
-class MpiConfiguration:
+class MpiConfiguration(SdkV1Surface):
     process_count_per_node: int = 1
     node_count: int = 1
 
 
 @dataclass
-class PyTorchConfiguration:
+class PyTorchConfiguration(SdkV1Surface):
     communication_backend: str = "Nccl"
     process_count: int | None = None
     node_count: int = 1
@@ -44,13 +45,13 @@ class PyTorchConfiguration:
 
 
 @dataclass
-class TensorflowConfiguration:
+class TensorflowConfiguration(SdkV1Surface):
     worker_count: int = 1
     parameter_server_count: int = 1
 
 
 @dataclass
-class RunConfiguration:
+class RunConfiguration(SdkV1Surface):
     """Where and how a script runs: target, environment, node count."""
 
     script: str | None = None

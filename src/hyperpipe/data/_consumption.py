@@ -12,6 +12,7 @@ import re
 import warnings
 from typing import TYPE_CHECKING, Any
 
+from hyperpipe._surface import SdkV1Surface
 from hyperpipe.exceptions import UserErrorException
 
 if TYPE_CHECKING:
@@ -38,7 +39,7 @@ def check_input_name(name: str) -> str:
     return name
 
 
-class DatasetConsumptionConfig:
+class DatasetConsumptionConfig(SdkV1Surface):
     """A dataset given to a run under ``name``, in ``mode`` direct, mount or download."""
 
     def __init__(

@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any, BinaryIO
 
+from hyperpipe._surface import SdkV1Surface
 from hyperpipe.exceptions import UserErrorException
 
 if TYPE_CHECKING:
@@ -45,7 +46,7 @@ def normalize_path(path: str | None) -> str:
     return "" if text == "." else text
 
 
-class DataReference:
+class DataReference(SdkV1Surface):
     """A path in a datastore plus how a run gets it: ``mount``, ``download`` or ``upload``.
 
     Args:

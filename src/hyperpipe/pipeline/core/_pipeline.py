@@ -6,6 +6,7 @@ import os
 import uuid
 from typing import TYPE_CHECKING, Any
 
+from hyperpipe._surface import SdkV1Surface
 from hyperpipe.exceptions import ComputeTargetException, UserErrorException
 from hyperpipe.pipeline._graph import Graph, build_graph
 from hyperpipe.pipeline._spec import source_directory_of, step_spec
@@ -23,7 +24,7 @@ if TYPE_CHECKING:
 __all__ = ["Pipeline", "StepSequence"]
 
 
-class StepSequence:
+class StepSequence(SdkV1Surface):
     """Steps that run one after another; an element may be a list of steps run side by side."""
 
     def __init__(self, steps: Iterable[Any]) -> None:
@@ -40,7 +41,7 @@ class StepSequence:
         return [s for e in self.steps for s in (e if isinstance(e, list) else [e])]
 
 
-class Pipeline:
+class Pipeline(SdkV1Surface):
     """A graph of steps, validated when built: graph errors, scripts, targets, parameters.
 
     ``steps`` is a step, a list of steps, a ``StepSequence`` or a ``PipelineData`` (its

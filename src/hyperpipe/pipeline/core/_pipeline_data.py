@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
+from hyperpipe._surface import SdkV1Surface
 from hyperpipe.exceptions import UserErrorException
 
 if TYPE_CHECKING:
@@ -27,7 +28,7 @@ def check_port_name(name: Any, what: str) -> str:
     return name
 
 
-class PipelineData:
+class PipelineData(SdkV1Surface):
     """An intermediate output of one step that later steps consume.
 
     The producing step gets a path to write (which may not exist yet: create the folder, or
@@ -100,7 +101,7 @@ class PipelineData:
         return PipelineDataInput(self, "mount", input_name)
 
 
-class PipelineDataInput:
+class PipelineDataInput(SdkV1Surface):
     """A ``PipelineData`` consumed by a step in a given mode (SDK v1's InputPortBinding)."""
 
     def __init__(
@@ -124,7 +125,7 @@ class PipelineDataInput:
         return f"PipelineDataInput(data={self.data.name!r}, mode={self.mode!r}, name={self.name!r})"
 
 
-class PipelineParameter:
+class PipelineParameter(SdkV1Surface):
     """A value chosen at submit time (``pipeline_parameters={name: value}``), else the default."""
 
     _TYPES = (bool, int, float, str)

@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from hyperpipe._surface import SdkV1Surface
 from hyperpipe.core import _lifecycle
 from hyperpipe.core._run import Run
 from hyperpipe.exceptions import UserErrorException
@@ -20,7 +21,7 @@ if TYPE_CHECKING:
 __all__ = ["PipelineRun", "PortDataReference", "StepRun"]
 
 
-class PortDataReference:
+class PortDataReference(SdkV1Surface):
     """Where a step's output was committed: a path in a datastore."""
 
     def __init__(

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
+from hyperpipe._surface import SdkV1Surface
 from hyperpipe.data._consumption import DatasetConsumptionConfig
 from hyperpipe.data._data_reference import DataReference
 from hyperpipe.data._dataset import AbstractDataset
@@ -29,7 +30,7 @@ ArgumentValue = Any
 _STEP_NAME = re.compile(r"^[\w][\w\-. ]{0,254}$")
 
 
-class PipelineStep:
+class PipelineStep(SdkV1Surface):
     """A node of a pipeline. ``run_after(other)`` orders two steps with no data between them."""
 
     _type = "PipelineStep"

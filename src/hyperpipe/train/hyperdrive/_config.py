@@ -7,6 +7,7 @@ import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from hyperpipe._surface import SdkV1Surface
 from hyperpipe.core._script_run_config import ScriptRunConfig, resolve_arguments
 from hyperpipe.core._snapshot import store_snapshot
 from hyperpipe.exceptions import UserErrorException
@@ -23,7 +24,7 @@ HYPERDRIVE_RUN_TYPE = "hyperdrive"
 MAX_DURATION_MINUTES = 10080
 
 
-class HyperDriveConfig:
+class HyperDriveConfig(SdkV1Surface):
     """A hyperparameter sweep over one training script.
 
     Exactly one of ``run_config`` (a ``ScriptRunConfig``) or ``estimator`` names the script;
