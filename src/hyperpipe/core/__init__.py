@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from hyperpipe import __version__ as _hyperpipe_version
-from hyperpipe.core._environment import CondaDependencies, Environment
+from hyperpipe.core._environment import Environment
 from hyperpipe.core._experiment import Experiment
 from hyperpipe.core._model import Model
 from hyperpipe.core._run import Run, ScriptRun
 from hyperpipe.core._script_run_config import ScriptRunConfig
 from hyperpipe.core._workspace import Workspace
 from hyperpipe.core.compute import ComputeTarget
+from hyperpipe.core.conda_dependencies import CondaDependencies
 from hyperpipe.core.runconfig import RunConfiguration
 from hyperpipe.data._dataset import Dataset
 from hyperpipe.data._datastore import Datastore

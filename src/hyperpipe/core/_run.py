@@ -6,18 +6,18 @@ import contextlib
 import importlib
 import io
 import os
-import sys
 import tempfile
 import time
 import uuid
 import warnings
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hyperpipe._surface import SdkV1Surface
 from hyperpipe.core import _lifecycle, _paths
+from hyperpipe.core._log_follower import LogFollower
 from hyperpipe.core._metrics import MetricWriter, shape_metrics, to_point
+from hyperpipe.core._run_details import run_details
 from hyperpipe.exceptions import (
     ActivityFailedException,
     ModelPathNotFoundException,
@@ -45,6 +45,8 @@ RUN_CLASSES: dict[str, str] = {
     "hyperdrive": "hyperpipe.train.hyperdrive._run:HyperDriveRun",
 }
 _context_cache: dict[str, Run] = {}
+PORTAL_URL_ENV = "HYPERPIPE_PORTAL_URL"
+DEFAULT_PORTAL_URL = "http://127.0.0.1:8765"
 
 
 class Run(SdkV1Surface):
@@ -245,55 +247,13 @@ class Run(SdkV1Surface):
 
     def get_details(self) -> dict[str, Any]:
         """Run details in SDK v1's shape (runId, status, times, definition, logs, error...)."""
-        record = self._refresh()
-        definition = record.definition
-        details: dict[str, Any] = {
-            "runId": record.id,
-            "runUuid": record.id,
-            "parentRunId": record.parent_id,
-            "target": record.target,
-            "status": record.status.value,
-            "startTimeUtc": _iso(record.started_at),
-            "endTimeUtc": _iso(record.ended_at),
-            "properties": dict(record.properties),
-            "tags": dict(record.tags),
-            "inputDatasets": [
-                {
-                    "dataset": {
-                        "id": spec["dataset_id"],
-                        "name": spec.get("dataset_name"),
-                        "version": spec.get("dataset_version"),
-                    },
-                    "consumptionDetails": {
-                        "type": "RunInput",
-                        "inputName": spec.get("name") or spec.get("port"),
-                        "mechanism": spec["mode"].capitalize(),
-                    },
-                }
-                for spec in definition.get("inputs") or []
-                if spec.get("dataset_id")
-            ],
-            "outputDatasets": definition.get("outputDatasets", []),
-            "runDefinition": {
-                k: definition[k]
-                for k in (
-                    "script",
-                    "arguments",
-                    "source_directory",
-                    "target",
-                    "environment_variables",
-                )
-                if k in definition
-            },
-            "logFiles": {},
-            "submittedBy": definition.get("submitted_by"),
-        }
-        log_path = _lifecycle.driver_log_path(record)
-        if log_path is not None:
-            details["logFiles"][_paths.DRIVER_LOG] = str(log_path)
-        if record.error:
-            details["error"] = record.error
-        return details
+        return run_details(self._refresh())
+
+    def get_portal_url(self) -> str:
+        """This run's page in the portal (``hyperpipe portal``; ``HYPERPIPE_PORTAL_URL`` names
+        another address than the default http://127.0.0.1:8765)."""
+        base = os.environ.get(PORTAL_URL_ENV) or DEFAULT_PORTAL_URL
+        return f"{base.rstrip('/')}/runs/{self.id}"
 
     def wait_for_completion(
         self,
@@ -306,7 +266,7 @@ class Run(SdkV1Surface):
         With ``show_output`` the run's log is streamed here as it is written. Raises
         ``ActivityFailedException`` when the run ends Failed or Crashed and ``raise_on_error``.
         """
-        follower = _LogFollower(self) if show_output else None
+        follower = LogFollower(self) if show_output else None
         delay = 0.02
         while True:
             record = self._refresh()
@@ -744,26 +704,6 @@ class ScriptRun(Run):
     """A run created by submitting a ``ScriptRunConfig``."""
 
 
-class _LogFollower:
-    """Copies new lines of a run's driver log to stdout (``show_output=True``)."""
-
-    def __init__(self, run: Run) -> None:
-        self._run = run
-        self._offset = 0
-
-    def pump(self) -> None:
-        path = _lifecycle.driver_log_path(self._run._record)
-        if path is None or not path.is_file():
-            return
-        with open(path, "rb") as log:
-            log.seek(self._offset)
-            chunk = log.read()
-        if chunk:
-            self._offset += len(chunk)
-            sys.stdout.write(chunk.decode("utf-8", errors="replace"))
-            sys.stdout.flush()
-
-
 def _resolve_class(run_type: str) -> type[Run]:
     target = RUN_CLASSES.get(run_type)
     if target is None:
@@ -799,12 +739,6 @@ def _artifact_name(name: str) -> str:
     if not clean or ".." in clean.split("/"):
         raise UserErrorException(f"file name {name!r} must be a relative path without '..'")
     return clean
-
-
-def _iso(ts: float | None) -> str | None:
-    return (
-        None if ts is None else datetime.fromtimestamp(ts, UTC).isoformat().replace("+00:00", "Z")
-    )
 
 
 def _replace(record: RunRecord, **changes: Any) -> RunRecord:

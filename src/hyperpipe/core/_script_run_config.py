@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from hyperpipe._surface import SdkV1Surface
 from hyperpipe.core import _lifecycle, _paths
+from hyperpipe.core._environment import environment_record
 from hyperpipe.core._workspace import STORE_ENV
 from hyperpipe.core._workspace_config import WORKSPACE_ENV
 from hyperpipe.data._consumption import DatasetConsumptionConfig
@@ -172,6 +173,7 @@ def submit_script(experiment: Experiment, config: ScriptRunConfig, **kwargs: Any
             "source_directory": str(source),
             "target": target.name,
             "environment_variables": environment_variables,
+            "environment": environment_record(config.environment),
             "python": interpreter or sys.executable,
             "log_path": str(log_path),
             "datastore": datastore.name,

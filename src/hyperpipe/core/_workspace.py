@@ -16,6 +16,7 @@ from hyperpipe.exceptions import ComputeTargetException, UserErrorException
 from hyperpipe.store import Store, get_store
 
 if TYPE_CHECKING:
+    from hyperpipe.core._environment import Environment
     from hyperpipe.core._experiment import Experiment
     from hyperpipe.core._model import Model
     from hyperpipe.core._run import Run
@@ -399,6 +400,13 @@ class Workspace(SdkV1Surface):
         from hyperpipe.core._experiment import Experiment
 
         return {r.name: Experiment(self, r.name) for r in self._store.list_experiments()}
+
+    @property
+    def environments(self) -> dict[str, Environment]:
+        """The latest version of every registered environment, by name."""
+        from hyperpipe.core._environment import Environment
+
+        return Environment.list(self)
 
     @property
     def models(self) -> dict[str, Model]:

@@ -100,6 +100,20 @@ class DataReference(SdkV1Surface):
         self.path_on_compute = path_on_compute
         self.overwrite = overwrite
 
+    @staticmethod
+    def create(
+        data_reference_name: str | None = None,
+        datapath: Any = None,
+        datapath_compute_binding: Any = None,
+    ) -> DataReference:
+        """A reference to a ``DataPath``, made available as a ``DataPathComputeBinding`` says."""
+        if datapath is None or datapath_compute_binding is None:
+            raise UserErrorException(
+                "DataReference.create needs datapath=DataPath(...) and "
+                "datapath_compute_binding=DataPathComputeBinding(...)"
+            )
+        return datapath_compute_binding.create_data_reference(data_reference_name, datapath)
+
     @property
     def environment_variable(self) -> str:
         """``AZUREML_DATAREFERENCE_<name>``: the variable that holds the local path in a run."""

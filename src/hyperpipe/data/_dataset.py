@@ -195,6 +195,13 @@ class AbstractDataset(SdkV1Surface):
         )
         return AbstractDataset._from_record(workspace, record)
 
+    def _adopt(self, saved: AbstractDataset) -> None:
+        """Take on the identity ``saved`` was stored under (an unregistered dataset given to a
+        run keeps that id, so later uses point at the same stored version)."""
+        self._record = saved._record
+        self._workspace = saved._workspace
+        self._entries = saved._entries if saved._entries is not None else self._entries
+
     # -- consumption --------------------------------------------------------------------------
 
     def as_named_input(self, name: str) -> DatasetConsumptionConfig:

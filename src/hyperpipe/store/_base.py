@@ -10,6 +10,7 @@ if TYPE_CHECKING:
     from hyperpipe.store._records import (
         ArtifactRecord,
         DatasetRecord,
+        EnvironmentRecord,
         ExperimentRecord,
         MetricBucket,
         MetricSeries,
@@ -133,5 +134,13 @@ class Store(Protocol):
         self, name: str | None = None, latest: bool = False
     ) -> list[DatasetRecord]: ...
     def dataset_files(self, key: int) -> list[tuple[str | None, str, int, str, float | None]]: ...
+
+    def register_environment(self, name: str, definition: dict[str, Any]) -> EnvironmentRecord: ...
+    def get_environment(
+        self, name: str, version: int | None = None
+    ) -> EnvironmentRecord | None: ...
+    def list_environments(
+        self, name: str | None = None, latest: bool = False
+    ) -> list[EnvironmentRecord]: ...
 
     def close(self) -> None: ...

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hyperpipe._surface import SdkV1Surface
+from hyperpipe.core._environment import environment_record
 from hyperpipe.core._script_run_config import ScriptRunConfig, resolve_arguments
 from hyperpipe.core._snapshot import store_snapshot
 from hyperpipe.exceptions import UserErrorException
@@ -183,6 +184,7 @@ class HyperDriveConfig(SdkV1Surface):
             definition={
                 "hyperdrive": definition,
                 "datastore": workspace.get_default_datastore().name,
+                "environment": environment_record(self.run_config.environment),
             },
             properties={"runTemplate": "HyperDrive", "primary_metric_config": _metric_config(self)},
             tags={
