@@ -142,6 +142,11 @@ def runs_show(run_id: Annotated[str, typer.Argument(help="The run's id.")]) -> N
             f"  script     {definition['script']} {' '.join(definition.get('arguments', []))}"
         )
     console.print(f"  target     {details['target']}")
+    environment = definition.get("environment")
+    if environment:
+        console.print(f"  environment {environment['name']}")
+    for warning in details.get("warnings", []):
+        console.print(f"  [yellow]note[/]       {warning['message']}")
     console.print(
         f"  started    {details['startTimeUtc'] or '-'}\n"
         f"  ended      {details['endTimeUtc'] or '-'}"

@@ -60,4 +60,6 @@ ALIASES: dict[str, str | None] = {
     "azureml.train.hyperdrive.run": "hyperpipe.train.hyperdrive",
     "azureml.train.hyperdrive.runconfig": "hyperpipe.train.hyperdrive",
     "azureml.train.hyperdrive.sampling": "hyperpipe.train.hyperdrive",
+    # azureml-widgets
+    "azureml.widgets": "hyperpipe.widgets",
 }
