@@ -69,10 +69,16 @@ def not_supported_message(owner: str, name: str, known: list[str] | None = None)
 
 
 def not_supported(owner: type, name: str, obj: Any = None) -> AzureMLNotSupportedError:
-    """The error for ``owner.name``, naming the class as SDK v1 code knows it."""
-    known = [n for n in dir(owner) if not n.startswith("_")]
-    message = not_supported_message(owner.__name__, name, known)
-    return AzureMLNotSupportedError(message, name=name, obj=obj if obj is not None else owner)
+    """The error for ``owner.name``, naming the class as SDK v1 code knows it (the message is
+    built only if someone reads it)."""
+
+    def describe() -> str:
+        known = [n for n in dir(owner) if not n.startswith("_")]
+        return not_supported_message(owner.__name__, name, known)
+
+    return AzureMLNotSupportedError(
+        describe=describe, name=name, obj=obj if obj is not None else owner
+    )
 
 
 class _SurfaceMeta(type):

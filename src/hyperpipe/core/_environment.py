@@ -293,6 +293,15 @@ def _version_number(name: str, version: str | int | None) -> int | None:
     )
 
 
+def _caller_level() -> int:
+    """The ``stacklevel`` of the first frame outside hyperpipe: the user's submitting line."""
+    package = str(Path(__file__).resolve().parents[1])
+    frame, level = sys._getframe(1), 1
+    while frame is not None and frame.f_code.co_filename.startswith(package):
+        frame, level = frame.f_back, level + 1
+    return level
+
+
 def environment_record(environment: Environment | None) -> dict[str, Any] | None:
     """What a run's definition records about its environment: the definition, its version and
     notes on what was not applied locally. Warns (once per process) when Docker or conda
@@ -322,7 +331,7 @@ def environment_record(environment: Environment | None) -> dict[str, Any] | None
         kind = note.split(" ", 1)[0]
         if kind not in _warned:
             _warned.add(kind)
-            warnings.warn(f"hyperpipe: {note}", UserWarning, stacklevel=3)
+            warnings.warn(f"hyperpipe: {note}", UserWarning, stacklevel=_caller_level())
     return {
         "name": environment.name,
         "version": environment.version,

@@ -69,6 +69,7 @@ class ScriptRunConfig(SdkV1Surface):
             self.environment = run_config.environment
             self.max_run_duration_seconds = run_config.max_run_duration_seconds
             self.script = script or run_config.script
+            self.command = command or getattr(run_config, "command", None)
             self.arguments = list(arguments if arguments is not None else run_config.arguments)
 
     def __repr__(self) -> str:
