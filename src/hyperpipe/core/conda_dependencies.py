@@ -133,8 +133,12 @@ class CondaDependencies(SdkV1Surface):
     # -- editing ------------------------------------------------------------------------------
 
     def add_conda_package(self, conda_package: str) -> None:
-        """Add (or replace the version of) a conda package."""
-        self.remove_conda_package(conda_package)
+        """Add a conda package, or replace the version of one already there (in its place)."""
+        name = _package_name(conda_package)
+        for index, item in enumerate(self._dependencies):
+            if isinstance(item, str) and _package_name(item) == name:
+                self._dependencies[index] = conda_package
+                return
         self._dependencies.insert(len(self.conda_packages), conda_package)
 
     def remove_conda_package(self, conda_package: str) -> None:
