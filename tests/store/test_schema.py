@@ -146,3 +146,31 @@ def test_a_store_from_before_point_counts_upgrades_with_its_series_counted_and_r
     finally:
         reopened.close()
     assert _schema_state(new_url)[0] == [SCHEMA_REVISION]
+
+
+def test_a_store_from_before_environments_upgrades_keeping_its_data(new_url: str) -> None:
+    from alembic.config import Config
+
+    from hyperpipe.store import _engine
+
+    store = SqlStore(new_url)
+    run = store.create_run(experiment_name="e", run_id="kept", run_type="t")
+    store.register_model("m", datastore="ds", path="models/m")
+    store.close()
+    engine = create_engine(new_url)
+    config = Config()
+    config.set_main_option("script_location", str(Path(_engine.__file__).parent / "migrations"))
+    with engine.begin() as conn:  # back to the revision before the table existed
+        config.attributes["connection"] = conn
+        alembic.command.downgrade(config, "0005")
+    engine.dispose()
+    assert _schema_state(new_url) == (["0005"], _TABLES - {"environments"})
+
+    reopened = SqlStore(new_url)
+    try:
+        assert reopened.get_run("kept").key == run.key
+        assert reopened.get_model("m").path == "models/m"
+        assert reopened.register_environment("train", {"name": "train"}).version == 1
+    finally:
+        reopened.close()
+    assert _schema_state(new_url) == ([SCHEMA_REVISION], _TABLES)

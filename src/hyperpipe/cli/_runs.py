@@ -152,6 +152,11 @@ def runs_show(run_id: Annotated[str, typer.Argument(help="The run's id.")]) -> N
             f"{esc(' '.join(map(str, definition.get('arguments', []))))}"
         )
     console.print(f"  target     {esc(details['target'])}")
+    environment = definition.get("environment")
+    if environment:
+        console.print(f"  environment {esc(environment['name'])}")
+    for warning in details.get("warnings", []):
+        console.print(f"  [yellow]note[/]       {esc(warning['message'])}")
     console.print(
         f"  started    {details['startTimeUtc'] or '-'}\n"
         f"  ended      {details['endTimeUtc'] or '-'}"

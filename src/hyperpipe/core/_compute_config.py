@@ -31,6 +31,12 @@ class TargetSpec:
     max_concurrency: int = 1
     gpus: tuple[int, ...] = field(default_factory=tuple)
     vm_size: str | None = None
+    # What SDK v1 code sees (``ComputeTarget.type``): "AmlCompute" for targets declared through
+    # ``AmlCompute.provisioning_configuration``; the other fields are that call's settings.
+    sdk_type: str | None = None
+    min_nodes: int = 0
+    vm_priority: str | None = None
+    idle_seconds_before_scaledown: int | None = None
 
     def to_json(self) -> dict[str, Any]:
         entry: dict[str, Any] = {
@@ -40,6 +46,11 @@ class TargetSpec:
         }
         if self.vm_size:
             entry["vm_size"] = self.vm_size
+        if self.sdk_type:
+            entry["sdk_type"] = self.sdk_type
+            entry["min_nodes"] = self.min_nodes
+            entry["vm_priority"] = self.vm_priority
+            entry["idle_seconds_before_scaledown"] = self.idle_seconds_before_scaledown
         return entry
 
 
@@ -81,4 +92,8 @@ def target_spec(name: str, entry: dict[str, Any] | None) -> TargetSpec:
         max_concurrency=int(entry.get("max_concurrency", 1)),
         gpus=tuple(entry.get("gpus", ())),
         vm_size=entry.get("vm_size"),
+        sdk_type=entry.get("sdk_type"),
+        min_nodes=int(entry.get("min_nodes") or 0),
+        vm_priority=entry.get("vm_priority"),
+        idle_seconds_before_scaledown=entry.get("idle_seconds_before_scaledown"),
     )

@@ -7,17 +7,18 @@ import importlib
 import io
 import json
 import os
-import sys
 import tempfile
 import time
 import uuid
 import warnings
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from hyperpipe._surface import SdkV1Surface
 from hyperpipe.core import _lifecycle, _paths
+from hyperpipe.core._log_follower import LogFollower
 from hyperpipe.core._metrics import MetricWriter, shape_metrics, to_point
+from hyperpipe.core._run_details import run_details
 from hyperpipe.exceptions import (
     ActivityFailedException,
     ModelPathNotFoundException,
@@ -45,6 +46,8 @@ RUN_CLASSES: dict[str, str] = {
     "hyperdrive": "hyperpipe.train.hyperdrive._run:HyperDriveRun",
 }
 _context_cache: dict[str, Run] = {}
+PORTAL_URL_ENV = "HYPERPIPE_PORTAL_URL"
+DEFAULT_PORTAL_URL = "http://127.0.0.1:8765"
 # Limits on what a run records (README: "Limits"): names of metrics, tags and properties, and
 # the values of tags and properties.
 MAX_NAME_LENGTH = 255
@@ -61,7 +64,7 @@ if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_new_writers_in_child)
 
 
-class Run:
+class Run(SdkV1Surface):
     """A run in the workspace's store. ``Run(experiment, run_id)`` loads an existing run.
 
     Inside a submitted script, ``Run.get_context()`` returns the run being executed; metric values
@@ -259,55 +262,13 @@ class Run:
 
     def get_details(self) -> dict[str, Any]:
         """Run details in SDK v1's shape (runId, status, times, definition, logs, error...)."""
-        record = self._refresh()
-        definition = record.definition
-        details: dict[str, Any] = {
-            "runId": record.id,
-            "runUuid": record.id,
-            "parentRunId": record.parent_id,
-            "target": record.target,
-            "status": record.status.value,
-            "startTimeUtc": _iso(record.started_at),
-            "endTimeUtc": _iso(record.ended_at),
-            "properties": dict(record.properties),
-            "tags": dict(record.tags),
-            "inputDatasets": [
-                {
-                    "dataset": {
-                        "id": spec["dataset_id"],
-                        "name": spec.get("dataset_name"),
-                        "version": spec.get("dataset_version"),
-                    },
-                    "consumptionDetails": {
-                        "type": "RunInput",
-                        "inputName": spec.get("name") or spec.get("port"),
-                        "mechanism": spec["mode"].capitalize(),
-                    },
-                }
-                for spec in definition.get("inputs") or []
-                if spec.get("dataset_id")
-            ],
-            "outputDatasets": definition.get("outputDatasets", []),
-            "runDefinition": {
-                k: definition[k]
-                for k in (
-                    "script",
-                    "arguments",
-                    "source_directory",
-                    "target",
-                    "environment_variables",
-                )
-                if k in definition
-            },
-            "logFiles": {},
-            "submittedBy": definition.get("submitted_by"),
-        }
-        log_path = _lifecycle.driver_log_path(record)
-        if log_path is not None:
-            details["logFiles"][_paths.DRIVER_LOG] = str(log_path)
-        if record.error:
-            details["error"] = record.error
-        return details
+        return run_details(self._refresh())
+
+    def get_portal_url(self) -> str:
+        """This run's page in the portal (``hyperpipe portal``; ``HYPERPIPE_PORTAL_URL`` names
+        another address than the default http://127.0.0.1:8765)."""
+        base = os.environ.get(PORTAL_URL_ENV) or DEFAULT_PORTAL_URL
+        return f"{base.rstrip('/')}/runs/{self.id}"
 
     def wait_for_completion(
         self,
@@ -320,7 +281,7 @@ class Run:
         With ``show_output`` the run's log is streamed here as it is written. Raises
         ``ActivityFailedException`` when the run ends Failed or Crashed and ``raise_on_error``.
         """
-        follower = _LogFollower(self) if show_output else None
+        follower = LogFollower(self) if show_output else None
         delay = 0.02
         while True:
             record = self._refresh()
@@ -780,26 +741,6 @@ class ScriptRun(Run):
     """A run created by submitting a ``ScriptRunConfig``."""
 
 
-class _LogFollower:
-    """Copies new lines of a run's driver log to stdout (``show_output=True``)."""
-
-    def __init__(self, run: Run) -> None:
-        self._run = run
-        self._offset = 0
-
-    def pump(self) -> None:
-        path = _lifecycle.driver_log_path(self._run._record)
-        if path is None or not path.is_file():
-            return
-        with open(path, "rb") as log:
-            log.seek(self._offset)
-            chunk = log.read()
-        if chunk:
-            self._offset += len(chunk)
-            sys.stdout.write(chunk.decode("utf-8", errors="replace"))
-            sys.stdout.flush()
-
-
 def _resolve_class(run_type: str) -> type[Run]:
     target = RUN_CLASSES.get(run_type)
     if target is None:
@@ -854,12 +795,6 @@ def _artifact_name(name: str) -> str:
     if not clean or ".." in clean.split("/"):
         raise UserErrorException(f"file name {name!r} must be a relative path without '..'")
     return clean
-
-
-def _iso(ts: float | None) -> str | None:
-    return (
-        None if ts is None else datetime.fromtimestamp(ts, UTC).isoformat().replace("+00:00", "Z")
-    )
 
 
 def _replace(record: RunRecord, **changes: Any) -> RunRecord:

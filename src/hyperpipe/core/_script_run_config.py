@@ -11,8 +11,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from hyperpipe._surface import SdkV1Surface
 from hyperpipe.core import _lifecycle, _paths
 from hyperpipe.core._background import start_in_background
+from hyperpipe.core._environment import environment_record
 from hyperpipe.data._consumption import DatasetConsumptionConfig
 from hyperpipe.data._dataset import AbstractDataset
 from hyperpipe.exceptions import ExperimentExecutionException, UserErrorException
@@ -28,7 +30,7 @@ if TYPE_CHECKING:
 __all__ = ["ScriptRunConfig", "format_argument"]
 
 
-class ScriptRunConfig:
+class ScriptRunConfig(SdkV1Surface):
     """A script, its arguments and where to run it; submit it with ``experiment.submit``.
 
     Without ``run_config`` the target is ``compute_target`` (default ``"local"``); with one, the
@@ -65,6 +67,7 @@ class ScriptRunConfig:
             self.environment = run_config.environment
             self.max_run_duration_seconds = run_config.max_run_duration_seconds
             self.script = script or run_config.script
+            self.command = command or getattr(run_config, "command", None)
             self.arguments = check_arguments(
                 arguments if arguments is not None else run_config.arguments, "ScriptRunConfig"
             )
@@ -224,6 +227,7 @@ def submit_script(experiment: Experiment, config: ScriptRunConfig, **kwargs: Any
             "source_directory": str(source),
             "target": target.name,
             "environment_variables": environment_variables,
+            "environment": environment_record(config.environment),
             "python": interpreter or sys.executable,
             "log_path": str(log_path),
             "datastore": datastore.name,

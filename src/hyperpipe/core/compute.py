@@ -3,13 +3,18 @@
 A compute target is an entry in the workspace config. Cloud provisioning maps to local meaning:
 ``AmlCompute.provisioning_configuration(max_nodes=4)`` declares a target that runs up to four
 runs at once; ``ComputeTarget.create`` writes the entry and ``wait_for_completion`` returns at once.
+A target declared that way reports ``type == "AmlCompute"`` (and its ``vm_size``, ``max_nodes``),
+so SDK v1's "does it exist?" idioms (``ComputeTarget(ws, name)``, ``AmlCompute(ws, name)``,
+``ws.compute_targets[name].type == "AmlCompute"``) find it instead of re-creating it.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from hyperpipe._surface import SdkV1Surface
 from hyperpipe.core._compute_config import TargetSpec
 from hyperpipe.exceptions import ComputeTargetException
 
@@ -18,11 +23,17 @@ if TYPE_CHECKING:
 
 __all__ = [
     "AmlCompute",
+    "AmlComputeNodeStateCounts",
+    "AmlComputeProvisioningConfiguration",
+    "AmlComputeStatus",
     "ComputeTarget",
     "ComputeTargetException",
     "LocalCompute",
     "LocalComputeProvisioningConfiguration",
+    "ScaleSettings",
 ]
+
+AML_COMPUTE = "AmlCompute"
 
 
 @dataclass(frozen=True)
@@ -34,16 +45,37 @@ class LocalComputeProvisioningConfiguration:
     vm_size: str | None = None
 
 
-class ComputeTarget:
-    """A named place where runs execute. ``ComputeTarget(ws, name)`` gets an existing one."""
+@dataclass(frozen=True)
+class AmlComputeProvisioningConfiguration(LocalComputeProvisioningConfiguration):
+    """What ``AmlCompute.provisioning_configuration`` returns: a local target that remembers it
+    was declared as a cluster (``max_nodes`` runs at once)."""
+
+    min_nodes: int = 0
+    vm_priority: str = "dedicated"
+    idle_seconds_before_scaledown: int | None = None
+
+
+class ComputeTarget(SdkV1Surface):
+    """A named place where runs execute. ``ComputeTarget(ws, name)`` gets an existing one (as an
+    ``AmlCompute`` when it was declared as one); a missing one raises ``ComputeTargetException``."""
+
+    def __new__(cls, workspace: Workspace, name: str) -> ComputeTarget:
+        spec = workspace._target_spec(name)
+        kind = AmlCompute if spec.sdk_type == AML_COMPUTE else LocalCompute
+        if cls is not ComputeTarget and not issubclass(kind, cls):
+            raise ComputeTargetException(
+                f"compute target {name!r} is a {spec.sdk_type or spec.type} target, not "
+                f"{cls.__name__}; get it with ComputeTarget(ws, {name!r})"
+            )
+        return kind._from_spec(workspace, spec)
 
     def __init__(self, workspace: Workspace, name: str) -> None:
-        spec = workspace._target_spec(name)
-        self.workspace = workspace
-        self._spec = spec
+        """Everything is set by ``__new__`` (the getter)."""
 
     @classmethod
     def _from_spec(cls, workspace: Workspace, spec: TargetSpec) -> ComputeTarget:
+        if cls is ComputeTarget:
+            cls = AmlCompute if spec.sdk_type == AML_COMPUTE else LocalCompute
         target = object.__new__(cls)
         target.workspace = workspace
         target._spec = spec
@@ -62,11 +94,18 @@ class ComputeTarget:
                 "LocalCompute.provisioning_configuration(max_concurrency=..., gpus=[...])"
             )
         config = provisioning_configuration
+        cluster = isinstance(config, AmlComputeProvisioningConfiguration)
         spec = TargetSpec(
             name=name,
             max_concurrency=config.max_concurrency,
             gpus=tuple(config.gpus),
             vm_size=config.vm_size,
+            sdk_type=AML_COMPUTE if cluster else None,
+            min_nodes=config.min_nodes if cluster else 0,
+            vm_priority=config.vm_priority if cluster else None,
+            idle_seconds_before_scaledown=(
+                config.idle_seconds_before_scaledown if cluster else None
+            ),
         )
         from hyperpipe.core._compute_config import validate_target
 
@@ -82,7 +121,8 @@ class ComputeTarget:
 
     @property
     def type(self) -> str:
-        return self._spec.type
+        """``"AmlCompute"`` for targets declared as clusters, else ``"local"``."""
+        return self._spec.sdk_type or self._spec.type
 
     @property
     def max_concurrency(self) -> int:
@@ -108,8 +148,35 @@ class ComputeTarget:
     ) -> None:
         """Nothing to wait for: local targets exist as soon as they are declared."""
 
-    def get_status(self) -> str:
-        return "Succeeded"
+    def get_status(self) -> AmlComputeStatus:
+        """SDK v1's detailed status object (``.serialize()`` gives its JSON); a node is a slot
+        of this target, busy while a run holds it."""
+        from hyperpipe.compute import SlotPool
+        from hyperpipe.core._paths import slots_dir
+
+        busy = SlotPool(
+            slots_dir(self.workspace.root, self.name), self.max_concurrency, self.gpus
+        ).busy()
+        counts = AmlComputeNodeStateCounts(0, 0, 0, 0, busy, 0)
+        return AmlComputeStatus(
+            allocation_state="Steady",
+            allocation_state_transition_time=None,
+            creation_time=None,
+            current_node_count=busy,
+            errors=None,
+            modified_time=None,
+            node_state_counts=counts,
+            provisioning_state=self.provisioning_state,
+            provisioning_state_transition_time=None,
+            scale_settings=ScaleSettings(
+                self._spec.min_nodes,
+                self.max_concurrency,
+                self._spec.idle_seconds_before_scaledown,
+            ),
+            target_node_count=busy,
+            vm_priority=self._spec.vm_priority,
+            vm_size=self.vm_size,
+        )
 
     def delete(self) -> None:
         """Remove the target from the workspace config."""
@@ -120,7 +187,7 @@ class ComputeTarget:
 
     def __repr__(self) -> str:
         return (
-            f"ComputeTarget(name={self.name!r}, type={self.type!r}, "
+            f"{type(self).__name__}(name={self.name!r}, type={self.type!r}, "
             f"max_concurrency={self.max_concurrency}, gpus={list(self.gpus)})"
         )
 
@@ -137,6 +204,24 @@ class LocalCompute(ComputeTarget):
 
 class AmlCompute(ComputeTarget):
     """SDK v1's cluster type; here ``max_nodes`` becomes how many runs execute at once."""
+
+    @property
+    def max_nodes(self) -> int:
+        return self.max_concurrency
+
+    @property
+    def min_nodes(self) -> int:
+        return self._spec.min_nodes
+
+    @property
+    def vm_priority(self) -> str | None:
+        return self._spec.vm_priority
+
+    @property
+    def scale_settings(self) -> ScaleSettings:
+        return ScaleSettings(
+            self.min_nodes, self.max_nodes, self._spec.idle_seconds_before_scaledown
+        )
 
     @staticmethod
     def provisioning_configuration(
@@ -160,5 +245,95 @@ class AmlCompute(ComputeTarget):
         enable_node_public_ip: bool = True,
         *,
         gpus: list[int] | tuple[int, ...] = (),
-    ) -> LocalComputeProvisioningConfiguration:
-        return LocalComputeProvisioningConfiguration(max_nodes, tuple(gpus), vm_size or None)
+    ) -> AmlComputeProvisioningConfiguration:
+        return AmlComputeProvisioningConfiguration(
+            max_concurrency=max_nodes,
+            gpus=tuple(gpus),
+            vm_size=vm_size or None,
+            min_nodes=min_nodes,
+            vm_priority=vm_priority,
+            idle_seconds_before_scaledown=idle_seconds_before_scaledown,
+        )
+
+
+@dataclass
+class ScaleSettings(SdkV1Surface):
+    """A cluster's scale settings (SDK v1 shape)."""
+
+    minimum_node_count: int
+    maximum_node_count: int
+    idle_seconds_before_scaledown: int | None = None
+
+    def serialize(self) -> dict[str, Any]:
+        seconds = self.idle_seconds_before_scaledown
+        return {
+            "minNodeCount": self.minimum_node_count,
+            "maxNodeCount": self.maximum_node_count,
+            "nodeIdleTimeBeforeScaleDown": f"PT{seconds}S" if seconds else "",
+        }
+
+
+@dataclass
+class AmlComputeNodeStateCounts(SdkV1Surface):
+    """How many nodes (here: slots) are in each state."""
+
+    idle_node_count: int
+    leaving_node_count: int
+    preempted_node_count: int
+    preparing_node_count: int
+    running_node_count: int
+    unusable_node_count: int
+
+    def serialize(self) -> dict[str, int]:
+        return {
+            "idleNodeCount": self.idle_node_count,
+            "leavingNodeCount": self.leaving_node_count,
+            "preemptedNodeCount": self.preempted_node_count,
+            "preparingNodeCount": self.preparing_node_count,
+            "runningNodeCount": self.running_node_count,
+            "unusableNodeCount": self.unusable_node_count,
+        }
+
+
+@dataclass
+class AmlComputeStatus(SdkV1Surface):
+    """What ``get_status()`` returns; ``serialize()`` gives SDK v1's JSON (camelCase keys)."""
+
+    allocation_state: str
+    allocation_state_transition_time: datetime | None
+    creation_time: datetime | None
+    current_node_count: int
+    errors: list[Any] | None
+    modified_time: datetime | None
+    node_state_counts: AmlComputeNodeStateCounts | None
+    provisioning_state: str
+    provisioning_state_transition_time: datetime | None
+    scale_settings: ScaleSettings | None
+    target_node_count: int
+    vm_priority: str | None
+    vm_size: str | None
+
+    def serialize(self) -> dict[str, Any]:
+        def iso(value: datetime | None) -> str | None:
+            return value.astimezone(UTC).isoformat() if value else None
+
+        return {
+            "currentNodeCount": self.current_node_count,
+            "targetNodeCount": self.target_node_count,
+            "nodeStateCounts": (
+                self.node_state_counts.serialize() if self.node_state_counts else None
+            ),
+            "allocationState": self.allocation_state,
+            "allocationStateTransitionTime": iso(self.allocation_state_transition_time),
+            "errors": self.errors,
+            "creationTime": iso(self.creation_time),
+            "modifiedTime": iso(self.modified_time),
+            "provisioningState": self.provisioning_state,
+            "provisioningStateTransitionTime": iso(self.provisioning_state_transition_time),
+            "scaleSettings": self.scale_settings.serialize() if self.scale_settings else None,
+            "vmPriority": self.vm_priority,
+            "vmSize": self.vm_size,
+        }
+
+    def __str__(self) -> str:
+        return self.provisioning_state

@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 import fsspec
 from fsspec.registry import known_implementations
 
+from hyperpipe._surface import SdkV1Surface
 from hyperpipe.data._data_reference import (
     CHUNK,
     DataReference,
@@ -67,7 +68,7 @@ _TYPES = {"file": "Local", "local": "Local", "memory": "Memory", "s3": "S3", "s3
 _TYPES |= {"az": "AzureBlob", "abfs": "AzureBlob", "abfss": "AzureBlob", "gs": "GCS", "gcs": "GCS"}
 
 
-class Datastore:
+class Datastore(SdkV1Surface):
     """A named storage location, SDK v1's ``azureml.core.Datastore``.
 
     ``Datastore(workspace, name)`` returns the named datastore, or the workspace default when

@@ -11,11 +11,13 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from hyperpipe.core._environment import environment_record
 from hyperpipe.core._snapshot import store_snapshot
 from hyperpipe.data._consumption import DatasetConsumptionConfig
 from hyperpipe.data._data_reference import DataReference
 from hyperpipe.exceptions import UserErrorException
 from hyperpipe.pipeline.core._pipeline_data import (
+    DataPathInput,
     PipelineData,
     PipelineDataInput,
     PipelineParameter,
@@ -68,7 +70,8 @@ def step_spec(
         "allow_reuse": step.allow_reuse,
         "version": step.version,
         "environment_variables": environment,
-        "inputs": [_input(binding, workspace) for binding in step._inputs],
+        "environment": environment_record(_environment_of(step)),
+        "inputs": [_input(binding, workspace, parameters) for binding in step._inputs],
         "outputs": [
             {
                 "name": data.output_name,
@@ -79,12 +82,36 @@ def step_spec(
                 "pipeline_output_name": data.pipeline_output_name,
                 "destination": getattr(data, "destination_path", DEFAULT_PATH),
                 "register": getattr(data, "registration", None),
+                "training_output": _training_output(step, data),
             }
             for data in step._outputs
         ],
         "depends_on": sorted(depends_on),
         **_hyperdrive(step, workspace),
+        **_command(step),
     }
+
+
+def _environment_of(step: Any) -> Any:
+    """The environment a step's run configuration names (a sweep's: its trials')."""
+    config = getattr(step, "hyperdrive_config", None)
+    if config is not None:
+        return config.run_config.environment
+    return getattr(step.runconfig, "environment", None)
+
+
+def _training_output(step: Any, data: PipelineData) -> dict[str, Any] | None:
+    """What a HyperDriveStep writes to this output: metrics JSON or the best trial's model."""
+    if data is getattr(step, "metrics_output", None):
+        return {"type": "Metrics", "model_file": None}
+    training = data.training_output
+    return training._to_json() if training is not None else None
+
+
+def _command(step: Any) -> dict[str, Any]:
+    """A CommandStep's process: the command runner (``pipeline._command``)."""
+    launcher = getattr(step, "_launcher", None)
+    return {"command": launcher()} if launcher is not None else {}
 
 
 def _hyperdrive(step: Any, workspace: Workspace) -> dict[str, Any]:
@@ -129,12 +156,14 @@ def _token(
         return {"dataset": value.name}
     if isinstance(value, DataReference):
         return {"port": value.data_reference_name}
+    if isinstance(value, DataPathInput):
+        return {"port": value.name}
     if isinstance(value, (str, int, float, bool)):
         return str(value)
     raise UserErrorException(f"step {step.name!r}: cannot pass {value!r} as an argument")
 
 
-def _input(binding: Any, workspace: Workspace) -> dict[str, Any]:
+def _input(binding: Any, workspace: Workspace, parameters: dict[str, Any]) -> dict[str, Any]:
     if isinstance(binding, PipelineDataInput):
         return {
             "kind": "data",
@@ -146,8 +175,21 @@ def _input(binding: Any, workspace: Workspace) -> dict[str, Any]:
             "tabular": getattr(binding.data, "tabular", None),
         }
     if isinstance(binding, DatasetConsumptionConfig):
+        if binding.parameter is not None:  # the dataset chosen at submit
+            binding = binding._bound(parameters[binding.parameter.name])
         # The spec's own "kind" (file/tabular) must not replace the input kind "dataset".
         return {**binding._to_spec(workspace), "kind": "dataset", "port": binding.name}
+    if isinstance(binding, DataPathInput):  # the datastore path chosen at submit
+        path = parameters[binding.name]
+        return {
+            "kind": "reference",
+            "port": binding.name,
+            "datastore": path.datastore_name,
+            "path": path.path_on_datastore or "",
+            "mode": binding.binding.mode,
+            "path_on_compute": binding.binding.path_on_compute,
+            "parameter": binding.name,
+        }
     return {
         "kind": "reference",
         "port": binding.data_reference_name,

@@ -9,6 +9,7 @@ from hyperpipe.store._base import NewPoint, Store
 from hyperpipe.store._records import (
     ArtifactRecord,
     DatasetRecord,
+    EnvironmentRecord,
     ExperimentRecord,
     MetricBucket,
     MetricPoint,
@@ -22,6 +23,7 @@ __all__ = [
     "TERMINAL_STATUSES",
     "ArtifactRecord",
     "DatasetRecord",
+    "EnvironmentRecord",
     "ExperimentRecord",
     "MetricBucket",
     "MetricPoint",

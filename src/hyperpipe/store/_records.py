@@ -10,6 +10,7 @@ from hyperpipe.store._status import RunStatus
 __all__ = [
     "ArtifactRecord",
     "DatasetRecord",
+    "EnvironmentRecord",
     "ExperimentRecord",
     "MetricBucket",
     "MetricPoint",
@@ -148,3 +149,13 @@ class DatasetRecord:
     created_at: float
     description: str | None = None
     tags: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class EnvironmentRecord:
+    """A registered environment version; ``definition`` is the environment as JSON."""
+
+    name: str
+    version: int
+    definition: dict[str, Any]
+    created_at: float

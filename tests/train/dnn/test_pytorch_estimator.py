@@ -44,7 +44,11 @@ def test_script_params_become_arguments_and_packages_are_recorded(ws, tmp_path):
             pip_packages=["numpy==1.15.4"],
             distributed_training=MpiConfiguration(),
         )
-    assert estimator.environment.python.conda_dependencies.pip_packages == ["numpy==1.15.4"]
+    # added to SDK v1's default environment, which holds azureml-defaults
+    assert estimator.environment.python.conda_dependencies.pip_packages == [
+        "azureml-defaults",
+        "numpy==1.15.4",
+    ]
     with pytest.warns(UserWarning, match="use_gpu=True but compute target 'local' has no GPUs"):
         estimator.use_gpu = True
         run = Experiment(ws, "est").submit(estimator)

@@ -8,8 +8,10 @@ from hyperpipe.pipeline.core._pipeline_data import (
     PipelineData,
     PipelineDataInput,
     PipelineParameter,
+    TrainingOutput,
 )
-from hyperpipe.pipeline.core._pipeline_run import PipelineRun, PortDataReference, StepRun
+from hyperpipe.pipeline.core._pipeline_run import PipelineRun, StepRun
+from hyperpipe.pipeline.core._port_data import PortDataReference, StepRunOutput
 
 __all__ = [
     "OutputFileDatasetConfig",
@@ -20,5 +22,7 @@ __all__ = [
     "PipelineRun",
     "PortDataReference",
     "StepRun",
+    "StepRunOutput",
     "StepSequence",
+    "TrainingOutput",
 ]

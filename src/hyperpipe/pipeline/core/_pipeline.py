@@ -6,11 +6,14 @@ import os
 import uuid
 from typing import TYPE_CHECKING, Any
 
+from hyperpipe._surface import SdkV1Surface
 from hyperpipe.core import _lifecycle
+from hyperpipe.data._consumption import DatasetConsumptionConfig
+from hyperpipe.data.datapath import DataPath
 from hyperpipe.exceptions import ComputeTargetException, UserErrorException
 from hyperpipe.pipeline._graph import Graph, build_graph
 from hyperpipe.pipeline._spec import source_directory_of, step_spec
-from hyperpipe.pipeline.core._pipeline_data import PipelineData, PipelineParameter
+from hyperpipe.pipeline.core._pipeline_data import DataPathInput, PipelineData, PipelineParameter
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -24,7 +27,7 @@ if TYPE_CHECKING:
 __all__ = ["Pipeline", "StepSequence"]
 
 
-class StepSequence:
+class StepSequence(SdkV1Surface):
     """Steps that run one after another; an element may be a list of steps run side by side."""
 
     def __init__(self, steps: Iterable[Any]) -> None:
@@ -41,7 +44,7 @@ class StepSequence:
         return [s for e in self.steps for s in (e if isinstance(e, list) else [e])]
 
 
-class Pipeline:
+class Pipeline(SdkV1Surface):
     """A graph of steps, validated when built: graph errors, scripts, targets, parameters.
 
     ``steps`` is a step, a list of steps, a ``StepSequence`` or a ``PipelineData`` (its
@@ -94,8 +97,9 @@ class Pipeline:
     def _check_steps(self) -> None:
         outputs: dict[str, str] = {}
         for step in self._graph.steps.values():
-            script = source_directory_of(step, self._default_source_directory) / step.script_name
-            if not script.is_file():
+            source = source_directory_of(step, self._default_source_directory)
+            script = source / step.script_name if step.script_name is not None else None
+            if script is not None and not script.is_file():
                 raise UserErrorException(
                     f"step {step.name!r}: script not found at {script}; set source_directory on "
                     "the step or default_source_directory on the pipeline"
@@ -185,17 +189,7 @@ class Pipeline:
             )
         values = {name: p.default_value for name, p in self._parameters.items()}
         for name, value in given.items():
-            expected = type(self._parameters[name].default_value)
-            widened = expected is float and isinstance(value, int) and not isinstance(value, bool)
-            if (
-                expected in (int, float, bool, str)
-                and not isinstance(value, expected)
-                and not widened
-            ):
-                raise UserErrorException(
-                    f"pipeline parameter {name!r} takes a {expected.__name__}, got {value!r}"
-                )
-            values[name] = value
+            values[name] = self._parameters[name]._check_value(value)
         return values
 
 
@@ -227,6 +221,11 @@ def _parameters(graph: Graph) -> dict[str, PipelineParameter]:
     found: dict[str, PipelineParameter] = {}
     for step in graph.steps.values():
         values = [*step._arguments, *getattr(step, "params", {}).values()]
+        for binding in step._inputs:
+            if isinstance(binding, DataPathInput) or (
+                isinstance(binding, DatasetConsumptionConfig) and binding.parameter is not None
+            ):
+                values.append(binding.parameter)
         for value in values:
             if not isinstance(value, PipelineParameter):
                 continue
@@ -240,4 +239,11 @@ def _parameters(graph: Graph) -> dict[str, PipelineParameter]:
 
 
 def _plain(value: Any) -> Any:
-    return value if isinstance(value, (str, int, float, bool)) or value is None else str(value)
+    """A parameter value as the run's definition records it (JSON)."""
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    if isinstance(value, DataPath):
+        return {"datastore": value.datastore_name, "path_on_datastore": value.path_on_datastore}
+    if hasattr(value, "_kind"):  # a dataset: saved (given an id) by the step specs
+        return {"dataset_id": value.id, "name": value.name, "version": value.version}
+    return str(value)

@@ -5,13 +5,22 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
+from hyperpipe._surface import SdkV1Surface
+from hyperpipe.data.datapath import DataPath, DataPathComputeBinding
 from hyperpipe.exceptions import UserErrorException
 
 if TYPE_CHECKING:
     from hyperpipe.data._datastore import Datastore
     from hyperpipe.pipeline.steps._base import PipelineStep
 
-__all__ = ["DATA_REFERENCE_PREFIX", "PipelineData", "PipelineDataInput", "PipelineParameter"]
+__all__ = [
+    "DATA_REFERENCE_PREFIX",
+    "DataPathInput",
+    "PipelineData",
+    "PipelineDataInput",
+    "PipelineParameter",
+    "TrainingOutput",
+]
 
 DATA_REFERENCE_PREFIX = "AZUREML_DATAREFERENCE_"
 _WORD = re.compile(r"^\w+$")
@@ -27,7 +36,70 @@ def check_port_name(name: Any, what: str) -> str:
     return name
 
 
-class PipelineData:
+class TrainingOutput(SdkV1Surface):
+    """What a ``HyperDriveStep`` output receives: ``Metrics`` (SDK v1's metrics JSON, a file) or
+    ``Model`` (the best trial's ``model_file`` — a file or a folder among its files — or, without
+    ``model_file``, the best trial's whole ``outputs/`` folder).
+
+    ``PipelineData(name, training_output=TrainingOutput("Model", model_file="outputs/model.pt"))``
+    in the step's ``outputs`` gives later steps that file at ``$AZUREML_DATAREFERENCE_<name>``.
+    ``iteration`` and ``metric`` are AutoML's (pick a model by iteration or metric) and only
+    allowed with type ``Model``, one or the other.
+    """
+
+    TYPES = ("Metrics", "Model")
+
+    def __init__(
+        self,
+        type: str,
+        iteration: int | None = None,
+        metric: str | None = None,
+        model_file: str | None = None,
+    ) -> None:
+        kind = next(
+            (t for t in self.TYPES if isinstance(type, str) and t.lower() == type.lower()), None
+        )
+        if kind is None:
+            raise UserErrorException(
+                f"TrainingOutput type must be 'Metrics' or 'Model', got {type!r}"
+            )
+        if kind == "Metrics" and (iteration or metric or model_file):
+            raise UserErrorException(
+                "TrainingOutput('Metrics') takes no iteration, metric or model_file; those pick "
+                "a model: use TrainingOutput('Model', ...)"
+            )
+        if iteration and metric:
+            raise UserErrorException("TrainingOutput('Model') takes iteration or metric, not both")
+        self._type = kind
+        self._iteration = iteration
+        self._metric = metric
+        self._model_file = model_file
+
+    @property
+    def type(self) -> str:
+        return self._type
+
+    @property
+    def iteration(self) -> int | None:
+        return self._iteration
+
+    @property
+    def metric(self) -> str | None:
+        return self._metric
+
+    @property
+    def model_file(self) -> str | None:
+        return self._model_file
+
+    def _to_json(self) -> dict[str, Any]:
+        return {"type": self._type, "model_file": self._model_file}
+
+    def __repr__(self) -> str:
+        extra = f", model_file={self._model_file!r}" if self._model_file else ""
+        return f"TrainingOutput({self._type!r}{extra})"
+
+
+class PipelineData(SdkV1Surface):
     """An intermediate output of one step that later steps consume.
 
     The producing step gets a path to write (which may not exist yet: create the folder, or
@@ -61,6 +133,11 @@ class PipelineData:
         self._output_path_on_compute = output_path_on_compute
         self.is_directory = is_directory
         self.pipeline_output_name = pipeline_output_name
+        if training_output is not None and not isinstance(training_output, TrainingOutput):
+            raise UserErrorException(
+                f"PipelineData {name!r}: training_output must be a TrainingOutput, got "
+                f"{training_output!r}"
+            )
         self.training_output = training_output
         self._producers: list[PipelineStep] = []  # steps listing it as an output
 
@@ -100,7 +177,7 @@ class PipelineData:
         return PipelineDataInput(self, "mount", input_name)
 
 
-class PipelineDataInput:
+class PipelineDataInput(SdkV1Surface):
     """A ``PipelineData`` consumed by a step in a given mode (SDK v1's InputPortBinding)."""
 
     def __init__(
@@ -124,18 +201,18 @@ class PipelineDataInput:
         return f"PipelineDataInput(data={self.data.name!r}, mode={self.mode!r}, name={self.name!r})"
 
 
-class PipelineParameter:
+class PipelineParameter(SdkV1Surface):
     """A value chosen at submit time (``pipeline_parameters={name: value}``), else the default."""
 
-    _TYPES = (bool, int, float, str)
+    _TYPES = (bool, int, float, str, DataPath)
 
     def __init__(self, name: str, default_value: Any) -> None:
         check_port_name(name, "PipelineParameter name")
         if not isinstance(default_value, self._TYPES) and not hasattr(default_value, "_kind"):
             raise UserErrorException(
                 f"PipelineParameter {name!r}: default value {default_value!r} of type "
-                f"{type(default_value).__name__} is not supported; use int, float, bool, str or "
-                "a dataset"
+                f"{type(default_value).__name__} is not supported; use int, float, bool, str, "
+                "a DataPath or a dataset"
             )
         if isinstance(default_value, str) and "\n" in default_value:
             raise UserErrorException(
@@ -149,7 +226,62 @@ class PipelineParameter:
         for kind, label in ((bool, "bool"), (int, "int"), (float, "float"), (str, "string")):
             if isinstance(self.default_value, kind):
                 return label
-        return "dataset"
+        return "datapath" if isinstance(self.default_value, DataPath) else "dataset"
+
+    def _check_value(self, value: Any) -> Any:
+        """``value`` if it may replace the default at submit, else a clear error."""
+        default = self.default_value
+        if isinstance(default, DataPath):
+            ok = isinstance(value, DataPath)
+            wanted = "a DataPath (DataPath(datastore, 'path/on/datastore'))"
+        elif hasattr(default, "_kind"):
+            ok = getattr(value, "_kind", None) == default._kind
+            wanted = f"a {type(default).__name__}"
+        else:
+            expected = type(default)
+            widened = expected is float and isinstance(value, int) and not isinstance(value, bool)
+            ok = isinstance(value, expected) or widened
+            wanted = f"a {expected.__name__}"
+        if not ok:
+            raise UserErrorException(
+                f"pipeline parameter {self.name!r} takes {wanted}, got {value!r}"
+            )
+        return value
+
+    def __str__(self) -> str:
+        return f"PipelineParameter_Name:{self.name}_Default:{self.default_value}"
 
     def __repr__(self) -> str:
         return f"PipelineParameter(name={self.name!r}, default_value={self.default_value!r})"
+
+
+class DataPathInput(SdkV1Surface):
+    """A ``(PipelineParameter, DataPathComputeBinding)`` step input: the datastore path the
+    parameter holds at submit, mounted or downloaded as the binding says. Its port (and its
+    ``AZUREML_DATAREFERENCE_<name>`` variable) is named after the parameter."""
+
+    def __init__(self, parameter: PipelineParameter, binding: DataPathComputeBinding) -> None:
+        if not isinstance(parameter.default_value, DataPath):
+            raise UserErrorException(
+                f"PipelineParameter {parameter.name!r} is paired with a DataPathComputeBinding, "
+                f"so its default must be a DataPath, got {parameter.default_value!r}"
+            )
+        self.parameter = parameter
+        self.binding = binding
+        self.name = parameter.name
+
+    @staticmethod
+    def matches(value: Any) -> bool:
+        """Whether ``value`` is SDK v1's ``(PipelineParameter, DataPathComputeBinding)`` pair."""
+        return (
+            isinstance(value, tuple)
+            and len(value) == 2
+            and isinstance(value[0], PipelineParameter)
+            and isinstance(value[1], DataPathComputeBinding)
+        )
+
+    def __str__(self) -> str:
+        return f"${DATA_REFERENCE_PREFIX}{self.name}"
+
+    def __repr__(self) -> str:
+        return f"DataPathInput(parameter={self.name!r}, mode={self.binding.mode!r})"

@@ -9,31 +9,36 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
+from hyperpipe._surface import SdkV1Surface
 from hyperpipe.core._script_run_config import check_arguments
 from hyperpipe.data._consumption import DatasetConsumptionConfig
 from hyperpipe.data._data_reference import DataReference
 from hyperpipe.data._dataset import AbstractDataset
+from hyperpipe.data.datapath import DataPath
 from hyperpipe.exceptions import UserErrorException
 from hyperpipe.pipeline.core._pipeline_data import (
+    DataPathInput,
     PipelineData,
     PipelineDataInput,
     PipelineParameter,
 )
+from hyperpipe.pipeline.core._port_data import PortDataReference
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
 __all__ = ["ArgumentValue", "InputBinding", "PipelineStep"]
 
-InputBinding = PipelineDataInput | DatasetConsumptionConfig | DataReference
+InputBinding = PipelineDataInput | DatasetConsumptionConfig | DataReference | DataPathInput
 ArgumentValue = Any
 _STEP_NAME = re.compile(r"^[\w][\w\-. ]{0,254}$")
 
 
-class PipelineStep:
+class PipelineStep(SdkV1Surface):
     """A node of a pipeline. ``run_after(other)`` orders two steps with no data between them."""
 
     _type = "PipelineStep"
+    _takes_training_outputs = False  # TrainingOutput outputs: HyperDriveStep's only
 
     def __init__(
         self,
@@ -74,6 +79,12 @@ class PipelineStep:
 
     def _check_output(self, value: Any) -> PipelineData:
         if isinstance(value, PipelineData):
+            if value.training_output is not None and not self._takes_training_outputs:
+                raise UserErrorException(
+                    f"step {self.name!r}: output {value.name!r} has training_output="
+                    f"{value.training_output!r}, which only a HyperDriveStep fills (with its "
+                    "metrics or its best trial's model); drop training_output here"
+                )
             return value
         raise UserErrorException(
             f"step {self.name!r}: output {value!r} of type {type(value).__name__} is not "
@@ -83,7 +94,13 @@ class PipelineStep:
     def _check_input(self, value: Any) -> InputBinding:
         if isinstance(value, PipelineData):
             return value.as_mount()
-        if isinstance(value, (PipelineDataInput, DatasetConsumptionConfig, DataReference)):
+        if DataPathInput.matches(value):
+            return DataPathInput(*value)
+        if isinstance(value, PortDataReference):  # an output of an earlier pipeline run
+            return value.data_reference
+        if isinstance(
+            value, (PipelineDataInput, DatasetConsumptionConfig, DataReference, DataPathInput)
+        ):
             return value
         if isinstance(value, AbstractDataset):
             raise UserErrorException(
@@ -92,7 +109,8 @@ class PipelineStep:
             )
         raise UserErrorException(
             f"step {self.name!r}: input {value!r} of type {type(value).__name__} is not "
-            "supported; use PipelineData, dataset.as_named_input(name) or a DataReference"
+            "supported; use PipelineData, dataset.as_named_input(name), a DataReference or "
+            "(PipelineParameter(name, DataPath(...)), DataPathComputeBinding())"
         )
 
     def _add_argument_inputs(self) -> None:
@@ -114,6 +132,7 @@ class PipelineStep:
         ports = {id(i.data) for i in self._inputs if isinstance(i, PipelineDataInput)}
         ports |= {id(o) for o in self._outputs}
         names = {i.name for i in self._inputs if isinstance(i, DatasetConsumptionConfig)}
+        self._arguments = [self._datapath_argument(value) for value in self._arguments]
         for value in self._arguments:
             if isinstance(value, AbstractDataset):
                 raise UserErrorException(
@@ -141,6 +160,7 @@ class PipelineStep:
                     PipelineParameter,
                     DatasetConsumptionConfig,
                     DataReference,
+                    DataPathInput,
                 ),
             ):
                 raise UserErrorException(
@@ -148,6 +168,25 @@ class PipelineStep:
                     "not supported; use str, int, float, bool, PipelineData, PipelineParameter "
                     "or a dataset input"
                 )
+
+    def _datapath_argument(self, value: Any) -> Any:
+        """A ``(PipelineParameter, DataPathComputeBinding)`` argument as the step's matching
+        input (added to the inputs when missing); a bare DataPath parameter is refused."""
+        if isinstance(value, PipelineParameter) and isinstance(value.default_value, DataPath):
+            raise UserErrorException(
+                f"step {self.name!r}: PipelineParameter {value.name!r} holds a DataPath; pass "
+                "(parameter, DataPathComputeBinding(mode='mount')) in arguments and inputs so "
+                "the step gets a local path"
+            )
+        if not (DataPathInput.matches(value) or isinstance(value, DataPathInput)):
+            return value
+        name = value.name if isinstance(value, DataPathInput) else value[0].name
+        for known in self._inputs:
+            if isinstance(known, DataPathInput) and known.name == name:
+                return known
+        binding = value if isinstance(value, DataPathInput) else DataPathInput(*value)
+        self._inputs.append(binding)
+        return binding
 
     def _check_ports(self) -> None:
         outputs = [o.output_name for o in self._outputs]

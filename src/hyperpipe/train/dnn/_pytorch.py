@@ -13,6 +13,7 @@ import sys
 import warnings
 from typing import Any
 
+from hyperpipe._surface import SdkV1Surface
 from hyperpipe.core._environment import Environment
 from hyperpipe.core._script_run_config import ScriptRunConfig
 from hyperpipe.data._consumption import DatasetConsumptionConfig
@@ -24,7 +25,7 @@ SUPPORTED_PYTORCH = ("1.0", "1.1", "1.2", "1.3", "1.4", "1.5", "1.6")
 DEFAULT_PYTORCH = "1.4"
 
 
-class Estimator:
+class Estimator(SdkV1Surface):
     """A training script with its parameters, packages and compute target (deprecated in SDK v1:
     use ScriptRunConfig)."""
 

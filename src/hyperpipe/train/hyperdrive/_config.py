@@ -7,7 +7,9 @@ import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from hyperpipe._surface import SdkV1Surface
 from hyperpipe.core import _lifecycle
+from hyperpipe.core._environment import environment_record
 from hyperpipe.core._script_run_config import ScriptRunConfig, resolve_arguments
 from hyperpipe.core._snapshot import store_snapshot
 from hyperpipe.exceptions import UserErrorException
@@ -25,7 +27,7 @@ HYPERDRIVE_RUN_TYPE = "hyperdrive"
 MAX_DURATION_MINUTES = 10080
 
 
-class HyperDriveConfig:
+class HyperDriveConfig(SdkV1Surface):
     """A hyperparameter sweep over one training script.
 
     Exactly one of ``run_config`` (a ``ScriptRunConfig``) or ``estimator`` names the script;
@@ -199,6 +201,7 @@ class HyperDriveConfig:
             definition={
                 "hyperdrive": definition,
                 "datastore": workspace.get_default_datastore().name,
+                "environment": environment_record(self.run_config.environment),
             },
             properties={"runTemplate": "HyperDrive", "primary_metric_config": _metric_config(self)},
             tags={

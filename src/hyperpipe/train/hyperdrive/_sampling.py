@@ -25,6 +25,7 @@ import random
 import warnings
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from hyperpipe._surface import SdkV1Surface
 from hyperpipe.exceptions import HyperpipeError, UserErrorException
 from hyperpipe.train.hyperdrive._goal import PrimaryMetricGoal, as_goal
 from hyperpipe.train.hyperdrive._space import Parameter, argument_flag, parse_space, require_optuna
@@ -58,7 +59,7 @@ class SearchSpaceExhaustedError(HyperpipeError, LookupError):
     """Every point of a finite search space has been started; there is nothing new to ask."""
 
 
-class HyperParameterSampling:
+class HyperParameterSampling(SdkV1Surface):
     """Base class of the sampling methods: a checked search space plus the driver interface.
 
     Args:
