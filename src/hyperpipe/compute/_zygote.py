@@ -11,6 +11,12 @@ caches every task then inherits). The zygote speaks JSON lines over its stdin/st
 ``{"argv", "cwd", "env", "log_path"}`` in,
 ``{"started": pid}`` and ``{"exited": pid, "code": n}`` out (code negative: killed by a signal).
 It must not start threads before forking, so it imports modules but runs nothing else.
+
+Nor may it initialise CUDA: a CUDA driver set up before ``fork()`` is unusable in the child, and
+``CUDA_VISIBLE_DEVICES``, which gives each task its GPU, is read only when the driver starts.
+Importing torch does not start it (``torch.cuda.is_available()`` would). Should a preloaded
+module have started it anyway (the driver library is then mapped in the zygote), the zygote
+refuses to serve, and the backend falls back to starting each task as a new process.
 """
 
 from __future__ import annotations
@@ -29,7 +35,7 @@ import traceback
 from pathlib import Path
 from typing import IO, Any
 
-from hyperpipe.compute._base import TaskHandle, TaskSpec
+from hyperpipe.compute._base import TaskHandle, TaskSpec, gpu_environment
 from hyperpipe.compute._local import _die_with_parent, kill_process_tree, readable
 
 __all__ = ["ZygoteBackend", "serve"]
@@ -51,15 +57,16 @@ class ZygoteBackend:
         self._exits: dict[int, int] = {}
         self._buffer = b""
         ready = self._read_message(timeout=300)
+        if ready is not None and "refused" in ready:
+            self.close()
+            raise RuntimeError(ready["refused"])
         if ready is None or "ready" not in ready:
             raise RuntimeError(f"the trial fork server did not start; see {log_path}")
         self.preloaded: list[str] = ready["ready"]
 
     def start(self, spec: TaskSpec) -> TaskHandle:
         Path(spec.log_path).parent.mkdir(parents=True, exist_ok=True)
-        env = dict(spec.env)
-        if spec.gpus:
-            env["CUDA_VISIBLE_DEVICES"] = ",".join(str(g) for g in spec.gpus)
+        env = {**spec.env, **gpu_environment(spec)}
         request = {"argv": list(spec.argv), "cwd": spec.cwd, "env": env, "log_path": spec.log_path}
         self._send(request)
         while True:
@@ -150,6 +157,15 @@ def serve(preload: list[str], requests: IO[bytes], replies: IO[bytes]) -> None:
         except Exception:  # a module that fails to import is imported (or fails) in the task
             traceback.print_exc()
     write = _writer(replies)
+    driver = cuda_driver_loaded()
+    if driver:
+        write(
+            {
+                "refused": f"preloading {', '.join(loaded) or 'modules'} initialised CUDA "
+                f"({driver} is loaded in the fork server), which forked tasks could not use"
+            }
+        )
+        return
     write({"ready": loaded})
     # A child's exit wakes the loop at once: SIGCHLD writes to a pipe that select() watches.
     wake_read, wake_write = os.pipe()
@@ -180,6 +196,20 @@ def serve(preload: list[str], requests: IO[bytes], replies: IO[bytes]) -> None:
     for pid in list(children):  # the backend went away: stop what it started
         kill_process_tree(pid, grace_s=5)
     _reap(children, write)
+
+
+def cuda_driver_loaded() -> str | None:
+    """The CUDA driver library's path when it is mapped into this process (CUDA was started:
+    the runtime loads it on its first call), else None."""
+    try:
+        with open("/proc/self/maps", encoding="utf-8", errors="replace") as maps:
+            for line in maps:
+                path = line.rstrip("\n").partition("/")[2]
+                if path and os.path.basename(path).startswith("libcuda.so"):
+                    return "/" + path
+    except OSError:  # no procfs (not Linux): nothing to tell
+        pass
+    return None
 
 
 def _writer(replies: IO[bytes]) -> Any:
