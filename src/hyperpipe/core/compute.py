@@ -3,6 +3,9 @@
 A compute target is an entry in the workspace config. Cloud provisioning maps to local meaning:
 ``AmlCompute.provisioning_configuration(max_nodes=4)`` declares a target that runs up to four
 runs at once; ``ComputeTarget.create`` writes the entry and ``wait_for_completion`` returns at once.
+A target with ``gpus`` gives each concurrent run one of them (``CUDA_VISIBLE_DEVICES``), in turn;
+``trials_per_gpu=k`` lets k concurrent runs share each GPU (models too small to fill one). A run
+on a target without GPUs sees none.
 """
 
 from __future__ import annotations
@@ -10,7 +13,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from hyperpipe.core._compute_config import TargetSpec
+from hyperpipe.core._compute_config import (
+    TargetSpec,
+    resolve_concurrency,
+    target_spec,
+    validate_target,
+)
 from hyperpipe.exceptions import ComputeTargetException
 
 if TYPE_CHECKING:
@@ -27,11 +35,48 @@ __all__ = [
 
 @dataclass(frozen=True)
 class LocalComputeProvisioningConfiguration:
-    """How to declare a target: runs at once, GPU indices handed one per run, a size label."""
+    """How to declare a target: runs at once, GPU indices handed one per run, a size label, and
+    how many concurrent runs share each GPU (None: as many as ``max_concurrency`` puts there)."""
 
     max_concurrency: int = 1
     gpus: tuple[int, ...] = field(default_factory=tuple)
     vm_size: str | None = None
+    trials_per_gpu: int | None = None
+
+    def _entry(self) -> dict[str, Any]:
+        """The target's config entry, before validation."""
+        entry: dict[str, Any] = {
+            "type": "local",
+            "max_concurrency": self.max_concurrency,
+            "gpus": list(self.gpus) if isinstance(self.gpus, tuple | list) else self.gpus,
+        }
+        if self.trials_per_gpu is not None:
+            entry["trials_per_gpu"] = self.trials_per_gpu
+        if self.vm_size:
+            entry["vm_size"] = self.vm_size
+        return entry
+
+
+def _provisioning(
+    where: str,
+    max_concurrency: int | None,
+    gpus: Any,
+    vm_size: str | None,
+    trials_per_gpu: int | None,
+) -> LocalComputeProvisioningConfiguration:
+    """A checked configuration: a bad value is a one-line error naming it, here and now."""
+    listed = list(gpus) if isinstance(gpus, list | tuple) else gpus
+    config = LocalComputeProvisioningConfiguration(
+        resolve_concurrency(max_concurrency, listed, trials_per_gpu),
+        tuple(listed) if isinstance(listed, list) else listed,
+        vm_size,
+        trials_per_gpu,
+    )
+    problem = validate_target(config._entry())
+    if problem:
+        key, what = problem
+        raise ComputeTargetException(f"{where}: {key} {what}")
+    return config
 
 
 class ComputeTarget:
@@ -58,18 +103,11 @@ class ComputeTarget:
                 "AmlCompute.provisioning_configuration(max_nodes=...) or "
                 "LocalCompute.provisioning_configuration(max_concurrency=..., gpus=[...])"
             )
-        config = provisioning_configuration
-        spec = TargetSpec(
-            name=name,
-            max_concurrency=config.max_concurrency,
-            gpus=tuple(config.gpus),
-            vm_size=config.vm_size,
-        )
-        from hyperpipe.core._compute_config import validate_target
-
-        problem = validate_target(spec.to_json())
+        entry = provisioning_configuration._entry()
+        problem = validate_target(entry)
         if problem:
             raise ComputeTargetException(f"compute target {name!r}: {problem[0]} {problem[1]}")
+        spec = target_spec(name, entry)
         workspace._set_target(spec, name)
         return ComputeTarget._from_spec(workspace, spec)
 
@@ -88,6 +126,11 @@ class ComputeTarget:
     @property
     def gpus(self) -> tuple[int, ...]:
         return self._spec.gpus
+
+    @property
+    def trials_per_gpu(self) -> int:
+        """How many concurrent runs share each of ``gpus`` at most."""
+        return self._spec.trials_per_gpu
 
     @property
     def vm_size(self) -> str | None:
@@ -116,9 +159,10 @@ class ComputeTarget:
         return {"name": self.name, **self._spec.to_json()}
 
     def __repr__(self) -> str:
+        sharing = f", trials_per_gpu={self.trials_per_gpu}" if self.gpus else ""
         return (
             f"ComputeTarget(name={self.name!r}, type={self.type!r}, "
-            f"max_concurrency={self.max_concurrency}, gpus={list(self.gpus)})"
+            f"max_concurrency={self.max_concurrency}, gpus={list(self.gpus)}{sharing})"
         )
 
 
@@ -127,9 +171,21 @@ class LocalCompute(ComputeTarget):
 
     @staticmethod
     def provisioning_configuration(
-        max_concurrency: int = 1, gpus: list[int] | tuple[int, ...] = (), vm_size: str | None = None
+        max_concurrency: int | None = None,
+        gpus: list[int] | tuple[int, ...] = (),
+        vm_size: str | None = None,
+        trials_per_gpu: int | None = None,
     ) -> LocalComputeProvisioningConfiguration:
-        return LocalComputeProvisioningConfiguration(max_concurrency, tuple(gpus), vm_size)
+        """Up to ``max_concurrency`` runs at once, each given one of ``gpus`` in turn; each GPU
+        shared by at most ``trials_per_gpu`` of them. ``max_concurrency`` defaults to
+        ``len(gpus) * trials_per_gpu`` when both are given, else 1."""
+        return _provisioning(
+            "LocalCompute.provisioning_configuration",
+            max_concurrency,
+            gpus,
+            vm_size,
+            trials_per_gpu,
+        )
 
 
 class AmlCompute(ComputeTarget):
@@ -157,5 +213,14 @@ class AmlCompute(ComputeTarget):
         enable_node_public_ip: bool = True,
         *,
         gpus: list[int] | tuple[int, ...] = (),
+        trials_per_gpu: int | None = None,
     ) -> LocalComputeProvisioningConfiguration:
-        return LocalComputeProvisioningConfiguration(max_nodes, tuple(gpus), vm_size or None)
+        """``max_nodes`` runs at once; ``gpus`` and ``trials_per_gpu`` (hyperpipe's) as for
+        ``LocalCompute.provisioning_configuration``."""
+        return _provisioning(
+            "AmlCompute.provisioning_configuration",
+            max_nodes,
+            gpus,
+            vm_size or None,
+            trials_per_gpu,
+        )
