@@ -107,7 +107,9 @@ def test_a_fork_server_that_started_cuda_refuses_and_one_that_imported_torch_ser
         "import torch\n\ndef ask():\n    torch.cuda.is_available()\n"
     )
     monkeypatch.setenv("PYTHONPATH", str(tmp_path))
-    with pytest.raises(RuntimeError, match=r"preloading torch, asks_cuda:ask initialised CUDA"):
+    with pytest.raises(
+        RuntimeError, match=r"preloading torch, asks_cuda:ask, torch._dynamo initialised CUDA"
+    ):
         ZygoteBackend(sys.executable, ["torch", "asks_cuda:ask"], str(tmp_path / "z.log"))
     zygote = ZygoteBackend(sys.executable, ["torch"], str(tmp_path / "ok.log"))
     zygote.close()

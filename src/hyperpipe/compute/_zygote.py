@@ -166,6 +166,7 @@ def serve(preload: list[str], requests: IO[bytes], replies: IO[bytes]) -> None:
             for module in later:
                 with contextlib.suppress(Exception):  # the task imports it itself, as before
                     importlib.import_module(module)
+                    loaded.append(module)  # named, should it be what started CUDA
     write = _writer(replies)
     driver = cuda_driver_loaded()
     if driver:
