@@ -134,3 +134,40 @@ def _leftovers(started: float) -> list:
         except (psutil.NoSuchProcess, psutil.AccessDenied, ProcessLookupError):
             continue
     return found
+
+
+# =============================================================================================
+# CUDA
+#
+# Tests that need a GPU request `cuda_devices` (the number of GPUs torch can use); where there is
+# none they skip and say why. The question is asked in a separate process, so that the test
+# process never starts CUDA before it forks the drivers and fork servers that start trials.
+# =============================================================================================
+
+CUDA_PROBE = """
+import json, torch
+compiled = torch.backends.cuda.is_built()
+count = torch.cuda.device_count() if compiled and torch.cuda.is_available() else 0
+print(json.dumps({"torch": torch.__version__, "compiled": compiled, "count": count}))
+"""
+
+
+@pytest.fixture(scope="session")
+def cuda_devices() -> int:
+    """How many CUDA GPUs torch can use here; skips the test when none."""
+    import json
+    import subprocess
+    import sys
+
+    try:
+        done = subprocess.run(
+            [sys.executable, "-c", CUDA_PROBE], capture_output=True, text=True, timeout=300
+        )
+        found = json.loads(done.stdout.strip().splitlines()[-1])
+    except (OSError, subprocess.TimeoutExpired, ValueError, IndexError) as exc:
+        pytest.skip(f"needs a CUDA GPU: could not ask torch for one ({exc})")
+    if not found["compiled"]:
+        pytest.skip(f"needs a CUDA GPU: torch {found['torch']} here is built without CUDA")
+    if not found["count"]:
+        pytest.skip(f"needs a CUDA GPU: torch {found['torch']} finds none here")
+    return int(found["count"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import textwrap
@@ -172,6 +173,21 @@ def test_cancel_from_the_command_line(project):
     assert "Cancel requested" in hyperpipe("runs", "cancel", run_id, cwd=project).stdout
     run.wait_for_completion()
     assert run.get_status() == "Canceled"
+
+
+def test_gpus_shared_by_several_runs_from_the_command_line(project):
+    added = hyperpipe("compute", "add", "gpu", "--gpus", "0", "--trials-per-gpu", "4", cwd=project)
+    assert "4 at once, GPUs [0], up to 4 runs per GPU" in added.stdout
+    listing = hyperpipe("compute", "list", cwd=project).stdout
+    assert re.search(r"gpu\s+local\s+4\s+0\s+4", listing)
+    alone = hyperpipe("compute", "add", "x", "--trials-per-gpu", "2", cwd=project, check=False)
+    assert alone.returncode == 1
+    assert "--trials-per-gpu 2 needs --gpus (the GPUs to share)" in alone.stderr
+    over = ["compute", "add", "x", "--gpus", "0", "--trials-per-gpu", "2", "--max-concurrency", "3"]
+    too_many = hyperpipe(*over, cwd=project, check=False)
+    assert too_many.returncode == 1
+    assert "max_concurrency 3 would put more than 2 runs on a GPU" in too_many.stderr
+    assert "x" not in hyperpipe("compute", "list", cwd=project).stdout.split()
 
 
 def test_compute_targets_from_the_command_line(project):

@@ -5,7 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
-__all__ = ["ComputeBackend", "TaskHandle", "TaskSpec"]
+__all__ = ["ComputeBackend", "TaskHandle", "TaskSpec", "gpu_environment"]
+
+CUDA_VISIBLE_DEVICES = "CUDA_VISIBLE_DEVICES"
 
 
 @dataclass(frozen=True)
@@ -13,7 +15,8 @@ class TaskSpec:
     """Everything needed to start one process, and nothing live (it crosses process boundaries).
 
     ``env`` is added to the backend's own environment; ``log_path`` receives stdout and stderr,
-    interleaved, as they are written.
+    interleaved, as they are written. ``gpus`` are the GPUs the task may use: it sees those and
+    no others (see ``gpu_environment``).
     """
 
     run_id: str
@@ -60,3 +63,18 @@ class ComputeBackend(Protocol):
     def terminate(self, handle: TaskHandle, grace_s: float = 10.0) -> int:
         """Stop the task and every process it started; returns the exit code."""
         ...
+
+
+def gpu_environment(spec: TaskSpec) -> dict[str, str]:
+    """``CUDA_VISIBLE_DEVICES`` for a task: its GPUs, or none at all when it was given none.
+
+    A task given no GPU sees an empty list, so CUDA finds no device and a script that uses the GPU
+    when there is one runs on the CPU, instead of sharing, unasked, GPUs that other targets hand
+    out. A ``CUDA_VISIBLE_DEVICES`` in the task's own environment (the run's environment
+    variables) is kept for a task given no GPU.
+    """
+    if spec.gpus:
+        return {CUDA_VISIBLE_DEVICES: ",".join(str(g) for g in spec.gpus)}
+    if CUDA_VISIBLE_DEVICES in spec.env:
+        return {}
+    return {CUDA_VISIBLE_DEVICES: ""}

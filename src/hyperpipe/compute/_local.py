@@ -14,7 +14,7 @@ from pathlib import Path
 
 import psutil
 
-from hyperpipe.compute._base import TaskHandle, TaskSpec
+from hyperpipe.compute._base import TaskHandle, TaskSpec, gpu_environment
 
 __all__ = ["LocalBackend", "readable"]
 
@@ -28,9 +28,7 @@ class LocalBackend:
     """
 
     def start(self, spec: TaskSpec) -> TaskHandle:
-        env = {**os.environ, **spec.env}
-        if spec.gpus:
-            env["CUDA_VISIBLE_DEVICES"] = ",".join(str(g) for g in spec.gpus)
+        env = {**os.environ, **spec.env, **gpu_environment(spec)}
         Path(spec.log_path).parent.mkdir(parents=True, exist_ok=True)
         with open(spec.log_path, "ab", buffering=0) as log:
             process = subprocess.Popen(

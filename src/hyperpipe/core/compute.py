@@ -6,6 +6,9 @@ runs at once; ``ComputeTarget.create`` writes the entry and ``wait_for_completio
 A target declared that way reports ``type == "AmlCompute"`` (and its ``vm_size``, ``max_nodes``),
 so SDK v1's "does it exist?" idioms (``ComputeTarget(ws, name)``, ``AmlCompute(ws, name)``,
 ``ws.compute_targets[name].type == "AmlCompute"``) find it instead of re-creating it.
+A target with ``gpus`` gives each concurrent run one of them (``CUDA_VISIBLE_DEVICES``), in turn;
+``trials_per_gpu=k`` lets k concurrent runs share each GPU (models too small to fill one). A run
+on a target without GPUs sees none.
 """
 
 from __future__ import annotations
@@ -15,7 +18,12 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from hyperpipe._surface import SdkV1Surface
-from hyperpipe.core._compute_config import TargetSpec
+from hyperpipe.core._compute_config import (
+    TargetSpec,
+    resolve_concurrency,
+    target_spec,
+    validate_target,
+)
 from hyperpipe.exceptions import ComputeTargetException
 
 if TYPE_CHECKING:
@@ -38,11 +46,48 @@ AML_COMPUTE = "AmlCompute"
 
 @dataclass(frozen=True)
 class LocalComputeProvisioningConfiguration:
-    """How to declare a target: runs at once, GPU indices handed one per run, a size label."""
+    """How to declare a target: runs at once, GPU indices handed one per run, a size label, and
+    how many concurrent runs share each GPU (None: as many as ``max_concurrency`` puts there)."""
 
     max_concurrency: int = 1
     gpus: tuple[int, ...] = field(default_factory=tuple)
     vm_size: str | None = None
+    trials_per_gpu: int | None = None
+
+    def _entry(self) -> dict[str, Any]:
+        """The target's config entry, before validation."""
+        entry: dict[str, Any] = {
+            "type": "local",
+            "max_concurrency": self.max_concurrency,
+            "gpus": list(self.gpus) if isinstance(self.gpus, tuple | list) else self.gpus,
+        }
+        if self.trials_per_gpu is not None:
+            entry["trials_per_gpu"] = self.trials_per_gpu
+        if self.vm_size:
+            entry["vm_size"] = self.vm_size
+        return entry
+
+
+def _provisioning(
+    where: str,
+    max_concurrency: int | None,
+    gpus: Any,
+    vm_size: str | None,
+    trials_per_gpu: int | None,
+) -> LocalComputeProvisioningConfiguration:
+    """A checked configuration: a bad value is a one-line error naming it, here and now."""
+    listed = list(gpus) if isinstance(gpus, list | tuple) else gpus
+    config = LocalComputeProvisioningConfiguration(
+        resolve_concurrency(max_concurrency, listed, trials_per_gpu),
+        tuple(listed) if isinstance(listed, list) else listed,
+        vm_size,
+        trials_per_gpu,
+    )
+    problem = validate_target(config._entry())
+    if problem:
+        key, what = problem
+        raise ComputeTargetException(f"{where}: {key} {what}")
+    return config
 
 
 @dataclass(frozen=True)
@@ -53,6 +98,15 @@ class AmlComputeProvisioningConfiguration(LocalComputeProvisioningConfiguration)
     min_nodes: int = 0
     vm_priority: str = "dedicated"
     idle_seconds_before_scaledown: int | None = None
+
+    def _entry(self) -> dict[str, Any]:
+        return {
+            **super()._entry(),
+            "sdk_type": AML_COMPUTE,
+            "min_nodes": self.min_nodes,
+            "vm_priority": self.vm_priority,
+            "idle_seconds_before_scaledown": self.idle_seconds_before_scaledown,
+        }
 
 
 class ComputeTarget(SdkV1Surface):
@@ -93,25 +147,11 @@ class ComputeTarget(SdkV1Surface):
                 "AmlCompute.provisioning_configuration(max_nodes=...) or "
                 "LocalCompute.provisioning_configuration(max_concurrency=..., gpus=[...])"
             )
-        config = provisioning_configuration
-        cluster = isinstance(config, AmlComputeProvisioningConfiguration)
-        spec = TargetSpec(
-            name=name,
-            max_concurrency=config.max_concurrency,
-            gpus=tuple(config.gpus),
-            vm_size=config.vm_size,
-            sdk_type=AML_COMPUTE if cluster else None,
-            min_nodes=config.min_nodes if cluster else 0,
-            vm_priority=config.vm_priority if cluster else None,
-            idle_seconds_before_scaledown=(
-                config.idle_seconds_before_scaledown if cluster else None
-            ),
-        )
-        from hyperpipe.core._compute_config import validate_target
-
-        problem = validate_target(spec.to_json())
+        entry = provisioning_configuration._entry()
+        problem = validate_target(entry)
         if problem:
             raise ComputeTargetException(f"compute target {name!r}: {problem[0]} {problem[1]}")
+        spec = target_spec(name, entry)
         workspace._set_target(spec, name)
         return ComputeTarget._from_spec(workspace, spec)
 
@@ -131,6 +171,11 @@ class ComputeTarget(SdkV1Surface):
     @property
     def gpus(self) -> tuple[int, ...]:
         return self._spec.gpus
+
+    @property
+    def trials_per_gpu(self) -> int:
+        """How many concurrent runs share each of ``gpus`` at most."""
+        return self._spec.trials_per_gpu
 
     @property
     def vm_size(self) -> str | None:
@@ -186,9 +231,10 @@ class ComputeTarget(SdkV1Surface):
         return {"name": self.name, **self._spec.to_json()}
 
     def __repr__(self) -> str:
+        sharing = f", trials_per_gpu={self.trials_per_gpu}" if self.gpus else ""
         return (
             f"{type(self).__name__}(name={self.name!r}, type={self.type!r}, "
-            f"max_concurrency={self.max_concurrency}, gpus={list(self.gpus)})"
+            f"max_concurrency={self.max_concurrency}, gpus={list(self.gpus)}{sharing})"
         )
 
 
@@ -197,9 +243,21 @@ class LocalCompute(ComputeTarget):
 
     @staticmethod
     def provisioning_configuration(
-        max_concurrency: int = 1, gpus: list[int] | tuple[int, ...] = (), vm_size: str | None = None
+        max_concurrency: int | None = None,
+        gpus: list[int] | tuple[int, ...] = (),
+        vm_size: str | None = None,
+        trials_per_gpu: int | None = None,
     ) -> LocalComputeProvisioningConfiguration:
-        return LocalComputeProvisioningConfiguration(max_concurrency, tuple(gpus), vm_size)
+        """Up to ``max_concurrency`` runs at once, each given one of ``gpus`` in turn; each GPU
+        shared by at most ``trials_per_gpu`` of them. ``max_concurrency`` defaults to
+        ``len(gpus) * trials_per_gpu`` when both are given, else 1."""
+        return _provisioning(
+            "LocalCompute.provisioning_configuration",
+            max_concurrency,
+            gpus,
+            vm_size,
+            trials_per_gpu,
+        )
 
 
 class AmlCompute(ComputeTarget):
@@ -245,11 +303,22 @@ class AmlCompute(ComputeTarget):
         enable_node_public_ip: bool = True,
         *,
         gpus: list[int] | tuple[int, ...] = (),
+        trials_per_gpu: int | None = None,
     ) -> AmlComputeProvisioningConfiguration:
+        """``max_nodes`` runs at once; ``gpus`` and ``trials_per_gpu`` (hyperpipe's) as for
+        ``LocalCompute.provisioning_configuration``."""
+        local = _provisioning(
+            "AmlCompute.provisioning_configuration",
+            max_nodes,
+            gpus,
+            vm_size or None,
+            trials_per_gpu,
+        )
         return AmlComputeProvisioningConfiguration(
-            max_concurrency=max_nodes,
-            gpus=tuple(gpus),
-            vm_size=vm_size or None,
+            max_concurrency=local.max_concurrency,
+            gpus=local.gpus,
+            vm_size=local.vm_size,
+            trials_per_gpu=local.trials_per_gpu,
             min_nodes=min_nodes,
             vm_priority=vm_priority,
             idle_seconds_before_scaledown=idle_seconds_before_scaledown,

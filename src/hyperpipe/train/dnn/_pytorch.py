@@ -186,10 +186,17 @@ def _warn_gpu(estimator: Estimator, workspace: Any) -> None:
         if isinstance(estimator.compute_target, str) or estimator.compute_target is None
         else estimator.compute_target.name
     )
-    if estimator.use_gpu and not target.gpus:
+    warn_if_no_gpus(estimator, target, stacklevel=4)
+
+
+def warn_if_no_gpus(estimator: Any, target: Any, stacklevel: int = 2) -> None:
+    """SDK v1's ``use_gpu=True`` asked for a GPU image; here it asks for the target's GPUs. A run
+    on a target without GPUs sees none (``CUDA_VISIBLE_DEVICES`` is empty), so it runs on the
+    CPU: say so."""
+    if getattr(estimator, "use_gpu", False) and not target.gpus:
         warnings.warn(
             f"use_gpu=True but compute target {target.name!r} has no GPUs; the script runs on "
             "the CPU",
             UserWarning,
-            stacklevel=3,
+            stacklevel=stacklevel + 1,
         )

@@ -166,6 +166,10 @@ class HyperDriveConfig(SdkV1Surface):
             [*config.arguments, *(extra_arguments or [])], workspace
         )
         target = workspace._target_spec(config.target_name)
+        if self.estimator is not None:
+            from hyperpipe.train.dnn._pytorch import warn_if_no_gpus
+
+            warn_if_no_gpus(self.estimator, target, stacklevel=3)
         return {
             "sampling": _describe(self.hyperparameter_sampling),
             "policy": _describe(self.policy) if self.policy is not None else None,
