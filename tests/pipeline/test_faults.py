@@ -198,6 +198,7 @@ def test_resume_never_signals_a_process_that_only_shares_a_recorded_pid(
         )
 
         run.resume()
+        wait_for(lambda: len(run.find_step_run("nap")) == 2)  # the earlier attempt was adopted
         run.cancel()
         run.wait_for_completion(show_output=False, raise_on_error=False)
 

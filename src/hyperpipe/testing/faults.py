@@ -409,6 +409,9 @@ def run_case(
     ws = prepare(case)
     if before_submit is not None:
         before_submit(ws)
+    # Like a user's shell, the harness holds no database connection while the submitter runs
+    # (one would keep SQLite from cleaning up when the submitter exits, hiding what that does).
+    ws._store.close()
     submitter = _start(
         case,
         "submit",
