@@ -146,3 +146,41 @@ def test_a_store_from_before_point_counts_upgrades_with_its_series_counted_and_r
     finally:
         reopened.close()
     assert _schema_state(new_url)[0] == [SCHEMA_REVISION]
+
+
+def test_a_store_from_before_schedules_upgrades_keeping_its_runs(new_url: str) -> None:
+    from alembic.config import Config
+
+    from hyperpipe.store import NewFire, _engine
+
+    store = SqlStore(new_url)
+    run = store.create_run(experiment_name="e", run_id="kept", run_type="azureml.PipelineRun")
+    store.close()
+    engine = create_engine(new_url)
+    config = Config()
+    config.set_main_option("script_location", str(Path(_engine.__file__).parent / "migrations"))
+    with engine.begin() as conn:  # back to the revision before published pipelines existed
+        config.attributes["connection"] = conn
+        alembic.command.downgrade(config, "0005")
+    engine.dispose()
+    versions, tables = _schema_state(new_url)
+    assert versions == ["0005"] and "schedules" not in tables
+
+    reopened = SqlStore(new_url)
+    try:
+        assert reopened.get_run("kept") == run
+        published = reopened.publish_pipeline(
+            pipeline_id="p1", name="retrain", graph_id="g", definition={"steps": []}
+        )
+        schedule = reopened.create_schedule(
+            schedule_id="s1",
+            name="nightly",
+            experiment_name="e",
+            trigger={"recurrence": {"frequency": "Day", "interval": 1}},
+            pipeline_id=published.id,
+        )
+        assert reopened.claim_schedule_fires(schedule.id, [NewFire("t", 1.0)]) is not None
+        assert reopened.claim_schedule_fires(schedule.id, [NewFire("t", 1.0)]) is None
+    finally:
+        reopened.close()
+    assert _schema_state(new_url) == ([SCHEMA_REVISION], _TABLES)

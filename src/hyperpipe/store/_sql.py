@@ -1,7 +1,8 @@
 """The SQL store: SQLAlchemy Core over SQLite (default) or PostgreSQL.
 
-With ``_sql_metrics`` (metric series and points) and ``_sql_catalog`` (artifacts, models,
-datasets), the only code that writes SQL. This module holds experiments, runs and transactions.
+With ``_sql_metrics`` (metric series and points), ``_sql_catalog`` (artifacts, models,
+datasets) and ``_sql_automation`` (published pipelines, endpoints, schedules), the only code that
+writes SQL. This module holds experiments, runs and transactions.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from hyperpipe.exceptions import (
 from hyperpipe.store._engine import WRITE_OPTION, ensure_schema, make_engine
 from hyperpipe.store._records import ExperimentRecord, RunRecord
 from hyperpipe.store._schema import experiments, metric_points, metric_series, runs
+from hyperpipe.store._sql_automation import AutomationQueries
 from hyperpipe.store._sql_catalog import CatalogQueries
 from hyperpipe.store._sql_metrics import MetricQueries
 from hyperpipe.store._status import RunStatus, can_transition
@@ -43,7 +45,7 @@ _parent = runs.alias("parent")
 _STARTED = frozenset({RunStatus.RUNNING, RunStatus.COMPLETED, RunStatus.FINISHED})
 
 
-class SqlStore(MetricQueries, CatalogQueries):
+class SqlStore(MetricQueries, CatalogQueries, AutomationQueries):
     """Metadata store on a SQL database, safe to share between threads and processes.
 
     Records returned are frozen snapshots. The store pickles as its URL only, so it can be sent to

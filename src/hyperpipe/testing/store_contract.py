@@ -49,6 +49,7 @@ from hyperpipe.store import (
     Store,
     can_transition,
 )
+from hyperpipe.testing.automation_contract import AutomationContract
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -91,8 +92,9 @@ def _in_threads(n_threads: int, task: Callable[[int], Any]) -> list[Any]:
         return list(pool.map(call, range(n_threads)))
 
 
-class StoreContract:
-    """Behaviour every :class:`~hyperpipe.store.Store` implementation must show."""
+class StoreContract(AutomationContract):
+    """Behaviour every :class:`~hyperpipe.store.Store` implementation must show (published
+    pipelines, endpoints and schedules are in :class:`AutomationContract`)."""
 
     # -- the protocol itself ------------------------------------------------------------------
 
