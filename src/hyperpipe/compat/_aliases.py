@@ -32,6 +32,7 @@ ALIASES: dict[str, str | None] = {
     # azureml-core's data package
     "azureml.data": "hyperpipe.compat._data",
     "azureml.data.data_reference": "hyperpipe.data",
+    "azureml.data.datapath": "hyperpipe.data.datapath",
     "azureml.data.dataset_consumption_config": "hyperpipe.data",
     "azureml.data.file_dataset": "hyperpipe.data",
     "azureml.data.output_dataset_config": "hyperpipe.compat._output_dataset_config",
@@ -41,7 +42,9 @@ ALIASES: dict[str, str | None] = {
     "azureml.pipeline.core": "hyperpipe.pipeline.core",
     "azureml.pipeline.core.graph": "hyperpipe.pipeline.core",
     "azureml.pipeline.core.pipeline": "hyperpipe.pipeline.core",
+    "azureml.pipeline.core.pipeline_endpoint": "hyperpipe.pipeline.core",
     "azureml.pipeline.core.run": "hyperpipe.pipeline.core",
+    "azureml.pipeline.core.schedule": "hyperpipe.pipeline.core.schedule",
     "azureml.pipeline.steps": "hyperpipe.pipeline.steps",
     # azureml-train-core
     "azureml.train": None,

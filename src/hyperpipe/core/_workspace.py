@@ -60,6 +60,8 @@ class Workspace:
         self._config = config
         self.tags = dict(tags or {})
         self.sku = sku
+        if hasattr(auth, "_bind"):  # the auth object's header is this workspace's portal token
+            auth._bind(self.root)
 
     # -- constructors -------------------------------------------------------------------------
 
@@ -119,7 +121,7 @@ class Workspace:
             },
         )
         wsconfig.save_config(config)
-        workspace = cls(_config=config, tags=tags, sku=sku)
+        workspace = cls(auth=auth, _config=config, tags=tags, sku=sku)
         workspace.get_default_datastore()._local_path().mkdir(parents=True, exist_ok=True)  # type: ignore[union-attr]
         workspace._store  # noqa: B018 - creates the database and its schema now, not mid-run
         return workspace
@@ -135,7 +137,7 @@ class Workspace:
         path: str | os.PathLike[str] | None = None,
     ) -> Workspace:
         """The workspace called ``name`` whose config is found from ``path``."""
-        return cls(subscription_id, resource_group, name, path=path)
+        return cls(subscription_id, resource_group, name, auth=auth, path=path)
 
     @classmethod
     def from_config(
@@ -146,7 +148,7 @@ class Workspace:
         _file_name: str | None = None,
     ) -> Workspace:
         """Load the workspace whose config SDK v1's search rules find (see ``find_config``)."""
-        return cls(_config=wsconfig.load_config(wsconfig.find_config(path, _file_name)))
+        return cls(auth=auth, _config=wsconfig.load_config(wsconfig.find_config(path, _file_name)))
 
     def write_config(
         self, path: str | os.PathLike[str] | None = None, file_name: str | None = None

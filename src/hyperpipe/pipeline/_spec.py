@@ -2,7 +2,9 @@
 
 A spec holds everything needed to run the step again in any process (resume): the script and
 its stored snapshot, arguments as tokens (literals, or ``{"port": name}`` / ``{"dataset": name}``
-replaced by paths when the step starts), parameter values bound at submit, inputs, outputs.
+replaced by paths when the step starts), inputs, outputs. Specs are made as templates where each
+pipeline parameter is a ``{"parameter": name}`` token (``_template`` binds them at submit), so a
+published pipeline keeps its specs and binds new values each time it is submitted.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from hyperpipe.data._consumption import DatasetConsumptionConfig
 from hyperpipe.data._data_reference import DataReference
 from hyperpipe.exceptions import UserErrorException
 from hyperpipe.pipeline.core._pipeline_data import (
+    DataPathInput,
     PipelineData,
     PipelineDataInput,
     PipelineParameter,
@@ -41,10 +44,9 @@ def step_spec(
     workspace: Workspace,
     default_source_directory: str | os.PathLike[str] | None,
     default_datastore: str,
-    parameters: dict[str, Any],
     depends_on: set[str],
 ) -> dict[str, Any]:
-    """The JSON description of ``step`` with parameter values bound."""
+    """The JSON description of ``step``, pipeline parameters left as ``{"parameter": name}``."""
     source = source_directory_of(step, default_source_directory)
     snapshot, files = store_snapshot(source, workspace.state_dir / "snapshots")
     ports = _ports(step)
@@ -60,10 +62,8 @@ def step_spec(
         "source_directory": str(source),
         "snapshot": snapshot,
         "source_files": files,
-        "arguments": [_token(step, value, ports, parameters) for value in step._arguments],
-        "params": {
-            name: str(_bound(value, parameters)) for name, value in sorted(step.params.items())
-        },
+        "arguments": [_token(step, value, ports) for value in step._arguments],
+        "params": {name: _param(value) for name, value in sorted(step.params.items())},
         "target": step.compute_target or "local",
         "allow_reuse": step.allow_reuse,
         "version": step.version,
@@ -113,14 +113,21 @@ def _ports(step: PipelineStep) -> dict[int, str]:
     return ports
 
 
-def _bound(value: Any, parameters: dict[str, Any]) -> Any:
-    return parameters[value.name] if isinstance(value, PipelineParameter) else value
+def _param(value: Any) -> Any:
+    return {"parameter": value.name} if isinstance(value, PipelineParameter) else str(value)
 
 
-def _token(
-    step: PipelineStep, value: Any, ports: dict[int, str], parameters: dict[str, Any]
-) -> Any:
-    value = _bound(value, parameters)
+def _token(step: PipelineStep, value: Any, ports: dict[int, str]) -> Any:
+    if isinstance(value, PipelineParameter):
+        if value.type_name not in ("int", "float", "bool", "string"):
+            raise UserErrorException(
+                f"step {step.name!r}: PipelineParameter {value.name!r} holds a "
+                f"{value.type_name}; pass (parameter, DataPathComputeBinding()) as the argument "
+                "and input instead"
+            )
+        return {"parameter": value.name}
+    if isinstance(value, DataPathInput):
+        return {"port": value.name}
     if isinstance(value, PipelineDataInput):
         return {"port": value.name}
     if isinstance(value, PipelineData):
@@ -135,6 +142,14 @@ def _token(
 
 
 def _input(binding: Any, workspace: Workspace) -> dict[str, Any]:
+    if isinstance(binding, DataPathInput):  # becomes a "reference" input when bound
+        return {
+            "kind": "datapath",
+            "port": binding.name,
+            "parameter": binding.parameter.name,
+            "mode": binding.binding.mode,
+            "path_on_compute": binding.binding.path_on_compute,
+        }
     if isinstance(binding, PipelineDataInput):
         return {
             "kind": "data",

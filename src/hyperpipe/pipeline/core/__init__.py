@@ -10,15 +10,29 @@ from hyperpipe.pipeline.core._pipeline_data import (
     PipelineParameter,
 )
 from hyperpipe.pipeline.core._pipeline_run import PipelineRun, PortDataReference, StepRun
+from hyperpipe.pipeline.core._published import (
+    PipelineEndpoint,
+    PipelineIdVersion,
+    PipelineVersion,
+    PublishedPipeline,
+)
+from hyperpipe.pipeline.core.schedule import Schedule, ScheduleRecurrence, TimeZone
 
 __all__ = [
     "OutputFileDatasetConfig",
     "Pipeline",
     "PipelineData",
     "PipelineDataInput",
+    "PipelineEndpoint",
+    "PipelineIdVersion",
     "PipelineParameter",
     "PipelineRun",
+    "PipelineVersion",
     "PortDataReference",
+    "PublishedPipeline",
+    "Schedule",
+    "ScheduleRecurrence",
     "StepRun",
     "StepSequence",
+    "TimeZone",
 ]

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import os
-import uuid
 from typing import TYPE_CHECKING, Any
 
 from hyperpipe.exceptions import ComputeTargetException, UserErrorException
 from hyperpipe.pipeline._graph import Graph, build_graph
 from hyperpipe.pipeline._spec import source_directory_of, step_spec
-from hyperpipe.pipeline.core._pipeline_data import PipelineData, PipelineParameter
+from hyperpipe.pipeline._template import bind_values, declare_parameters, submit
+from hyperpipe.pipeline.core._pipeline_data import DataPathInput, PipelineData, PipelineParameter
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from hyperpipe.core._workspace import Workspace
     from hyperpipe.data._datastore import Datastore
     from hyperpipe.pipeline.core._pipeline_run import PipelineRun
+    from hyperpipe.pipeline.core._published import PublishedPipeline
     from hyperpipe.pipeline.steps._base import PipelineStep
 
 __all__ = ["Pipeline", "StepSequence"]
@@ -128,7 +129,48 @@ class Pipeline:
             pipeline_parameters=pipeline_parameters,
             continue_on_step_failure=continue_on_step_failure,
             regenerate_outputs=regenerate_outputs,
+            parent_run_id=parent_run_id,
         )
+
+    def publish(
+        self,
+        name: str | None = None,
+        description: str | None = None,
+        version: str | None = None,
+        continue_on_step_failure: bool | None = None,
+    ) -> PublishedPipeline:
+        """Store this pipeline as a ``PublishedPipeline``: its steps, their source snapshots and
+        its parameters with their defaults, unchangeable from now on; later edits to the source
+        folders change nothing it runs."""
+        from hyperpipe.pipeline.core._published import PublishedPipeline
+
+        return PublishedPipeline._publish(
+            self._workspace,
+            self._template(self._workspace),
+            name=name,
+            description=description,
+            version=version,
+            continue_on_step_failure=continue_on_step_failure,
+        )
+
+    def _template(self, workspace: Workspace) -> dict[str, Any]:
+        """Every step as a spec with parameter tokens, and the parameters' defaults."""
+        datastore = (self._default_datastore or workspace.get_default_datastore()).name
+        return {
+            "steps": [
+                step_spec(
+                    step,
+                    workspace=workspace,
+                    default_source_directory=self._default_source_directory,
+                    default_datastore=datastore,
+                    depends_on=self._graph.deps[name],
+                )
+                for name, step in self._graph.steps.items()
+            ],
+            "parameters": declare_parameters(self._parameters),
+            "datastore": datastore,
+            "description": self.description,
+        }
 
     def _submit_to(
         self,
@@ -136,65 +178,19 @@ class Pipeline:
         pipeline_parameters: dict[str, Any] | None = None,
         regenerate_outputs: bool = False,
         continue_on_step_failure: bool = False,
+        parent_run_id: str | None = None,
         **kwargs: Any,
     ) -> PipelineRun:
-        from hyperpipe.pipeline._orchestrator import start_orchestrator
-        from hyperpipe.pipeline.core._pipeline_run import PipelineRun
-
-        workspace = experiment.workspace
-        values = self._bind(pipeline_parameters or {})
-        datastore = (self._default_datastore or workspace.get_default_datastore()).name
-        specs = [
-            step_spec(
-                step,
-                workspace=workspace,
-                default_source_directory=self._default_source_directory,
-                default_datastore=datastore,
-                parameters=values,
-                depends_on=self._graph.deps[name],
-            )
-            for name, step in self._graph.steps.items()
-        ]
-        record = workspace._store.create_run(
-            experiment_name=experiment.name,
-            run_id=str(uuid.uuid4()),
-            run_type="azureml.PipelineRun",
-            target="pipeline",
-            display_name=self.description,
-            definition={
-                "steps": specs,
-                "parameters": {k: _plain(v) for k, v in values.items()},
-                "regenerate_outputs": bool(regenerate_outputs),
-                "continue_on_step_failure": bool(continue_on_step_failure),
-                "datastore": datastore,
-                "description": self.description,
-            },
+        # Parameters are checked before anything is stored (snapshots included).
+        bind_values(declare_parameters(self._parameters), pipeline_parameters or {})
+        return submit(
+            experiment,
+            self._template(experiment.workspace),
+            pipeline_parameters,
+            regenerate_outputs=regenerate_outputs,
+            continue_on_step_failure=continue_on_step_failure,
+            parent_run_id=parent_run_id,
         )
-        start_orchestrator(workspace, record.id)
-        return PipelineRun._from_record(experiment, workspace._store.get_run(record.id))  # type: ignore[return-value]
-
-    def _bind(self, given: dict[str, Any]) -> dict[str, Any]:
-        unknown = set(given) - set(self._parameters)
-        if unknown:
-            known = ", ".join(sorted(self._parameters)) or "none"
-            raise UserErrorException(
-                f"pipeline parameter {sorted(unknown)[0]!r} does not exist in this pipeline; its "
-                f"parameters: {known}"
-            )
-        values = {name: p.default_value for name, p in self._parameters.items()}
-        for name, value in given.items():
-            expected = type(self._parameters[name].default_value)
-            widened = expected is float and isinstance(value, int) and not isinstance(value, bool)
-            if (
-                expected in (int, float, bool, str)
-                and not isinstance(value, expected)
-                and not widened
-            ):
-                raise UserErrorException(
-                    f"pipeline parameter {name!r} takes a {expected.__name__}, got {value!r}"
-                )
-            values[name] = value
-        return values
 
 
 def _roots(steps: Any) -> list[PipelineStep]:
@@ -224,8 +220,11 @@ def _roots(steps: Any) -> list[PipelineStep]:
 def _parameters(graph: Graph) -> dict[str, PipelineParameter]:
     found: dict[str, PipelineParameter] = {}
     for step in graph.steps.values():
-        values = [*step._arguments, *getattr(step, "params", {}).values()]
+        datapaths = [i.parameter for i in step._inputs if isinstance(i, DataPathInput)]
+        values = [*step._arguments, *getattr(step, "params", {}).values(), *datapaths]
         for value in values:
+            if isinstance(value, DataPathInput):
+                value = value.parameter
             if not isinstance(value, PipelineParameter):
                 continue
             known = found.setdefault(value.name, value)
@@ -235,7 +234,3 @@ def _parameters(graph: Graph) -> dict[str, PipelineParameter]:
                     f"({known.default_value!r} and {value.default_value!r}); use one object"
                 )
     return found
-
-
-def _plain(value: Any) -> Any:
-    return value if isinstance(value, (str, int, float, bool)) or value is None else str(value)

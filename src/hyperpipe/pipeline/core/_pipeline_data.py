@@ -5,13 +5,20 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
+from hyperpipe.data.datapath import DataPath, DataPathComputeBinding
 from hyperpipe.exceptions import UserErrorException
 
 if TYPE_CHECKING:
     from hyperpipe.data._datastore import Datastore
     from hyperpipe.pipeline.steps._base import PipelineStep
 
-__all__ = ["DATA_REFERENCE_PREFIX", "PipelineData", "PipelineDataInput", "PipelineParameter"]
+__all__ = [
+    "DATA_REFERENCE_PREFIX",
+    "DataPathInput",
+    "PipelineData",
+    "PipelineDataInput",
+    "PipelineParameter",
+]
 
 DATA_REFERENCE_PREFIX = "AZUREML_DATAREFERENCE_"
 _WORD = re.compile(r"^\w+$")
@@ -127,15 +134,15 @@ class PipelineDataInput:
 class PipelineParameter:
     """A value chosen at submit time (``pipeline_parameters={name: value}``), else the default."""
 
-    _TYPES = (bool, int, float, str)
+    _TYPES = (bool, int, float, str, DataPath)
 
     def __init__(self, name: str, default_value: Any) -> None:
         check_port_name(name, "PipelineParameter name")
         if not isinstance(default_value, self._TYPES) and not hasattr(default_value, "_kind"):
             raise UserErrorException(
                 f"PipelineParameter {name!r}: default value {default_value!r} of type "
-                f"{type(default_value).__name__} is not supported; use int, float, bool, str or "
-                "a dataset"
+                f"{type(default_value).__name__} is not supported; use int, float, bool, str, "
+                "DataPath or a dataset"
             )
         if isinstance(default_value, str) and "\n" in default_value:
             raise UserErrorException(
@@ -146,10 +153,68 @@ class PipelineParameter:
 
     @property
     def type_name(self) -> str:
-        for kind, label in ((bool, "bool"), (int, "int"), (float, "float"), (str, "string")):
+        for kind, label in (
+            (bool, "bool"),
+            (int, "int"),
+            (float, "float"),
+            (str, "string"),
+            (DataPath, "datapath"),
+        ):
             if isinstance(self.default_value, kind):
                 return label
         return "dataset"
 
     def __repr__(self) -> str:
         return f"PipelineParameter(name={self.name!r}, default_value={self.default_value!r})"
+
+
+class DataPathInput:
+    """A ``DataPath`` parameter consumed by a step, SDK v1's
+    ``(PipelineParameter(name, DataPath(...)), DataPathComputeBinding(mode))`` pair.
+
+    The input is named after the parameter; where it points is chosen at submit time.
+    """
+
+    def __init__(self, parameter: PipelineParameter, binding: DataPathComputeBinding) -> None:
+        if not isinstance(parameter, PipelineParameter) or parameter.type_name != "datapath":
+            raise UserErrorException(
+                f"a DataPathComputeBinding goes with a PipelineParameter whose default is a "
+                f"DataPath, got {parameter!r}"
+            )
+        if not isinstance(binding, DataPathComputeBinding):
+            raise UserErrorException(
+                f"expected (PipelineParameter, DataPathComputeBinding), got {binding!r} as the "
+                "binding"
+            )
+        self.parameter = parameter
+        self.binding = binding
+        self.name = parameter.name
+
+    @classmethod
+    def from_value(cls, value: Any) -> DataPathInput | None:
+        """The input a ``(parameter, binding)`` pair stands for; None for anything else."""
+        if isinstance(value, DataPathInput):
+            return value
+        if (
+            isinstance(value, tuple)
+            and len(value) == 2
+            and isinstance(value[1], DataPathComputeBinding)
+        ):
+            return cls(value[0], value[1])
+        return None
+
+    def __eq__(self, other: object) -> bool:
+        return (
+            isinstance(other, DataPathInput)
+            and other.parameter is self.parameter
+            and other.binding.mode == self.binding.mode
+        )
+
+    def __hash__(self) -> int:
+        return hash((id(self.parameter), self.binding.mode))
+
+    def __str__(self) -> str:
+        return f"${DATA_REFERENCE_PREFIX}{self.name}"
+
+    def __repr__(self) -> str:
+        return f"DataPathInput(parameter={self.name!r}, mode={self.binding.mode!r})"

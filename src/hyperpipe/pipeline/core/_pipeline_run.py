@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterator
 
     from hyperpipe.core._workspace import Workspace
+    from hyperpipe.pipeline.core._published import PublishedPipeline
 
 __all__ = ["PipelineRun", "PortDataReference", "StepRun"]
 
@@ -196,6 +197,48 @@ class PipelineRun(Run):
         if raise_on_error and record.status in (RunStatus.FAILED, RunStatus.CRASHED):
             self._raise_if_failed(record, "pipeline run", self.get_details())
         return record.status.value
+
+    def publish_pipeline(
+        self,
+        name: str,
+        description: str | None,
+        version: str | None,
+        continue_on_step_failure: bool | None = None,
+    ) -> PublishedPipeline:
+        """Publish the pipeline this run ran: its step specs and source snapshots as stored with
+        the run, its parameters with their defaults (not the values this run was given)."""
+        from hyperpipe.pipeline.core._published import PublishedPipeline
+
+        template = self._record.definition.get("template")
+        if template is None:
+            raise UserErrorException(
+                f"pipeline run {self.id!r} was recorded without its pipeline's definition (an "
+                "older hyperpipe made it); publish the Pipeline object with pipeline.publish(name)"
+            )
+        return PublishedPipeline._publish(
+            self._workspace,
+            template,
+            name=name,
+            description=description,
+            version=version,
+            continue_on_step_failure=continue_on_step_failure,
+            source_run_id=self.id,
+        )
+
+    @staticmethod
+    def get_pipeline_runs(workspace: Workspace, pipeline_id: str) -> list[PipelineRun]:
+        """The runs of the published pipeline ``pipeline_id``, newest first."""
+        from hyperpipe.core._experiment import Experiment
+        from hyperpipe.pipeline.core._published import PIPELINE_ID_PROPERTY
+
+        records = workspace._store.list_runs(run_type="azureml.PipelineRun", top_level_only=False)
+        return [
+            PipelineRun._from_record(  # type: ignore[misc]
+                Experiment(workspace, r.experiment_name, _skip_name_validation=True), r
+            )
+            for r in records
+            if r.properties.get(PIPELINE_ID_PROPERTY) == pipeline_id
+        ]
 
     def resume(self) -> PipelineRun:
         """Continue a failed, cancelled or crashed run; finished steps are not run again."""

@@ -14,6 +14,7 @@ from hyperpipe.data._data_reference import DataReference
 from hyperpipe.data._dataset import AbstractDataset
 from hyperpipe.exceptions import UserErrorException
 from hyperpipe.pipeline.core._pipeline_data import (
+    DataPathInput,
     PipelineData,
     PipelineDataInput,
     PipelineParameter,
@@ -24,7 +25,7 @@ if TYPE_CHECKING:
 
 __all__ = ["ArgumentValue", "InputBinding", "PipelineStep"]
 
-InputBinding = PipelineDataInput | DatasetConsumptionConfig | DataReference
+InputBinding = PipelineDataInput | DatasetConsumptionConfig | DataReference | DataPathInput
 ArgumentValue = Any
 _STEP_NAME = re.compile(r"^[\w][\w\-. ]{0,254}$")
 
@@ -54,7 +55,7 @@ class PipelineStep:
         self._run_after: list[PipelineStep] = []
         self._outputs = [self._check_output(o) for o in outputs or []]
         self._inputs = [self._check_input(i) for i in inputs or []]
-        self._arguments = list(arguments or [])
+        self._arguments = [DataPathInput.from_value(a) or a for a in arguments or []]
         self._add_argument_inputs()
         self._check_ports()
         for data in self._outputs:
@@ -84,6 +85,9 @@ class PipelineStep:
             return value.as_mount()
         if isinstance(value, (PipelineDataInput, DatasetConsumptionConfig, DataReference)):
             return value
+        datapath = DataPathInput.from_value(value)
+        if datapath is not None:
+            return datapath
         if isinstance(value, AbstractDataset):
             raise UserErrorException(
                 f"step {self.name!r}: a dataset cannot be an input as it is; call "
@@ -91,7 +95,8 @@ class PipelineStep:
             )
         raise UserErrorException(
             f"step {self.name!r}: input {value!r} of type {type(value).__name__} is not "
-            "supported; use PipelineData, dataset.as_named_input(name) or a DataReference"
+            "supported; use PipelineData, dataset.as_named_input(name), a DataReference or "
+            "(PipelineParameter with a DataPath default, DataPathComputeBinding())"
         )
 
     def _add_argument_inputs(self) -> None:
@@ -122,6 +127,8 @@ class PipelineStep:
             if isinstance(value, DatasetConsumptionConfig) and value.name not in names:
                 self._inputs.append(value)
                 names.add(value.name)
+            if isinstance(value, DataPathInput) and value not in self._inputs:
+                self._inputs.append(value)
             data = value.data if isinstance(value, PipelineDataInput) else value
             if isinstance(data, PipelineData) and id(data) not in ports:
                 raise UserErrorException(
@@ -140,6 +147,7 @@ class PipelineStep:
                     PipelineParameter,
                     DatasetConsumptionConfig,
                     DataReference,
+                    DataPathInput,
                 ),
             ):
                 raise UserErrorException(
