@@ -42,14 +42,16 @@ def parse_parameters(values: list[str] | None) -> dict[str, Any]:
 
 
 def follow(run: Any, wait: bool) -> None:
-    """Print the run id; with ``wait`` follow it and exit 1 unless it finished."""
+    """With ``wait`` follow the run; the last line on stdout is its id. Exit 1 unless it
+    finished (when waiting)."""
     errors.print(f"Submitted pipeline run [bold]{run.id}[/] (experiment {run.experiment.name})")
-    console.print(run.id)
+    status = None
     if wait:
         status = run.wait_for_completion(show_output=True, raise_on_error=False)
         errors.print(f"Pipeline run {run.id}: {show_status(status)}")
-        if status != "Finished":
-            raise typer.Exit(1)
+    console.print(run.id)
+    if status not in (None, "Finished"):
+        raise typer.Exit(1)
 
 
 @app.command("list")
