@@ -18,6 +18,7 @@ daemons whose recorded identity matches a live process.
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import signal
 import threading
@@ -104,6 +105,9 @@ class SchedulerDaemon:
         self._polled: dict[str, float] = {}  # datastore schedule id -> when it was last polled
         self._files: dict[str, list[FileEntry]] = {}  # its files then (hashes reused by mtime)
         self._registered = False
+        self._version: Any = None  # the store's schedules_version() when last read
+        self._schedules: dict[str, ScheduleRecord] = {}
+        self._next: dict[str, float] = {}  # schedule id -> when it is next worth a look
 
     # -- identity -------------------------------------------------------------------------------
 
@@ -163,25 +167,35 @@ class SchedulerDaemon:
         return fired
 
     def tick(self, fired: list[ScheduleFireRecord] | None = None) -> float:
-        """Fire what is due at ``clock()``; returns how long to wait before the next tick."""
+        """Fire what is due at ``clock()``; returns how long to wait before the next tick.
+
+        An idle tick is one small query (has any schedule changed?): the schedules and when each
+        is next worth a look are kept between ticks, and only those whose time has come are read
+        again (their latest fire included, as another scheduler may have fired them).
+        """
         now = self.clock()
-        schedules = self.store.list_schedules(active_only=True)
-        recurring = [s for s in schedules if "recurrence" in s.trigger]
-        last_due = self.store.last_due_times([s.id for s in recurring])
-        wake = now + self.poll_interval
-        for schedule in schedules:
+        version = self.store.schedules_version()
+        if version != self._version:
+            self._version = version
+            self._schedules = {s.id: s for s in self.store.list_schedules(active_only=True)}
+            self._next = dict.fromkeys(self._schedules, -math.inf)  # look at each again
+        due = [sid for sid, at in self._next.items() if at <= now]
+        recurring = [sid for sid in due if "recurrence" in self._schedules[sid].trigger]
+        last_due = self.store.last_due_times(recurring) if recurring else {}
+        for schedule_id in due:
             if self.stop.is_set():
                 break
+            schedule = self._schedules[schedule_id]
             try:
                 if "recurrence" in schedule.trigger:
-                    next_due = self._recurrence(schedule, now, last_due.get(schedule.id), fired)
+                    next_at = self._recurrence(schedule, now, last_due.get(schedule.id), fired)
                 else:
-                    next_due = self._datastore(schedule, now, fired)
+                    next_at = self._datastore(schedule, now, fired)
             except Exception:  # one broken schedule must not stop the others
                 self.log(f"schedule {schedule.name!r} ({schedule.id}): {traceback.format_exc()}")
-                continue
-            if next_due is not None:
-                wake = min(wake, next_due)
+                next_at = now + self.poll_interval
+            self._next[schedule_id] = math.inf if next_at is None else next_at
+        wake = min(self._next.values(), default=math.inf)
         return min(max(wake - self.clock(), 0.0) + 0.001, self.poll_interval)
 
     # -- recurrences ----------------------------------------------------------------------------
@@ -234,6 +248,7 @@ class SchedulerDaemon:
         if last is not None and now < last + every:
             return last + every
         self._polled[schedule.id] = now
+        schedule = self.store.get_schedule(schedule.id) or schedule  # its state may have moved
         name = settings["name"]
         entries = build_manifest(
             [Source(name, settings.get("path") or "")],

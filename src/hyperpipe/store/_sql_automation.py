@@ -334,6 +334,18 @@ class AutomationQueries:
         with self._read() as conn:
             return [_schedule(row) for row in conn.execute(query)]
 
+    def schedules_version(self) -> tuple[int, int, float]:
+        """Changes whenever a schedule is made or changed (not when it fires): a scheduler
+        re-reads its schedules only then."""
+        query = select(
+            func.count(schedules.c.key),
+            func.coalesce(func.max(schedules.c.key), 0),
+            func.coalesce(func.max(schedules.c.updated_at), 0.0),
+        )
+        with self._read() as conn:
+            count, key, updated = conn.execute(query).one()
+        return int(count), int(key), float(updated)
+
     def update_schedule(self, schedule_id: str, **fields: Any) -> ScheduleRecord:
         """Change a schedule's settings (name, description, status, trigger, parameters...)."""
         unknown = set(fields) - _SCHEDULE_FIELDS

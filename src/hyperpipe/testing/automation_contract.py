@@ -191,6 +191,22 @@ class AutomationContract:
         with pytest.raises(UserErrorException, match="no schedule with id 'nope'"):
             store.update_schedule("nope", status="Active")
 
+    def test_the_schedules_version_moves_when_schedules_change_not_when_they_fire(
+        self, store: Store
+    ) -> None:
+        empty = store.schedules_version()
+        schedule = _schedule(store)
+        made = store.schedules_version()
+        assert made != empty
+        store.claim_schedule_fires(schedule.id, [NewFire("t60", 60.0)])
+        assert store.schedules_version() == made
+        time.sleep(0.01)
+        store.update_schedule(schedule.id, status="Disabled")
+        disabled = store.schedules_version()
+        assert disabled != made
+        _schedule(store)
+        assert store.schedules_version() != disabled
+
     # -- fires: exactly once --------------------------------------------------------------------
 
     def test_a_fire_is_claimed_once(self, store: Store) -> None:
