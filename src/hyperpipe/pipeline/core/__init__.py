@@ -1,4 +1,5 @@
-"""``hyperpipe.pipeline.core``: pipelines, their data and runs (``azureml.pipeline.core``)."""
+"""``hyperpipe.pipeline.core``: pipelines, their data and runs, published pipelines, endpoints
+and schedules (``azureml.pipeline.core``)."""
 
 from __future__ import annotations
 
