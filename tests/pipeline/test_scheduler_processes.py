@@ -1,6 +1,7 @@
 """Two real ``hyperpipe scheduler`` processes on one store (SQLite, PostgreSQL), on a test clock
 read from a file: every due time fires exactly once; after the schedulers were down for five due
-times, the latest fires once and four are recorded as skipped."""
+times, the latest fires once and four are recorded as skipped; a datastore schedule fires once for
+an added file, passing its path, and not again while nothing changes."""
 
 from __future__ import annotations
 
@@ -128,8 +129,12 @@ def test_two_schedulers_fire_each_due_time_once_and_skip_what_they_missed(
     source.mkdir()
     (source / "tick.py").write_text("import sys\nprint('tick', sys.argv[1:])\n")
     n = PipelineParameter("n", default_value=1)
+    path = PipelineParameter("path", default_value="none")
     step = PythonScriptStep(
-        "tick.py", source_directory=source, arguments=["--n", n], compute_target="cpu"
+        "tick.py",
+        source_directory=source,
+        arguments=["--n", n, "--path", path],
+        compute_target="cpu",
     )
     published = Pipeline(ws, [step]).publish("tick")
     schedule = Schedule.create(
@@ -139,6 +144,18 @@ def test_two_schedulers_fire_each_due_time_once_and_skip_what_they_missed(
         "ticks",
         recurrence=ScheduleRecurrence("Minute", 1, start_time="2030-01-01T00:00:00"),
     )
+    incoming = ws.get_default_datastore()._local_path("incoming")
+    incoming.mkdir(parents=True)
+    on_data = Schedule.create(
+        ws,
+        "on-data",
+        published.id,
+        "ticks",
+        datastore=ws.get_default_datastore(),
+        path_on_datastore="incoming",
+        polling_interval=1,
+        data_path_parameter_name="path",
+    )
     schedulers = Schedulers(ws, tmp_path / "clock")
     schedulers.set_time(T0 - 1)
     try:
@@ -147,6 +164,8 @@ def test_two_schedulers_fire_each_due_time_once_and_skip_what_they_missed(
             schedulers.set_time(T0 + 60 * minute + 1)
             wait_for(lambda m=minute: _fires(schedule).get(60.0 * m) == ["Submitted"], timeout=60)
             time.sleep(0.5)  # the other scheduler has had ten looks at the same due time
+            if minute == 0:
+                (incoming / "a.csv").write_text("new rows\n")  # seen at the next minute's poll
         assert _fires(schedule) == {0.0: ["Submitted"], 60.0: ["Submitted"], 120.0: ["Submitted"]}
 
         schedulers.stop()
@@ -170,6 +189,11 @@ def test_two_schedulers_fire_each_due_time_once_and_skip_what_they_missed(
         assert all(
             "missed while no scheduler ran" in f.reason for f in skipped if f.outcome == "Skipped"
         )
+        (data_fire,) = on_data.get_fires()
+        assert (data_fire.outcome, data_fire.details) == ("Submitted", {"path": "incoming/a.csv"})
+        data_run = on_data.get_last_pipeline_run()
+        assert data_run.wait_for_completion(show_output=False, timeout_seconds=120) == "Finished"
+        assert "'--path', 'incoming/a.csv'" in data_run.find_step_run("tick.py")[0].get_job_log()
         runs = schedule.get_pipeline_runs()
         assert len(runs) == 4 and len({r.id for r in runs}) == 4
         dues = sorted(r.properties["azureml.scheduleDueTime"] for r in runs)

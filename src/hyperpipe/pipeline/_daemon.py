@@ -83,7 +83,8 @@ def iso(ts: float) -> str:
 
 class SchedulerDaemon:
     """Fires a workspace's schedules: ``run_once()`` what is due now, or ``run()`` until
-    ``stop`` is set (SIGTERM/SIGINT set it when ``run`` is called in the main thread)."""
+    ``stop`` is set or (when ``run`` is called in the main thread) SIGTERM/SIGINT arrive; it
+    then stops within ``poll_interval``."""
 
     def __init__(
         self,
@@ -105,6 +106,7 @@ class SchedulerDaemon:
         self._polled: dict[str, float] = {}  # datastore schedule id -> when it was last polled
         self._files: dict[str, list[FileEntry]] = {}  # its files then (hashes reused by mtime)
         self._registered = False
+        self._signalled = False
         self._version: Any = None  # the store's schedules_version() when last read
         self._schedules: dict[str, ScheduleRecord] = {}
         self._next: dict[str, float] = {}  # schedule id -> when it is next worth a look
@@ -138,14 +140,15 @@ class SchedulerDaemon:
     def run(self) -> None:
         """Tick until stopped; sleeps until the next due time (at most ``poll_interval``)."""
         if threading.current_thread() is threading.main_thread():
+            # Only a flag: Event.set() in a handler can deadlock on the lock Event.wait() holds.
             for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
-                signal.signal(signum, lambda *_: self.stop.set())
+                signal.signal(signum, self._on_signal)
         if not self._registered:
             self.register()
         self._abandon_dead_claims()
         last_beat = time.monotonic()
         try:
-            while not self.stop.is_set():
+            while not self._stopping():
                 wait = self.tick()
                 if time.monotonic() - last_beat >= HEARTBEAT_S:
                     self.store.update_scheduler(self.id, heartbeat=True)
@@ -154,6 +157,12 @@ class SchedulerDaemon:
         finally:
             with contextlib.suppress(Exception):
                 self.store.update_scheduler(self.id, stopped=True)
+
+    def _on_signal(self, signum: int, frame: Any) -> None:
+        self._signalled = True
+
+    def _stopping(self) -> bool:
+        return self._signalled or self.stop.is_set()
 
     def run_once(self) -> list[ScheduleFireRecord]:
         """Fire what is due now and return the fires this scheduler recorded."""
@@ -183,7 +192,7 @@ class SchedulerDaemon:
         recurring = [sid for sid in due if "recurrence" in self._schedules[sid].trigger]
         last_due = self.store.last_due_times(recurring) if recurring else {}
         for schedule_id in due:
-            if self.stop.is_set():
+            if self._stopping():
                 break
             schedule = self._schedules[schedule_id]
             try:

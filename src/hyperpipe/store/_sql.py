@@ -440,9 +440,12 @@ def _where(  # type: ignore[no-untyped-def]
     display_name: str | None = None,
     tag: str | None = None,
     tag_value: str | None = None,
+    property_name: str | None = None,
+    property_value: str | None = None,
     search: str | None = None,
 ):
     """Narrow a runs query: ``tag`` alone means "has the tag", with ``tag_value`` "equals";
+    ``property_name`` with ``property_value``: the property equals that text;
     ``search`` matches a substring of the run's id or display name."""
     if experiment_name is not None:
         query = query.where(experiments.c.name == experiment_name)
@@ -466,6 +469,8 @@ def _where(  # type: ignore[no-untyped-def]
         else:
             path = '$."' + tag.replace('"', '""') + '"'
             query = query.where(func.json_type(runs.c.tags, path).is_not(None))
+    if property_name is not None:  # a property equal to a text value
+        query = query.where(runs.c.properties[property_name].as_string() == property_value)
     if search:
         query = query.where(
             runs.c.id.contains(search, autoescape=True)

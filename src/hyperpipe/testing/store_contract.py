@@ -382,6 +382,16 @@ class StoreContract(AutomationContract):
         assert [r.id for r in store.list_runs(tag="colour", tag_value="blue")] == [blue.id]
         assert store.list_runs(tag="size") == []
 
+    def test_list_runs_filters_by_a_property_value(self, store: Store) -> None:
+        first = _run(store, properties={"azureml.pipelineid": "p1"})
+        _run(store, properties={"azureml.pipelineid": "p2"})
+        _run(store)
+        second = _run(store, properties={"azureml.pipelineid": "p1", "other": 1})
+        found = store.list_runs(property_name="azureml.pipelineid", property_value="p1")
+        assert [r.id for r in found] == [second.id, first.id]
+        assert store.count_runs(property_name="azureml.pipelineid", property_value="p1") == 2
+        assert store.list_runs(property_name="azureml.pipelineid", property_value="p3") == []
+
     def test_list_runs_searches_ids_and_names_literally(self, store: Store) -> None:
         named = _run(store, display_name="train_100%")
         other = _run(store, display_name="train_1000")

@@ -231,13 +231,16 @@ class PipelineRun(Run):
         from hyperpipe.core._experiment import Experiment
         from hyperpipe.pipeline.core._published import PIPELINE_ID_PROPERTY
 
-        records = workspace._store.list_runs(run_type="azureml.PipelineRun", top_level_only=False)
+        records = workspace._store.list_runs(
+            run_type="azureml.PipelineRun",
+            property_name=PIPELINE_ID_PROPERTY,
+            property_value=pipeline_id,
+        )
         return [
             PipelineRun._from_record(  # type: ignore[misc]
                 Experiment(workspace, r.experiment_name, _skip_name_validation=True), r
             )
             for r in records
-            if r.properties.get(PIPELINE_ID_PROPERTY) == pipeline_id
         ]
 
     def resume(self) -> PipelineRun:
