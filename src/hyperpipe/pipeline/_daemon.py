@@ -258,6 +258,8 @@ class SchedulerDaemon:
             return last + every
         self._polled[schedule.id] = now
         schedule = self.store.get_schedule(schedule.id) or schedule  # its state may have moved
+        if schedule.status != "Active":
+            return None
         name = settings["name"]
         entries = build_manifest(
             [Source(name, settings.get("path") or "")],

@@ -237,25 +237,25 @@ def _automation(request: Request) -> AutomationViews:
 @router.get("/published", tags=["published pipelines"])
 def list_published(request: Request) -> list[PublishedInfo]:
     """Every published pipeline (Active and Disabled), newest first, with its REST endpoint."""
-    return _automation(request).published_list()
+    return _automation(request).published_list(str(request.base_url))
 
 
 @router.get("/published/{pipeline_id}", tags=["published pipelines"])
 def get_published(request: Request, pipeline_id: str) -> PublishedDetail:
     """A published pipeline: steps, parameters and defaults, schedules, latest runs."""
-    return _automation(request).published(pipeline_id)
+    return _automation(request).published(pipeline_id, str(request.base_url))
 
 
 @router.get("/endpoints", tags=["published pipelines"])
 def list_endpoints(request: Request) -> list[EndpointInfo]:
     """Every pipeline endpoint with its versions and default version."""
-    return _automation(request).endpoints()
+    return _automation(request).endpoints(str(request.base_url))
 
 
 @router.get("/endpoints/{endpoint_id}", tags=["published pipelines"])
 def get_endpoint(request: Request, endpoint_id: str) -> EndpointInfo:
     """One pipeline endpoint with its versions and default version."""
-    return _automation(request).endpoint(endpoint_id)
+    return _automation(request).endpoint(endpoint_id, str(request.base_url))
 
 
 @router.get("/schedules", tags=["schedules"])

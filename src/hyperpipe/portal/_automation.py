@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from hyperpipe.pipeline._daemon import daemon_alive
 from hyperpipe.pipeline.core import PipelineEndpoint, PipelineRun, PublishedPipeline, Schedule
+from hyperpipe.pipeline.core._published import ENDPOINT_SUBMIT_ROUTE, SUBMIT_ROUTE
 from hyperpipe.pipeline.core.schedule import next_due_of
 from hyperpipe.portal._automation_schemas import (
     EndpointInfo,
@@ -45,18 +46,19 @@ class AutomationViews:
 
     # -- published pipelines --------------------------------------------------------------------
 
-    def published_list(self) -> list[PublishedInfo]:
+    def published_list(self, base: str | None = None) -> list[PublishedInfo]:
+        """``base``: the portal's address as the client reached it (REST URLs start there)."""
         records = self.store.list_published_pipelines(active_only=False)
-        return [self._published(PublishedPipeline(self.workspace, r)) for r in records]
+        return [self._published(PublishedPipeline(self.workspace, r), base) for r in records]
 
-    def published(self, pipeline_id: str) -> PublishedDetail:
+    def published(self, pipeline_id: str, base: str | None = None) -> PublishedDetail:
         record = self.store.get_published_pipeline(pipeline_id)
         if record is None:
             raise NotFound(f"no published pipeline with id {pipeline_id!r} in this workspace")
         pipeline = PublishedPipeline(self.workspace, record)
         runs = PipelineRun.get_pipeline_runs(self.workspace, pipeline.id)[:MAX_RUNS]
         return PublishedDetail(
-            **self._published(pipeline).model_dump(),
+            **self._published(pipeline, base).model_dump(),
             steps=pipeline.get_step_names(),
             continue_on_step_failure=pipeline.continue_on_step_failure,
             source_run_id=record.source_run_id,
@@ -67,7 +69,7 @@ class AutomationViews:
             runs=[r.id for r in runs],
         )
 
-    def _published(self, pipeline: PublishedPipeline) -> PublishedInfo:
+    def _published(self, pipeline: PublishedPipeline, base: str | None) -> PublishedInfo:
         record = pipeline._record
         return PublishedInfo(
             id=pipeline.id,
@@ -82,22 +84,22 @@ class AutomationViews:
                 ParameterInfo(name=name, type=d["type"], default=d["default"])
                 for name, d in record.definition["parameters"].items()
             ],
-            endpoint=pipeline.endpoint,
+            endpoint=_at(base, SUBMIT_ROUTE, pipeline.id) or pipeline.endpoint,
         )
 
     # -- endpoints ------------------------------------------------------------------------------
 
-    def endpoints(self) -> list[EndpointInfo]:
+    def endpoints(self, base: str | None = None) -> list[EndpointInfo]:
         records = self.store.list_pipeline_endpoints(active_only=False)
-        return [self._endpoint(PipelineEndpoint(self.workspace, r)) for r in records]
+        return [self._endpoint(PipelineEndpoint(self.workspace, r), base) for r in records]
 
-    def endpoint(self, endpoint_id: str) -> EndpointInfo:
+    def endpoint(self, endpoint_id: str, base: str | None = None) -> EndpointInfo:
         record = self.store.get_pipeline_endpoint(endpoint_id=endpoint_id)
         if record is None:
             raise NotFound(f"no pipeline endpoint with id {endpoint_id!r} in this workspace")
-        return self._endpoint(PipelineEndpoint(self.workspace, record))
+        return self._endpoint(PipelineEndpoint(self.workspace, record), base)
 
-    def _endpoint(self, endpoint: PipelineEndpoint) -> EndpointInfo:
+    def _endpoint(self, endpoint: PipelineEndpoint, base: str | None) -> EndpointInfo:
         versions = []
         for version, pipeline_id in endpoint._record.versions:
             record = self.store.get_published_pipeline(pipeline_id)
@@ -117,7 +119,7 @@ class AutomationViews:
             status=endpoint.status,
             default_version=endpoint.default_version,
             versions=versions,
-            endpoint=endpoint.endpoint,
+            endpoint=_at(base, ENDPOINT_SUBMIT_ROUTE, endpoint.id) or endpoint.endpoint,
             updated_at=endpoint._record.updated_at,
         )
 
@@ -182,6 +184,10 @@ class AutomationViews:
             if record is not None:
                 statuses[run_id] = record.status.value
         return statuses
+
+
+def _at(base: str | None, route: str, item_id: str) -> str | None:
+    return f"{base.rstrip('/')}{route}{item_id}" if base else None
 
 
 def _fire(fire: ScheduleFireRecord, run_status: str | None = None) -> FireInfo:

@@ -132,25 +132,29 @@ def dataset_page(request: Request, name: str) -> HTMLResponse:
 @router.get("/published")
 def published_page(request: Request) -> HTMLResponse:
     automation = request.app.state.automation
-    return _render(request, "published.html", pipelines=automation.published_list())
+    base = str(request.base_url)
+    return _render(request, "published.html", pipelines=automation.published_list(base))
 
 
 @router.get("/published/{pipeline_id}")
 def published_pipeline_page(request: Request, pipeline_id: str) -> HTMLResponse:
     automation = request.app.state.automation
-    return _render(request, "published_pipeline.html", p=automation.published(pipeline_id))
+    base = str(request.base_url)
+    return _render(request, "published_pipeline.html", p=automation.published(pipeline_id, base))
 
 
 @router.get("/endpoints")
 def endpoints_page(request: Request) -> HTMLResponse:
     automation = request.app.state.automation
-    return _render(request, "endpoints.html", endpoints=automation.endpoints())
+    base = str(request.base_url)
+    return _render(request, "endpoints.html", endpoints=automation.endpoints(base))
 
 
 @router.get("/endpoints/{endpoint_id}")
 def endpoint_page(request: Request, endpoint_id: str) -> HTMLResponse:
     automation = request.app.state.automation
-    return _render(request, "endpoint.html", e=automation.endpoint(endpoint_id))
+    base = str(request.base_url)
+    return _render(request, "endpoint.html", e=automation.endpoint(endpoint_id, base))
 
 
 @router.get("/schedules")
