@@ -65,3 +65,109 @@ def new_postgres_database(postgres_url: str) -> Iterator[Callable[[str], str]]:
         for name in created:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     admin.dispose()
+
+
+# =============================================================================================
+# Leftover processes
+#
+# A test that starts processes leaves none behind. When the session ends, every process it
+# started and that still runs (a detached driver forked from pytest shares its command line; any
+# process started by exec carries HYPERPIPE_TEST_SESSION) is listed, killed, and fails the run.
+# =============================================================================================
+
+SESSION_ENV = "HYPERPIPE_TEST_SESSION"
+LEFTOVER_GRACE_S = 15.0
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    import time
+
+    os.environ[SESSION_ENV] = uuid.uuid4().hex
+    session.config.stash[_SESSION_START] = time.time()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    import time
+
+    started = session.config.stash.get(_SESSION_START, None)
+    if started is None:
+        return
+    deadline = time.monotonic() + LEFTOVER_GRACE_S
+    left = _leftovers(started)
+    while left and time.monotonic() < deadline:  # runs cancelled at the end may still be ending
+        time.sleep(0.25)
+        left = _leftovers(started)
+    if not left:
+        return
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    lines = [f"{len(left)} process(es) started by the tests were still running; killed:"]
+    for process in left:
+        try:
+            lines.append(f"  {process.pid} {' '.join(process.cmdline())[:160]}")
+            process.kill()
+        except Exception:
+            continue
+    for line in lines:
+        if reporter is not None:
+            reporter.write_line(line, red=True)
+    session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+_SESSION_START = pytest.StashKey[float]()
+
+
+def _leftovers(started: float) -> list:
+    import psutil
+
+    me = psutil.Process()
+    mine = me.cmdline()
+    token = os.environ.get(SESSION_ENV)
+    found = []
+    for process in psutil.process_iter():
+        try:
+            if process.pid == me.pid or process.create_time() < started - 1:
+                continue
+            if process.status() == psutil.STATUS_ZOMBIE:
+                continue
+            if process.cmdline() == mine or process.environ().get(SESSION_ENV) == token:
+                found.append(process)
+        except (psutil.NoSuchProcess, psutil.AccessDenied, ProcessLookupError):
+            continue
+    return found
+
+
+# =============================================================================================
+# CUDA
+#
+# Tests that need a GPU request `cuda_devices` (the number of GPUs torch can use); where there is
+# none they skip and say why. The question is asked in a separate process, so that the test
+# process never starts CUDA before it forks the drivers and fork servers that start trials.
+# =============================================================================================
+
+CUDA_PROBE = """
+import json, torch
+compiled = torch.backends.cuda.is_built()
+count = torch.cuda.device_count() if compiled and torch.cuda.is_available() else 0
+print(json.dumps({"torch": torch.__version__, "compiled": compiled, "count": count}))
+"""
+
+
+@pytest.fixture(scope="session")
+def cuda_devices() -> int:
+    """How many CUDA GPUs torch can use here; skips the test when none."""
+    import json
+    import subprocess
+    import sys
+
+    try:
+        done = subprocess.run(
+            [sys.executable, "-c", CUDA_PROBE], capture_output=True, text=True, timeout=300
+        )
+        found = json.loads(done.stdout.strip().splitlines()[-1])
+    except (OSError, subprocess.TimeoutExpired, ValueError, IndexError) as exc:
+        pytest.skip(f"needs a CUDA GPU: could not ask torch for one ({exc})")
+    if not found["compiled"]:
+        pytest.skip(f"needs a CUDA GPU: torch {found['torch']} here is built without CUDA")
+    if not found["count"]:
+        pytest.skip(f"needs a CUDA GPU: torch {found['torch']} finds none here")
+    return int(found["count"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import textwrap
@@ -174,6 +175,21 @@ def test_cancel_from_the_command_line(project):
     assert run.get_status() == "Canceled"
 
 
+def test_gpus_shared_by_several_runs_from_the_command_line(project):
+    added = hyperpipe("compute", "add", "gpu", "--gpus", "0", "--trials-per-gpu", "4", cwd=project)
+    assert "4 at once, GPUs [0], up to 4 runs per GPU" in added.stdout
+    listing = hyperpipe("compute", "list", cwd=project).stdout
+    assert re.search(r"gpu\s+local\s+4\s+0\s+4", listing)
+    alone = hyperpipe("compute", "add", "x", "--trials-per-gpu", "2", cwd=project, check=False)
+    assert alone.returncode == 1
+    assert "--trials-per-gpu 2 needs --gpus (the GPUs to share)" in alone.stderr
+    over = ["compute", "add", "x", "--gpus", "0", "--trials-per-gpu", "2", "--max-concurrency", "3"]
+    too_many = hyperpipe(*over, cwd=project, check=False)
+    assert too_many.returncode == 1
+    assert "max_concurrency 3 would put more than 2 runs on a GPU" in too_many.stderr
+    assert "x" not in hyperpipe("compute", "list", cwd=project).stdout.split()
+
+
 def test_compute_targets_from_the_command_line(project):
     hyperpipe("compute", "add", "gpu", "--max-concurrency", "2", "--gpus", "0,1", cwd=project)
     listing = hyperpipe("compute", "list", cwd=project).stdout
@@ -186,4 +202,31 @@ def test_compute_targets_from_the_command_line(project):
     assert (
         "compute target 'nope' is not defined" in unknown.stderr
         and "known targets: local" in unknown.stderr
+    )
+
+
+def test_error_text_is_shown_as_it_is_never_read_as_markup(project):
+    result = hyperpipe("runs", "show", "abc[/]", cwd=project, check=False)
+    assert result.returncode == 1
+    assert "abc[/]" in result.stderr and "Traceback" not in result.stderr
+    result = hyperpipe("datasets", "list", "--name", "no[bold]such", cwd=project, check=False)
+    assert "no dataset named 'no[bold]such'; registered: none yet" in result.stderr
+
+
+def test_bracketed_text_in_an_error_keeps_its_brackets(tmp_path):
+    # Like the hint pip install 'hyperpipe[postgres]': Rich would take [postgres] for markup.
+    folder = tmp_path / "data[postgres]"
+    folder.mkdir()
+    result = hyperpipe("-w", str(folder), "runs", "list", cwd=tmp_path, check=False)
+    assert result.returncode == 1
+    assert f"in {folder} or its parents" in result.stderr
+
+
+def test_init_on_a_file_is_one_line_not_a_traceback(tmp_path):
+    (tmp_path / "afile").write_text("")
+    result = hyperpipe("init", str(tmp_path / "afile"), cwd=tmp_path, check=False)
+    assert result.returncode == 1
+    assert (
+        result.stderr.strip()
+        == f"Error: {tmp_path / 'afile'} is a file; pass a folder to create the workspace in"
     )

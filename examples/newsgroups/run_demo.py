@@ -1,6 +1,8 @@
 """The lab end to end (what ``make demo`` runs): data, the retraining pipeline, the results.
 
-1. creates (or reuses) a workspace and the lab's two compute targets;
+1. creates (or reuses) a workspace and the lab's two compute targets, with this machine's GPUs
+   when it has some (``--gpus``): the trials share them, ``--trials-per-gpu`` at a time on each,
+   and the full model trains on the first;
 2. registers the 20 Newsgroups datasets (from --source, $HYPERPIPE_NEWSGROUPS, or a download);
 3. submits the lab's pipeline: HyperDrive over the subsets, then the full model;
 4. prints the best hyperparameters, the full model's test accuracy, the registered model
@@ -10,16 +12,38 @@
 from __future__ import annotations
 
 import argparse
+import shutil
+import subprocess
 import sys
 import time
 from pathlib import Path
 
 from hyperpipe.core import Model, Workspace
-from hyperpipe.core.compute import AmlCompute, ComputeTarget
+from hyperpipe.core.compute import AmlCompute, ComputeTarget, LocalCompute
 from hyperpipe.examples.newsgroups.prepare import prepare
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "code" / "pipelines"))
 from pipeline_retrain import SPACES, build_pipeline
+
+
+def machine_gpus() -> list[int]:
+    """The GPUs ``nvidia-smi`` lists (asked outside this process: CUDA is never started here)."""
+    if shutil.which("nvidia-smi") is None:
+        return []
+    try:
+        listed = subprocess.run(["nvidia-smi", "-L"], capture_output=True, text=True, timeout=60)
+    except (OSError, subprocess.TimeoutExpired):
+        return []
+    return [i for i, line in enumerate(listed.stdout.splitlines()) if line.startswith("GPU ")]
+
+
+def parse_gpus(text: str) -> list[int]:
+    if text == "auto":
+        return machine_gpus()
+    try:
+        return [int(g) for g in text.split(",") if g.strip()]
+    except ValueError:
+        raise SystemExit(f"--gpus: expected auto, none or indices like 0,1; got {text!r}") from None
 
 
 def main() -> None:
@@ -30,15 +54,41 @@ def main() -> None:
     parser.add_argument("--source", default=None, help="20news-bydate archive or folder")
     parser.add_argument("--space", choices=sorted(SPACES), default="recommended")
     parser.add_argument("--max-total-runs", type=int, default=80)
-    parser.add_argument("--max-concurrent-runs", type=int, default=2)
+    parser.add_argument(
+        "--max-concurrent-runs",
+        type=int,
+        default=None,
+        help="trials at once (default: GPUs x --trials-per-gpu, else 2)",
+    )
+    parser.add_argument(
+        "--gpus",
+        default="auto",
+        help="GPUs for the lab's targets: auto (those nvidia-smi lists), none (train on the CPU), "
+        "or indices like 0,1",
+    )
+    parser.add_argument("--trials-per-gpu", type=int, default=8, help="trials sharing each GPU")
     args = parser.parse_args()
     started = time.perf_counter()
+    gpus = [] if args.gpus == "none" else parse_gpus(args.gpus)
+    concurrent = args.max_concurrent_runs or (len(gpus) * args.trials_per_gpu if gpus else 2)
 
     root = Path(args.workspace).resolve()
     root.mkdir(parents=True, exist_ok=True)
     workspace = Workspace.create("newsgroups", path=root, exist_ok=True)
-    for name, nodes in (("hypercomputegpu", args.max_concurrent_runs), ("fullcomputegpu", 1)):
-        config = AmlCompute.provisioning_configuration(vm_size="STANDARD_NC6", max_nodes=nodes)
+    if gpus:
+        print(f"GPUs {gpus}: {args.trials_per_gpu} trials on each at once", flush=True)
+        targets = {
+            "hypercomputegpu": LocalCompute.provisioning_configuration(
+                concurrent, gpus, "STANDARD_NC6", trials_per_gpu=args.trials_per_gpu
+            ),
+            "fullcomputegpu": LocalCompute.provisioning_configuration(1, gpus[:1], "STANDARD_NC6"),
+        }
+    else:
+        targets = {
+            name: AmlCompute.provisioning_configuration(vm_size="STANDARD_NC6", max_nodes=nodes)
+            for name, nodes in (("hypercomputegpu", concurrent), ("fullcomputegpu", 1))
+        }
+    for name, config in targets.items():
         ComputeTarget.create(workspace, name, config).wait_for_completion(show_output=True)
 
     print("Preparing the 20 Newsgroups datasets", flush=True)
@@ -50,9 +100,7 @@ def main() -> None:
     )
     from hyperpipe.core import Experiment
 
-    pipeline = build_pipeline(
-        workspace, SPACES[args.space], args.max_total_runs, args.max_concurrent_runs
-    )
+    pipeline = build_pipeline(workspace, SPACES[args.space], args.max_total_runs, concurrent)
     run = Experiment(workspace, "re-train").submit(pipeline)
     status = run.wait_for_completion(show_output=True)
 

@@ -8,8 +8,14 @@ Messages say what was wrong, the value received, and how to fix it.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
 __all__ = [
     "ActivityFailedException",
+    "AzureMLNotSupportedError",
     "ComputeTargetException",
     "ConfigError",
     "ExperimentExecutionException",
@@ -17,6 +23,7 @@ __all__ = [
     "InvalidStatusTransition",
     "ModelNotFoundException",
     "ModelPathNotFoundException",
+    "RunEndedError",
     "RunEnvironmentException",
     "RunNotFoundError",
     "StoreError",
@@ -82,3 +89,29 @@ class StoreError(HyperpipeError, RuntimeError):
 
 class InvalidStatusTransition(HyperpipeError, RuntimeError):
     """A run was asked to move to a status its current status does not allow."""
+
+
+class RunEndedError(InvalidStatusTransition):
+    """A run that has ended was written to by a process still running for it."""
+
+
+class AzureMLNotSupportedError(HyperpipeError, AttributeError):
+    """An SDK v1 name hyperpipe does not implement was looked up: on an aliased ``azureml``
+    module, or on one of hyperpipe's SDK v1 classes or their objects.
+
+    ``describe`` builds the message when it is first shown: ``hasattr`` and
+    ``getattr(obj, name, default)`` raise and catch this error without ever reading it.
+    """
+
+    def __init__(self, *args: object, describe: Callable[[], str] | None = None, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self._describe = describe
+
+    def __str__(self) -> str:
+        if self._describe is not None:
+            self.args = (self._describe(),)
+            self._describe = None
+        return super().__str__()
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({str(self)!r})"

@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import textwrap
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from hyperpipe.core import Experiment, Workspace
+from hyperpipe.testing.faults import stop_unfinished_runs
 
 
 @pytest.fixture
-def ws(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Workspace:
+def ws(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Workspace]:
     monkeypatch.delenv("HYPERPIPE_STORE_URL", raising=False)
     monkeypatch.delenv("AZUREML_RUN_ID", raising=False)
-    return Workspace.create("testws", path=tmp_path / "ws")
+    workspace = Workspace.create("testws", path=tmp_path / "ws")
+    yield workspace
+    stop_unfinished_runs(workspace)
 
 
 @pytest.fixture

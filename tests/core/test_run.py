@@ -125,3 +125,16 @@ def test_run_get_returns_the_run_and_unknown_ids_are_named(experiment, ws):
     assert Run.get(ws, run.id) == run
     with pytest.raises(UserErrorException, match="no run with id 'missing-run'"):
         Run.get(ws, "missing-run")
+
+
+def test_metric_names_tags_and_properties_have_documented_limits(experiment):
+    run = experiment.start_logging()
+    with pytest.raises(UserErrorException, match="the limit is 255"):
+        run.log("m" * 100_000, 1.0)
+    with pytest.raises(UserErrorException, match="the limit is 5,000"):
+        run.tag("big", "v" * 10_000_000)
+    with pytest.raises(UserErrorException, match="the limit is 5,000"):
+        run.add_properties({"big": "v" * 6000})
+    run.tag("fine", "v" * 5000)
+    run.complete()
+    assert "big" not in run.get_tags() and run.get_tags()["fine"] == "v" * 5000

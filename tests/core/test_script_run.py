@@ -287,3 +287,18 @@ def test_eight_concurrent_runs_logging_ten_thousand_values_each_lose_nothing(
     assert max(starts) < min(ends)  # all eight really ran at the same time
     for run in runs:
         assert run.get_metrics()["value"] == [float(i) for i in range(10_000)]
+
+
+def test_arguments_given_as_one_string_are_refused_with_the_list_to_pass(scripts):
+    with pytest.raises(UserErrorException, match=r"arguments=\['--lr', '0.1'\]"):
+        ScriptRunConfig(scripts("t.py", "pass"), "t.py", arguments="--lr 0.1")
+
+
+@pytest.mark.parametrize("limit", [-1, 0, "1h"])
+def test_a_run_duration_limit_that_is_not_positive_is_refused_before_any_run(
+    experiment, scripts, ws, limit
+):
+    config = ScriptRunConfig(scripts("t.py", "pass"), "t.py", max_run_duration_seconds=limit)
+    with pytest.raises(UserErrorException, match="max_run_duration_seconds must be a positive"):
+        experiment.submit(config)
+    assert ws._store.list_runs() == []

@@ -9,7 +9,7 @@ import pytest
 from hyperpipe.core import Datastore, Workspace
 from hyperpipe.core.authentication import AzureCliAuthentication
 from hyperpipe.core.compute import AmlCompute, ComputeTarget, ComputeTargetException
-from hyperpipe.exceptions import ConfigError, UserErrorException
+from hyperpipe.exceptions import ConfigError, StoreError, UserErrorException
 
 
 def test_create_writes_an_sdk_v1_config_and_a_local_default_datastore(tmp_path):
@@ -141,3 +141,26 @@ def test_unknown_datastore_lists_the_registered_ones(tmp_path):
         match="datastore 'nope' is not registered .* registered: workspaceblobstore",
     ):
         Datastore.get(ws, "nope")
+
+
+def test_create_on_a_file_says_a_folder_is_needed(tmp_path):
+    (tmp_path / "afile").write_text("")
+    with pytest.raises(UserErrorException, match="it is a file; pass a folder"):
+        Workspace.create("ws1", path=tmp_path / "afile")
+
+
+def test_a_store_url_under_a_file_is_refused_and_leaves_no_half_made_workspace(tmp_path):
+    (tmp_path / "afile").write_text("")
+    url = f"sqlite:///{tmp_path / 'afile' / 'store.db'}"
+    with pytest.raises(StoreError, match="is part of that path a file"):
+        Workspace.create("ws1", path=tmp_path / "ws", store_url=url)
+    assert not (tmp_path / "ws" / ".azureml" / "config.json").exists()
+    Workspace.create("ws1", path=tmp_path / "ws")  # the folder is free for a good try
+
+
+@pytest.mark.parametrize("name", ["../../x", "a/b", "", "x" * 40, "9lives"])
+def test_compute_target_names_that_are_no_plain_names_are_refused(tmp_path, name):
+    ws = Workspace.create("ws1", path=tmp_path / "ws")
+    with pytest.raises(ComputeTargetException, match="compute target name .* is invalid"):
+        ComputeTarget.create(ws, name, AmlCompute.provisioning_configuration(max_nodes=2))
+    assert not any(p.name == "x" for p in tmp_path.rglob("*"))

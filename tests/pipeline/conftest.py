@@ -15,9 +15,10 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from hyperpipe.core import Experiment, Workspace, _lifecycle
+from hyperpipe.core import Experiment, Workspace
 from hyperpipe.core.compute import ComputeTarget, LocalCompute
 from hyperpipe.pipeline.steps import PythonScriptStep
+from hyperpipe.testing.faults import stop_unfinished_runs
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -34,28 +35,7 @@ def ws(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Workspace]:
     monkeypatch.delenv("AZUREML_RUN_ID", raising=False)
     workspace = Workspace.create("pl", path=tmp_path / "ws")
     yield workspace
-    _stop_leftover_pipelines(workspace)
-
-
-def _stop_leftover_pipelines(workspace: Workspace) -> None:
-    """A test that failed half-way may leave an orchestrator and its steps running: cancel them."""
-    store = workspace._store
-    pending = []
-    for record in store.list_runs(run_type="azureml.PipelineRun"):
-        record = _lifecycle.reconcile(store, record, workspace.root)
-        if not record.status.is_terminal():
-            _lifecycle.request_cancel(store, record)
-            pending.append(record.id)
-    deadline = time.monotonic() + 15
-    while pending and time.monotonic() < deadline:
-        pending = [
-            run_id
-            for run_id in pending
-            if not _lifecycle.reconcile(
-                store, store.get_run(run_id), workspace.root
-            ).status.is_terminal()
-        ]
-        time.sleep(0.05)
+    stop_unfinished_runs(workspace)
 
 
 @pytest.fixture

@@ -187,3 +187,29 @@ def test_schedules_and_the_scheduler_from_the_command_line(
     process.wait(timeout=30)
     wait_for(lambda: ws._store.get_scheduler(scheduler_id).stopped_at is not None)
     assert "No scheduler running" in hyperpipe(ws, "scheduler", "status").stdout
+
+
+def test_names_that_look_like_markup_are_shown_as_written(ws: Workspace, script: Path) -> None:
+    name = "echo[/]x [bold]y"
+    pipeline_id = hyperpipe(ws, "pipelines", "publish", str(script), "-n", name).stdout.strip()
+    published = hyperpipe(ws, "published", "list").stdout
+    assert name in published
+    assert f"{name} {pipeline_id}" in hyperpipe(ws, "published", "show", pipeline_id).stdout
+    hyperpipe(ws, "endpoints", "create", "ep[/]", pipeline_id, "--description", "[red]d[/]")
+    shown = hyperpipe(ws, "endpoints", "show", "ep[/]").stdout
+    assert "ep[/]" in shown and "[red]d[/]" in shown and name in shown
+    hyperpipe(
+        ws,
+        "schedules",
+        "create",
+        "nightly[/]",
+        "--pipeline-id",
+        pipeline_id,
+        "-e",
+        "cli",
+        "--frequency",
+        "Day",
+    )
+    (schedule,) = Schedule.list(ws)
+    assert "nightly[/]" in hyperpipe(ws, "schedules", "list").stdout
+    assert "nightly[/]" in hyperpipe(ws, "schedules", "show", schedule.id).stdout

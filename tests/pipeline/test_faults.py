@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
 
 import psutil
 import pytest
@@ -173,3 +174,78 @@ def test_cancel_stops_the_running_step_and_its_child_processes(
     assert run.find_step_run("sleeper")[0].get_status() == "Canceled"
     assert run.find_step_run("after") == []
     wait_for(lambda: _gone(step_pid) and _gone(sleep_pid), timeout=10)
+
+
+def test_resume_never_signals_a_process_that_only_shares_a_recorded_pid(
+    ws, experiment, make_step, wait_for, tmp_path
+):
+    # A stranger that happens to hold a pid once recorded for a step (after a reboot, or pid
+    # reuse): same number, another start time, not one of the run's processes.
+    stranger = subprocess.Popen(["sleep", "600"], start_new_session=True)
+    try:
+        flag = tmp_path / "started"
+        step = make_step("nap", f"open({str(flag)!r}, 'w').close()\nimport time\ntime.sleep(600)")
+        run = experiment.submit(Pipeline(ws, [step]))
+        wait_for(flag.exists)
+        (nap,) = run.find_step_run("nap")
+        orchestrator = psutil.Process(run._refresh().pid)
+        orchestrator.kill()
+        orchestrator.wait(timeout=10)
+        fake = {"pid": stranger.pid, "started_at": psutil.Process(stranger.pid).create_time() - 999}
+        ws._store.update_run(
+            nap.id,
+            definition={**nap._record.definition, "process": fake, "process_pid": stranger.pid},
+        )
+
+        run.resume()
+        run.cancel()
+        run.wait_for_completion(show_output=False, raise_on_error=False)
+
+        assert stranger.poll() is None, "resume signalled a process that was not the step's"
+    finally:
+        stranger.kill()
+        stranger.wait()
+
+
+# Starts a grandchild in its own process group, which the step's own death does not reach.
+ORPHAN_MAKER = """
+import subprocess, sys, time
+child = subprocess.Popen(["sleep", "600"])
+open(sys.argv[1], "w").write(str(child.pid))
+time.sleep(600)
+"""
+
+
+def test_a_dead_orchestrators_step_processes_and_their_children_do_not_outlive_it(
+    ws, experiment, make_step, wait_for, tmp_path
+):
+    pids = tmp_path / "pids"
+    step = make_step("maker", ORPHAN_MAKER, arguments=[str(pids)])
+    run = experiment.submit(Pipeline(ws, [step]))
+    wait_for(pids.exists)
+    (maker,) = run.find_step_run("maker")
+    step_pid = wait_for(lambda: maker._refresh().definition.get("process", {}).get("pid"))
+    child = psutil.Process(int(pids.read_text()))
+
+    psutil.Process(run._refresh().pid).kill()  # the orchestrator
+
+    wait_for(lambda: _gone(step_pid), timeout=10)  # the step dies with its orchestrator
+    assert run.get_status() == "Crashed"  # and whoever notices stops what the step left
+    child.wait(timeout=10)
+    assert _gone(child.pid)
+
+
+def test_a_data_reference_to_a_missing_datastore_path_fails_its_step_before_it_starts(
+    ws, experiment, make_step
+):
+    from hyperpipe.data import DataReference
+
+    missing = DataReference(ws.get_default_datastore(), path_on_datastore="no/such/folder")
+    step = make_step("reads", "print('never')", arguments=[missing], inputs=[missing])
+    run = experiment.submit(Pipeline(ws, [step]))
+    assert run.wait_for_completion(show_output=False, raise_on_error=False) == "Failed"
+    (reads,) = run.find_step_run("reads")
+    message = reads.get_details()["error"]["error"]["message"]
+    assert "workspaceblobstore/no/such/folder, which does not exist" in message
+    assert "datastore.upload(" in message
+    assert "never" not in reads.get_job_log()

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from hyperpipe.core import Experiment, Run
-from hyperpipe.exceptions import UserErrorException
+from hyperpipe.exceptions import AzureMLNotSupportedError, UserErrorException
 from hyperpipe.pipeline.core import (
     Pipeline,
     PipelineData,
@@ -189,3 +189,22 @@ def test_endpoint_versions_and_the_default_they_submit(ws: Workspace, pipeline: 
     assert fresh.get_pipeline().name.startswith("retrain-")
     endpoint.reactivate("retrain-old")
     assert {e.name for e in PipelineEndpoint.list(ws)} == {"retrain", "retrain-old"}
+
+
+def test_sdk_v1_names_hyperpipe_lacks_raise_one_line_naming_them(
+    ws: Workspace, pipeline: Pipeline
+) -> None:
+    published = pipeline.publish("tiny")
+    endpoint = PipelineEndpoint.publish(ws, "retrain", None, published)
+    with pytest.raises(
+        AzureMLNotSupportedError,
+        match=r"^not supported in hyperpipe: PublishedPipeline\.get_step_name; did you mean "
+        r"PublishedPipeline\.get_step_names\?",
+    ):
+        published.get_step_name()
+    with pytest.raises(
+        AzureMLNotSupportedError, match=r"^not supported in hyperpipe: PipelineEndpoint\.swagger;"
+    ):
+        endpoint.swagger  # noqa: B018
+    assert not hasattr(PublishedPipeline, "save_yaml")
+    assert [v.version for v in endpoint.pipeline_version_list] == ["0"]

@@ -12,7 +12,7 @@ import pytest
 
 from hyperpipe.core import Datastore
 from hyperpipe.data.datapath import DataPath, DataPathComputeBinding
-from hyperpipe.exceptions import UserErrorException
+from hyperpipe.exceptions import AzureMLNotSupportedError, UserErrorException
 from hyperpipe.pipeline._daemon import SchedulerDaemon
 from hyperpipe.pipeline.core import (
     Pipeline,
@@ -128,6 +128,19 @@ def test_a_bad_recurrence_is_one_line_naming_the_fix(kwargs: dict, message: str)
     with pytest.raises(UserErrorException, match=message) as info:
         ScheduleRecurrence(**kwargs)
     assert "\n" not in str(info.value)
+
+
+def test_sdk_v1_schedule_names_hyperpipe_lacks_raise_one_line_naming_them() -> None:
+    with pytest.raises(
+        AzureMLNotSupportedError, match=r"^not supported in hyperpipe: Schedule\.load_yaml; "
+    ):
+        Schedule.load_yaml  # noqa: B018
+    with pytest.raises(
+        AzureMLNotSupportedError,
+        match=r"^not supported in hyperpipe: ScheduleRecurrence\.validat; did you mean "
+        r"ScheduleRecurrence\.validate\?",
+    ):
+        ScheduleRecurrence("Day", 1).validat()
 
 
 def test_bad_schedules_are_refused_with_the_fix(

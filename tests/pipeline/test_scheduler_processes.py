@@ -13,13 +13,14 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 import pytest
-from tests.pipeline.conftest import _stop_leftover_pipelines, wait_for
+from tests.pipeline.conftest import wait_for
 
 from hyperpipe.core import Workspace
 from hyperpipe.core.compute import ComputeTarget, LocalCompute
 from hyperpipe.pipeline._daemon import CLOCK_ENV, stop_schedulers
 from hyperpipe.pipeline.core import Pipeline, PipelineParameter, Schedule, ScheduleRecurrence
 from hyperpipe.pipeline.steps import PythonScriptStep
+from hyperpipe.testing.faults import stop_unfinished_runs
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -41,7 +42,7 @@ def store_ws(
     ws = Workspace.create("sched", path=tmp_path / "ws", store_url=url)
     ComputeTarget.create(ws, "cpu", LocalCompute.provisioning_configuration(max_concurrency=2))
     yield ws
-    _stop_leftover_pipelines(ws)
+    stop_unfinished_runs(ws)
 
 
 class Schedulers:

@@ -9,13 +9,19 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich import table as rich_table
 from rich.console import Console
+from rich.markup import escape
+from rich.text import Text
 
 __all__ = [
+    "Markup",
+    "Table",
     "WorkspaceOption",
     "console",
     "duration",
     "errors",
+    "esc",
     "show_status",
     "state",
     "when",
@@ -66,5 +72,28 @@ _STATUS_STYLE = {
 }
 
 
-def show_status(value: str) -> str:
-    return f"[{_STATUS_STYLE.get(value, 'white')}]{value}[/]"
+class Markup(str):
+    """Text meant as Rich markup; any other string is shown as it is (a run id like ``a[/]``
+    or a hint like ``pip install 'hyperpipe[postgres]'`` must not be read as markup)."""
+
+
+def esc(value: object) -> str:
+    """``value`` as text that Rich markup shows literally."""
+    return escape(str(value))
+
+
+class Table(rich_table.Table):
+    """A Rich table whose string cells are literal text unless they are :class:`Markup`."""
+
+    def add_row(self, *cells: Any, **kwargs: Any) -> None:
+        super().add_row(*(_cell(c) for c in cells), **kwargs)
+
+
+def _cell(value: Any) -> Any:
+    if isinstance(value, Markup):
+        return Text.from_markup(value)
+    return Text(value) if isinstance(value, str) else value
+
+
+def show_status(value: str) -> Markup:
+    return Markup(f"[{_STATUS_STYLE.get(value, 'white')}]{esc(value)}[/]")

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
-from hyperpipe.cli._common import console, when, workspace
+from hyperpipe.cli._common import Table, console, when, workspace
+from hyperpipe.exceptions import HyperpipeError
 
 app = typer.Typer(help="List registered datasets and their versions.", no_args_is_help=True)
 
@@ -19,6 +19,11 @@ def datasets_list(
     """List registered datasets (latest versions, or every version of --name)."""
     ws = workspace()
     records = ws._store.list_datasets(name=name, latest=name is None)
+    if name is not None and not records:
+        known = sorted({r.name for r in ws._store.list_datasets(latest=True) if r.name})
+        raise HyperpipeError(
+            f"no dataset named {name!r}; registered: {', '.join(known) or 'none yet'}"
+        )
     table = Table(
         "Dataset", "Version", "Kind", "Files", "Size", "Content hash", "Registered", box=None
     )

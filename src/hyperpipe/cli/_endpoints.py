@@ -5,9 +5,8 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
-from hyperpipe.cli._common import console, show_status, when, workspace
+from hyperpipe.cli._common import Table, console, esc, show_status, when, workspace
 from hyperpipe.cli._published import ParameterOption, WaitOption, follow, parse_parameters
 
 app = typer.Typer(
@@ -53,9 +52,9 @@ def endpoints_list(
 def endpoints_show(endpoint: EndpointArgument) -> None:
     """Show an endpoint: its REST URL and every version, the default marked."""
     e = _endpoint(endpoint)
-    console.print(f"[bold]{e.name}[/] {e.id}  {show_status(e.status)}")
-    console.print(f"  description  {e.description or '-'}")
-    console.print(f"  endpoint     POST {e.endpoint}")
+    console.print(f"[bold]{esc(e.name)}[/] {esc(e.id)}  {show_status(e.status)}")
+    console.print(f"  description  {esc(e.description or '-')}")
+    console.print(f"  endpoint     POST {esc(e.endpoint)}")
     table = Table("Version", "Default", "Published pipeline", "Name", "Status", box=None)
     for version in e.list_versions():
         p = version.pipeline
@@ -72,7 +71,7 @@ def endpoints_set_default(
     """Make VERSION the endpoint's default version (what it and its schedules run)."""
     e = _endpoint(endpoint)
     e.set_default_version(version)
-    console.print(f"Pipeline endpoint {e.name}: default version {e.default_version}")
+    console.print(f"Pipeline endpoint {esc(e.name)}: default version {esc(e.default_version)}")
 
 
 @app.command("create")
@@ -86,7 +85,7 @@ def endpoints_create(
 
     ws = workspace()
     e = PipelineEndpoint.publish(ws, name, description, PublishedPipeline.get(ws, pipeline_id))
-    console.print(f"Pipeline endpoint {e.name} {e.id}: POST {e.endpoint}")
+    console.print(f"Pipeline endpoint {esc(e.name)} {esc(e.id)}: POST {esc(e.endpoint)}")
 
 
 @app.command("add")
@@ -105,7 +104,9 @@ def endpoints_add(
     else:
         e.add(pipeline)
     version = e.pipeline_version_list[-1].version
-    console.print(f"Pipeline endpoint {e.name}: version {version}, default {e.default_version}")
+    console.print(
+        f"Pipeline endpoint {esc(e.name)}: version {esc(version)}, default {esc(e.default_version)}"
+    )
 
 
 @app.command("submit")

@@ -6,9 +6,8 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
-from hyperpipe.cli._common import console, errors, workspace
+from hyperpipe.cli._common import Table, console, errors, workspace
 from hyperpipe.exceptions import HyperpipeError
 
 app = typer.Typer(help="Set up the examples that ship with hyperpipe.", no_args_is_help=True)
@@ -44,7 +43,7 @@ def newsgroups_prepare(
             train_fraction=train_fraction,
             validation_fraction=validation_fraction,
             seed=seed,
-            progress=lambda message: errors.print(message, highlight=False),
+            progress=lambda message: errors.print(message, highlight=False, markup=False),
         )
     except NewsgroupsDataError as exc:
         raise HyperpipeError(str(exc)) from exc

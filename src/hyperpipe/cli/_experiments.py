@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import typer
-from rich.table import Table
 
-from hyperpipe.cli._common import console, when, workspace
+from hyperpipe.cli._common import Table, console, when, workspace
 
 app = typer.Typer(help="List experiments.", no_args_is_help=True)
 

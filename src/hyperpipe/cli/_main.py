@@ -23,7 +23,7 @@ from hyperpipe.cli import (
     _schedules,
     _workspace,
 )
-from hyperpipe.cli._common import WorkspaceOption, console, errors, state
+from hyperpipe.cli._common import WorkspaceOption, console, errors, esc, state
 from hyperpipe.exceptions import HyperpipeError
 
 __all__ = ["app", "main"]
@@ -72,7 +72,7 @@ def main() -> None:
     try:
         app()
     except HyperpipeError as exc:
-        errors.print(f"[red]Error:[/] {exc}", highlight=False, soft_wrap=True)
+        errors.print(f"[red]Error:[/] {esc(exc)}", highlight=False, soft_wrap=True)
         sys.exit(1)
     except KeyboardInterrupt:
         sys.exit(130)

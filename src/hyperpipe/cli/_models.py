@@ -5,9 +5,8 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
-from hyperpipe.cli._common import console, when, workspace
+from hyperpipe.cli._common import Table, console, when, workspace
 
 app = typer.Typer(help="List registered models.", no_args_is_help=True)
 

@@ -9,9 +9,18 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
-from hyperpipe.cli._common import console, duration, errors, show_status, when, workspace
+from hyperpipe.cli._common import (
+    Markup,
+    Table,
+    console,
+    duration,
+    errors,
+    esc,
+    show_status,
+    when,
+    workspace,
+)
 from hyperpipe.exceptions import HyperpipeError
 
 app = typer.Typer(
@@ -80,12 +89,12 @@ def pipelines_show(run_id: Annotated[str, typer.Argument(help="The pipeline run'
     the_run = _pipeline_run(run_id)
     details = the_run.get_details()
     console.print(
-        f"[bold]{the_run.id}[/]  {show_status(details['status'])}  "
-        f"experiment {the_run.experiment.name}"
+        f"[bold]{esc(the_run.id)}[/]  {show_status(details['status'])}  "
+        f"experiment {esc(the_run.experiment.name)}"
     )
     error = details.get("error", {}).get("error")
     if error:
-        console.print(f"  [red]error[/] {error.get('message')}")
+        console.print(f"  [red]error[/] {esc(error.get('message'))}")
     latest = {s.name: s for s in the_run.get_steps()}
     table = Table("Step", "Status", "Reuse", "Duration", "Step run id", "Waits for", box=None)
     for spec in the_run._record.definition.get("steps", []):
@@ -93,7 +102,7 @@ def pipelines_show(run_id: Annotated[str, typer.Argument(help="The pipeline run'
         if step is None:
             table.add_row(
                 spec["name"],
-                "[dim]not started[/]",
+                Markup("[dim]not started[/]"),
                 "-",
                 "-",
                 "-",
@@ -124,9 +133,9 @@ def pipelines_why(step_run_id: Annotated[str, typer.Argument(help="A step run's 
     if step.type != "azureml.StepRun" or decision is None:
         raise HyperpipeError(f"run {step_run_id!r} is not a pipeline step run")
     verdict = "[green]reused[/]" if decision.get("reused") else "[yellow]ran[/]"
-    console.print(f"Step [bold]{step.display_name}[/] ({step.id}): {verdict}")
+    console.print(f"Step [bold]{esc(step.display_name)}[/] ({esc(step.id)}): {verdict}")
     for reason in decision.get("reasons", []):
-        console.print(f"  - {reason}")
+        console.print(f"  - {esc(reason)}")
     if decision.get("key"):
         console.print(f"  reuse key {decision['key'][:16]}…")
 
@@ -143,7 +152,7 @@ def pipelines_resume(
 
     enable_azureml_alias()  # steps written for SDK v1 keep their azureml imports working
     the_run = _pipeline_run(run_id).resume()
-    errors.print(f"Resumed pipeline run [bold]{run_id}[/]")
+    errors.print(f"Resumed pipeline run [bold]{esc(run_id)}[/]")
     if wait:
         status = the_run.wait_for_completion(show_output=True, raise_on_error=False)
         if status != "Finished":
@@ -155,7 +164,7 @@ def pipelines_cancel(run_id: Annotated[str, typer.Argument(help="The pipeline ru
     """Cancel a pipeline run: running steps are stopped, the rest never start."""
     the_run = _pipeline_run(run_id)
     the_run.cancel()
-    console.print(f"Cancel requested for {run_id}: {the_run.get_status()}")
+    console.print(f"Cancel requested for {esc(run_id)}: {the_run.get_status()}")
 
 
 @app.command("publish")
@@ -202,11 +211,11 @@ def pipelines_publish(
         published = _pipeline_run(script_or_run).publish_pipeline(
             name, description, version, continue_on_step_failure
         )
-    console.print(published.id)
+    console.print(esc(published.id))
     errors.print(
-        f"Published pipeline [bold]{published.name}[/] {published.id}: "
+        f"Published pipeline [bold]{esc(published.name)}[/] {esc(published.id)}: "
         f"{published.total_run_steps} step(s); submit it with `hyperpipe published submit "
-        f"{published.id} -e EXPERIMENT` or POST {published.endpoint}"
+        f"{esc(published.id)} -e EXPERIMENT` or POST {esc(published.endpoint)}"
     )
 
 

@@ -5,9 +5,8 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
-from hyperpipe.cli._common import console, errors, show_status, when, workspace
+from hyperpipe.cli._common import Table, console, errors, esc, show_status, when, workspace
 from hyperpipe.exceptions import HyperpipeError
 
 app = typer.Typer(
@@ -20,7 +19,7 @@ ParameterOption = Annotated[
         "--parameter",
         "-p",
         help="A pipeline parameter as NAME=VALUE (repeat for more); a DataPath as "
-        "NAME=DATASTORE:PATH.",
+        "NAME=DATASTORE:PATH, a dataset as NAME=DATASET[:VERSION] or NAME=DATASET_ID.",
     ),
 ]
 WaitOption = Annotated[
@@ -44,12 +43,14 @@ def parse_parameters(values: list[str] | None) -> dict[str, Any]:
 def follow(run: Any, wait: bool) -> None:
     """With ``wait`` follow the run; the last line on stdout is its id. Exit 1 unless it
     finished (when waiting)."""
-    errors.print(f"Submitted pipeline run [bold]{run.id}[/] (experiment {run.experiment.name})")
+    errors.print(
+        f"Submitted pipeline run [bold]{esc(run.id)}[/] (experiment {esc(run.experiment.name)})"
+    )
     status = None
     if wait:
         status = run.wait_for_completion(show_output=True, raise_on_error=False)
-        errors.print(f"Pipeline run {run.id}: {show_status(status)}")
-    console.print(run.id)
+        errors.print(f"Pipeline run {esc(run.id)}: {show_status(status)}")
+    console.print(esc(run.id))
     if status not in (None, "Finished"):
         raise typer.Exit(1)
 
@@ -85,21 +86,23 @@ def published_show(
 
     ws = workspace()
     p = PublishedPipeline.get(ws, pipeline_id)
-    console.print(f"[bold]{p.name}[/] {p.id}  {show_status(p.status)}")
-    console.print(f"  version      {p.version or '-'}")
-    console.print(f"  description  {p.description or '-'}")
+    console.print(f"[bold]{esc(p.name)}[/] {esc(p.id)}  {show_status(p.status)}")
+    console.print(f"  version      {esc(p.version or '-')}")
+    console.print(f"  description  {esc(p.description or '-')}")
     console.print(f"  graph id     {p.graph_id}")
-    console.print(f"  endpoint     POST {p.endpoint}")
-    console.print(f"  steps        {', '.join(p.get_step_names())}")
+    console.print(f"  endpoint     POST {esc(p.endpoint)}")
+    console.print(f"  steps        {esc(', '.join(p.get_step_names()))}")
     for name, declared in p.get_graph()["parameters"].items():
-        console.print(f"  parameter    {name} ({declared['type']}) = {declared['default']!r}")
+        console.print(
+            f"  parameter    {esc(name)} ({declared['type']}) = {esc(repr(declared['default']))}"
+        )
     for schedule in Schedule.get_schedules_for_pipeline_id(ws, p.id):
         console.print(
-            f"  schedule     {schedule.name} {schedule.id} {show_status(schedule.status)}"
+            f"  schedule     {esc(schedule.name)} {esc(schedule.id)} {show_status(schedule.status)}"
         )
     runs = PipelineRun.get_pipeline_runs(ws, p.id)[:10]
     for run in runs:
-        console.print(f"  run          {run.id} {show_status(run.get_status())}")
+        console.print(f"  run          {esc(run.id)} {show_status(run.get_status())}")
 
 
 @app.command("disable")
@@ -111,7 +114,7 @@ def published_disable(
 
     p = PublishedPipeline.get(workspace(), pipeline_id)
     p.disable()
-    console.print(f"Published pipeline {p.id}: {show_status(p.status)}")
+    console.print(f"Published pipeline {esc(p.id)}: {show_status(p.status)}")
 
 
 @app.command("enable")
@@ -123,7 +126,7 @@ def published_enable(
 
     p = PublishedPipeline.get(workspace(), pipeline_id)
     p.enable()
-    console.print(f"Published pipeline {p.id}: {show_status(p.status)}")
+    console.print(f"Published pipeline {esc(p.id)}: {show_status(p.status)}")
 
 
 @app.command("submit")

@@ -8,9 +8,17 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
-from hyperpipe.cli._common import console, duration, errors, show_status, when, workspace
+from hyperpipe.cli._common import (
+    Table,
+    console,
+    duration,
+    errors,
+    esc,
+    show_status,
+    when,
+    workspace,
+)
 from hyperpipe.exceptions import HyperpipeError
 
 app = typer.Typer(help="Inspect, follow and cancel runs.", no_args_is_help=True)
@@ -70,20 +78,21 @@ def run(
     enable_azureml_alias()
     submitted = Experiment(ws, experiment).submit(config)
     errors.print(
-        f"Submitted run [bold]{submitted.id}[/] (experiment {experiment}, target {target})"
+        f"Submitted run [bold]{esc(submitted.id)}[/] (experiment {esc(experiment)}, "
+        f"target {esc(target)})"
     )
     if not wait:
-        console.print(submitted.id)
+        console.print(submitted.id, markup=False)
         return
     details = submitted.wait_for_completion(show_output=True, raise_on_error=False)
     errors.print(
-        f"Run {submitted.id}: {show_status(details['status'])}. "
-        f"Details: hyperpipe runs show {submitted.id}"
+        f"Run {esc(submitted.id)}: {show_status(details['status'])}. "
+        f"Details: hyperpipe runs show {esc(submitted.id)}"
     )
     if details["status"] not in ("Completed", "Finished"):
         message = details.get("error", {}).get("error", {}).get("message")
         if message:
-            errors.print(f"[red]Error:[/] {message}")
+            errors.print(f"[red]Error:[/] {esc(message)}")
         raise typer.Exit(1)
 
 
@@ -133,26 +142,32 @@ def runs_show(run_id: Annotated[str, typer.Argument(help="The run's id.")]) -> N
     the_run = Run.get(workspace(), run_id)
     details = the_run.get_details()
     console.print(
-        f"[bold]{the_run.id}[/]  {show_status(details['status'])}  "
-        f"experiment {the_run.experiment.name} #{the_run.number}"
+        f"[bold]{esc(the_run.id)}[/]  {show_status(details['status'])}  "
+        f"experiment {esc(the_run.experiment.name)} #{the_run.number}"
     )
     definition = details["runDefinition"]
     if definition.get("script"):
         console.print(
-            f"  script     {definition['script']} {' '.join(definition.get('arguments', []))}"
+            f"  script     {esc(definition['script'])} "
+            f"{esc(' '.join(map(str, definition.get('arguments', []))))}"
         )
-    console.print(f"  target     {details['target']}")
+    console.print(f"  target     {esc(details['target'])}")
+    environment = definition.get("environment")
+    if environment:
+        console.print(f"  environment {esc(environment['name'])}")
+    for warning in details.get("warnings", []):
+        console.print(f"  [yellow]note[/]       {esc(warning['message'])}")
     console.print(
         f"  started    {details['startTimeUtc'] or '-'}\n"
         f"  ended      {details['endTimeUtc'] or '-'}"
     )
     if details["tags"]:
-        console.print(f"  tags       {details['tags']}")
+        console.print(f"  tags       {esc(details['tags'])}")
     if details["properties"]:
-        console.print(f"  properties {details['properties']}")
+        console.print(f"  properties {esc(details['properties'])}")
     error = details.get("error", {}).get("error")
     if error:
-        console.print(f"  [red]error[/]      {error.get('message')}")
+        console.print(f"  [red]error[/]      {esc(error.get('message'))}")
     metrics = the_run.get_metrics()
     if metrics:
         table = Table("Metric", "Value", box=None, title="Metrics", title_justify="left")
@@ -164,12 +179,15 @@ def runs_show(run_id: Annotated[str, typer.Argument(help="The run's id.")]) -> N
         console.print(table)
     files = the_run.get_file_names()
     if files:
-        console.print("Files:\n" + "\n".join(f"  {f}" for f in files))
+        console.print("Files:\n" + "\n".join(f"  {f}" for f in files), markup=False)
     children = list(the_run.get_children())
     if children:
-        console.print("Children:\n" + "\n".join(f"  {c.id}  {c.get_status()}" for c in children))
+        console.print(
+            "Children:\n" + "\n".join(f"  {c.id}  {c.get_status()}" for c in children),
+            markup=False,
+        )
     for name, path in details["logFiles"].items():
-        console.print(f"Log: {name} ({path})  -> hyperpipe runs logs {the_run.id}")
+        console.print(f"Log: {esc(name)} ({esc(path)})  -> hyperpipe runs logs {esc(the_run.id)}")
 
 
 @app.command("logs")
@@ -199,7 +217,7 @@ def runs_logs(
             break
         time.sleep(0.2)
     if follow:
-        errors.print(f"Run {the_run.id}: {show_status(record.status.value)}")
+        errors.print(f"Run {esc(the_run.id)}: {show_status(record.status.value)}")
 
 
 @app.command("cancel")
@@ -209,4 +227,4 @@ def runs_cancel(run_id: Annotated[str, typer.Argument(help="The run's id.")]) ->
 
     the_run = Run.get(workspace(), run_id)
     the_run.cancel()
-    console.print(f"Cancel requested for {run_id}: {the_run.get_status()}")
+    console.print(f"Cancel requested for {esc(run_id)}: {the_run.get_status()}")

@@ -9,9 +9,8 @@ from datetime import datetime
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
-from hyperpipe.cli._common import console, errors, when, workspace
+from hyperpipe.cli._common import Table, console, errors, esc, when, workspace
 
 app = typer.Typer(
     help="The scheduler daemon: fires due schedules, exactly once however many run.",
@@ -63,8 +62,10 @@ def scheduler(
     if once:
         fires = daemon.run_once()
         for fire in fires:
-            console.print(f"{fire.outcome:9} {fire.fire_key} {fire.run_id or fire.reason or ''}")
-        errors.print(f"{len(fires)} fire(s) recorded by {daemon.id}")
+            console.print(
+                esc(f"{fire.outcome:9} {fire.fire_key} {fire.run_id or fire.reason or ''}")
+            )
+        errors.print(f"{len(fires)} fire(s) recorded by {esc(daemon.id)}")
         return
     daemon.register()
     count = len(ws._store.list_schedules())
@@ -112,10 +113,10 @@ def _detach(ws, poll_interval: float) -> None:  # type: ignore[no-untyped-def]
         pid_started_at=psutil.Process(child.pid).create_time(),
         details={"poll_interval": poll_interval, "log": str(log), "detached": True},
     )
-    console.print(scheduler_id)
+    console.print(esc(scheduler_id))
     errors.print(
-        f"Scheduler {scheduler_id} started (pid {child.pid}); log {log}. Stop it with "
-        f"`hyperpipe scheduler stop {scheduler_id}`"
+        f"Scheduler {esc(scheduler_id)} started (pid {child.pid}); log {esc(log)}. Stop it with "
+        f"`hyperpipe scheduler stop {esc(scheduler_id)}`"
     )
 
 
@@ -156,5 +157,5 @@ def scheduler_stop(
 
     stopped = stop_schedulers(workspace(), scheduler_id)
     console.print(
-        "Asked to stop: " + ", ".join(stopped) if stopped else "No running scheduler to stop."
+        "Asked to stop: " + esc(", ".join(stopped)) if stopped else "No running scheduler to stop."
     )

@@ -5,9 +5,8 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
-from hyperpipe.cli._common import console, show_status, when, workspace
+from hyperpipe.cli._common import Markup, Table, console, esc, show_status, when, workspace
 from hyperpipe.cli._published import ParameterOption, parse_parameters
 from hyperpipe.exceptions import HyperpipeError
 
@@ -20,8 +19,8 @@ ScheduleArgument = Annotated[str, typer.Argument(help="The schedule's id.")]
 _OUTCOME_STYLE = {"Submitted": "green", "Failed": "red", "Skipped": "yellow", "Claimed": "cyan"}
 
 
-def _outcome(value: str) -> str:
-    return f"[{_OUTCOME_STYLE.get(value, 'white')}]{value}[/]"
+def _outcome(value: str) -> Markup:
+    return Markup(f"[{_OUTCOME_STYLE.get(value, 'white')}]{esc(value)}[/]")
 
 
 def _trigger(schedule: Any) -> str:
@@ -63,7 +62,7 @@ def schedules_list(
             s.pipeline_id or f"endpoint {s.pipeline_endpoint_id}",
             _trigger(s),
             _next(s),
-            f"{_outcome(last[0].outcome)} {when(last[0].claimed_at)}" if last else "-",
+            Markup(f"{_outcome(last[0].outcome)} {when(last[0].claimed_at)}") if last else "-",
         )
     console.print(table if schedules else "No schedules yet (hyperpipe schedules create).")
 
@@ -77,11 +76,12 @@ def schedules_show(
     from hyperpipe.pipeline.core import Schedule
 
     s = Schedule.get(workspace(), schedule_id)
-    console.print(f"[bold]{s.name}[/] {s.id}  {show_status(s.status)}")
-    console.print(f"  submits      {s.pipeline_id or 'endpoint ' + str(s.pipeline_endpoint_id)}")
-    console.print(f"  experiment   {s.experiment_name}")
-    console.print(f"  trigger      {_trigger(s)}")
-    console.print(f"  parameters   {s.pipeline_parameters or '-'}")
+    console.print(f"[bold]{esc(s.name)}[/] {esc(s.id)}  {show_status(s.status)}")
+    submits = s.pipeline_id or f"endpoint {s.pipeline_endpoint_id}"
+    console.print(f"  submits      {esc(submits)}")
+    console.print(f"  experiment   {esc(s.experiment_name)}")
+    console.print(f"  trigger      {esc(_trigger(s))}")
+    console.print(f"  parameters   {esc(s.pipeline_parameters or '-')}")
     console.print(f"  next due     {_next(s)}")
     table = Table("Due", "Outcome", "Run", "Reason", box=None)
     for fire in s.get_fires(limit=limit):
@@ -140,7 +140,6 @@ def schedules_create(
 ) -> None:
     """Create a schedule of a published pipeline or endpoint: --frequency for a recurrence, or
     --datastore to fire on new or changed files."""
-    from hyperpipe.pipeline._template import bind_values, plain_values
     from hyperpipe.pipeline.core import (
         PipelineEndpoint,
         PublishedPipeline,
@@ -159,9 +158,7 @@ def schedules_create(
         pipeline = target.get_pipeline()
     else:
         pipeline = PublishedPipeline.get(ws, pipeline_id)  # type: ignore[arg-type]
-    given = parse_parameters(parameter)
-    typed = plain_values(bind_values(pipeline.get_graph()["parameters"], given, from_text=True))
-    parameters = {k: v for k, v in typed.items() if k in given}
+    parameters = pipeline._check_parameters(parse_parameters(parameter), from_text=True)
     recurrence = None
     if frequency is not None:
         zone: Any = time_zone
@@ -190,7 +187,7 @@ def schedules_create(
         schedule = Schedule.create_for_pipeline_endpoint(ws, name, target.id, experiment, **options)
     else:
         schedule = Schedule.create(ws, name, pipeline.id, experiment, **options)
-    console.print(f"Schedule {schedule.name} {schedule.id}: {_trigger(schedule)}")
+    console.print(f"Schedule {esc(schedule.name)} {esc(schedule.id)}: {esc(_trigger(schedule))}")
     console.print(f"  next due {_next(schedule)}; fired by `hyperpipe scheduler`")
 
 
@@ -201,7 +198,9 @@ def schedules_enable(schedule_id: ScheduleArgument) -> None:
 
     s = Schedule.get(workspace(), schedule_id)
     s.enable()
-    console.print(f"Schedule {s.name} {s.id}: {show_status(s.status)}, next due {_next(s)}")
+    console.print(
+        f"Schedule {esc(s.name)} {esc(s.id)}: {show_status(s.status)}, next due {_next(s)}"
+    )
 
 
 @app.command("disable")
@@ -211,7 +210,7 @@ def schedules_disable(schedule_id: ScheduleArgument) -> None:
 
     s = Schedule.get(workspace(), schedule_id)
     s.disable()
-    console.print(f"Schedule {s.name} {s.id}: {show_status(s.status)}")
+    console.print(f"Schedule {esc(s.name)} {esc(s.id)}: {show_status(s.status)}")
 
 
 def _numbers(text: str | None, option: str) -> list[int] | None:

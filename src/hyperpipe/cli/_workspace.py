@@ -7,7 +7,8 @@ from typing import Annotated
 
 import typer
 
-from hyperpipe.cli._common import console
+from hyperpipe.cli._common import console, esc
+from hyperpipe.exceptions import HyperpipeError
 
 
 def init(
@@ -26,8 +27,10 @@ def init(
     from hyperpipe.core import Workspace
 
     root = path.resolve()
+    if root.exists() and not root.is_dir():
+        raise HyperpipeError(f"{root} is a file; pass a folder to create the workspace in")
     root.mkdir(parents=True, exist_ok=True)
     ws = Workspace.create(name or root.name, path=root, store_url=store_url, exist_ok=True)
-    console.print(f"Workspace [bold]{ws.name}[/] ready at {ws.root}")
-    console.print(f"  config     {ws.config_path}\n  store      {ws.store_url}")
-    console.print(f"  datastore  {ws.get_default_datastore().url}")
+    console.print(f"Workspace [bold]{esc(ws.name)}[/] ready at {esc(ws.root)}")
+    console.print(f"  config     {esc(ws.config_path)}\n  store      {esc(ws.store_url)}")
+    console.print(f"  datastore  {esc(ws.get_default_datastore().url)}")

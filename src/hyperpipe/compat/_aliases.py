@@ -18,7 +18,7 @@ ALIASES: dict[str, str | None] = {
     "azureml.core.compute.amlcompute": "hyperpipe.core.compute",
     "azureml.core.compute.compute": "hyperpipe.core.compute",
     "azureml.core.compute_target": "hyperpipe.core.compute",
-    "azureml.core.conda_dependencies": "hyperpipe.core",
+    "azureml.core.conda_dependencies": "hyperpipe.core.conda_dependencies",
     "azureml.core.dataset": "hyperpipe.core.dataset",
     "azureml.core.datastore": "hyperpipe.core",
     "azureml.core.environment": "hyperpipe.core",
@@ -40,12 +40,16 @@ ALIASES: dict[str, str | None] = {
     # azureml-pipeline-core / -steps
     "azureml.pipeline": None,
     "azureml.pipeline.core": "hyperpipe.pipeline.core",
+    "azureml.pipeline.core.builder": "hyperpipe.pipeline.core",
     "azureml.pipeline.core.graph": "hyperpipe.pipeline.core",
     "azureml.pipeline.core.pipeline": "hyperpipe.pipeline.core",
     "azureml.pipeline.core.pipeline_endpoint": "hyperpipe.pipeline.core",
     "azureml.pipeline.core.run": "hyperpipe.pipeline.core",
     "azureml.pipeline.core.schedule": "hyperpipe.pipeline.core.schedule",
     "azureml.pipeline.steps": "hyperpipe.pipeline.steps",
+    "azureml.pipeline.steps.command_step": "hyperpipe.pipeline.steps",
+    "azureml.pipeline.steps.hyper_drive_step": "hyperpipe.pipeline.steps",
+    "azureml.pipeline.steps.python_script_step": "hyperpipe.pipeline.steps",
     # azureml-train-core
     "azureml.train": None,
     "azureml.train.dnn": "hyperpipe.train.dnn",
@@ -58,4 +62,6 @@ ALIASES: dict[str, str | None] = {
     "azureml.train.hyperdrive.run": "hyperpipe.train.hyperdrive",
     "azureml.train.hyperdrive.runconfig": "hyperpipe.train.hyperdrive",
     "azureml.train.hyperdrive.sampling": "hyperpipe.train.hyperdrive",
+    # azureml-widgets
+    "azureml.widgets": "hyperpipe.widgets",
 }

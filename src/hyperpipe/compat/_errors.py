@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from hyperpipe.exceptions import HyperpipeError
+from hyperpipe._surface import README_SECTION
+from hyperpipe.exceptions import AzureMLNotSupportedError, HyperpipeError
 
 __all__ = [
     "AzureMLModuleNotSupportedError",
@@ -11,24 +12,15 @@ __all__ = [
     "unsupported_message",
 ]
 
-README_SECTION = 'see README "Where hyperpipe differs from SDK v1"'
-
 
 def unsupported_message(call: str, alias: str, target: str | None, children: list[str]) -> str:
-    """``azureml.core.X is not supported by hyperpipe (...)``: the call, what ``alias`` maps onto
+    """``not supported in hyperpipe: azureml.core.X; ...``: the call, what ``alias`` maps onto
     (or, for a namespace, the ``children`` it holds), where to read more."""
     if target is None:
         where = f"{alias} holds only {', '.join(f'{alias}.{c}' for c in children)}"
     else:
-        where = f"{alias} maps onto {target}, which has no {call.rsplit('.', 1)[-1]}"
-    return (
-        f"{call} is not supported by hyperpipe (the azureml alias maps azureml.* onto "
-        f"hyperpipe.*; {where}); {README_SECTION}"
-    )
-
-
-class AzureMLNotSupportedError(HyperpipeError, AttributeError):
-    """An attribute SDK v1 has was looked up on an aliased ``azureml`` module."""
+        where = f"the alias maps {alias} onto {target}, which has no {call.rsplit('.', 1)[-1]}"
+    return f"not supported in hyperpipe: {call}; {where}; {README_SECTION}"
 
 
 class AzureMLNotSupportedImportError(HyperpipeError, ImportError):

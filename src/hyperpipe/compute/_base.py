@@ -5,7 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
-__all__ = ["ComputeBackend", "TaskHandle", "TaskSpec"]
+__all__ = ["ComputeBackend", "TaskHandle", "TaskSpec", "gpu_environment"]
+
+CUDA_VISIBLE_DEVICES = "CUDA_VISIBLE_DEVICES"
 
 
 @dataclass(frozen=True)
@@ -13,7 +15,8 @@ class TaskSpec:
     """Everything needed to start one process, and nothing live (it crosses process boundaries).
 
     ``env`` is added to the backend's own environment; ``log_path`` receives stdout and stderr,
-    interleaved, as they are written.
+    interleaved, as they are written. ``gpus`` are the GPUs the task may use: it sees those and
+    no others (see ``gpu_environment``).
     """
 
     run_id: str
@@ -22,18 +25,18 @@ class TaskSpec:
     log_path: str
     env: dict[str, str] = field(default_factory=dict)
     gpus: tuple[int, ...] = ()
-    # Kill the task when the process that started it dies (Linux), so a lost orchestrator
-    # leaves no step running on its own.
-    die_with_parent: bool = False
+    # Kill the task when the process that started it dies (Linux), so a lost monitor or
+    # orchestrator leaves no script running on its own.
+    die_with_parent: bool = True
 
 
 @dataclass
 class TaskHandle:
-    """A started task: its process id and what the backend needs to poll or stop it."""
+    """A started task: its process's identity and what the backend needs to poll or stop it."""
 
     run_id: str
     pid: int
-    started_at: float
+    started_at: float  # the process's start time: with the pid, its identity
     native: object = None
 
 
@@ -60,3 +63,18 @@ class ComputeBackend(Protocol):
     def terminate(self, handle: TaskHandle, grace_s: float = 10.0) -> int:
         """Stop the task and every process it started; returns the exit code."""
         ...
+
+
+def gpu_environment(spec: TaskSpec) -> dict[str, str]:
+    """``CUDA_VISIBLE_DEVICES`` for a task: its GPUs, or none at all when it was given none.
+
+    A task given no GPU sees an empty list, so CUDA finds no device and a script that uses the GPU
+    when there is one runs on the CPU, instead of sharing, unasked, GPUs that other targets hand
+    out. A ``CUDA_VISIBLE_DEVICES`` in the task's own environment (the run's environment
+    variables) is kept for a task given no GPU.
+    """
+    if spec.gpus:
+        return {CUDA_VISIBLE_DEVICES: ",".join(str(g) for g in spec.gpus)}
+    if CUDA_VISIBLE_DEVICES in spec.env:
+        return {}
+    return {CUDA_VISIBLE_DEVICES: ""}

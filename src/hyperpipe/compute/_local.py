@@ -9,22 +9,26 @@ import select
 import signal
 import subprocess
 import time
+from functools import partial
 from pathlib import Path
 
 import psutil
 
-from hyperpipe.compute._base import TaskHandle, TaskSpec
+from hyperpipe.compute._base import TaskHandle, TaskSpec, gpu_environment
 
-__all__ = ["LocalBackend", "kill_process_tree", "readable"]
+__all__ = ["LocalBackend", "readable"]
 
 
 class LocalBackend:
-    """Runs tasks as child processes of this one, output appended to the task's log file."""
+    """Runs tasks as child processes of this one, output appended to the task's log file.
+
+    A task leads its own process group. When it ends, whatever it left running in that group is
+    killed before the task is reaped: until then the task's pid (and so its group number) cannot
+    be reused, so the signal can only reach the task's own processes.
+    """
 
     def start(self, spec: TaskSpec) -> TaskHandle:
-        env = {**os.environ, **spec.env}
-        if spec.gpus:
-            env["CUDA_VISIBLE_DEVICES"] = ",".join(str(g) for g in spec.gpus)
+        env = {**os.environ, **spec.env, **gpu_environment(spec)}
         Path(spec.log_path).parent.mkdir(parents=True, exist_ok=True)
         with open(spec.log_path, "ab", buffering=0) as log:
             process = subprocess.Popen(
@@ -36,22 +40,28 @@ class LocalBackend:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
                 close_fds=True,
-                preexec_fn=_die_with_parent if spec.die_with_parent else None,
+                preexec_fn=partial(_die_with_parent, os.getpid()) if spec.die_with_parent else None,
             )
-        return TaskHandle(spec.run_id, process.pid, time.time(), process)
+        return TaskHandle(spec.run_id, process.pid, _start_time(process.pid), process)
 
     def poll(self, handle: TaskHandle) -> int | None:
-        return self._process(handle).poll()
+        process = self._process(handle)
+        if process.returncode is None and not _exited(process.pid):
+            return None
+        return _reap(process)
 
     def wait(self, handle: TaskHandle, timeout: float | None = None) -> int | None:
-        try:
-            return self._process(handle).wait(timeout)
-        except subprocess.TimeoutExpired:
-            return None
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while (code := self.poll(handle)) is None:
+            left = 1.0 if deadline is None else deadline - time.monotonic()
+            if left <= 0:
+                return None
+            self.wait_any([handle], left)
+        return code
 
     def wait_any(self, handles: list[TaskHandle], timeout: float) -> None:
         """Sleep until a task ends: woken by the kernel through pidfds where Linux has them."""
-        if any(self._process(h).poll() is not None for h in handles):
+        if any(self._ended(h) for h in handles):
             return
         if not handles:
             time.sleep(timeout)
@@ -64,7 +74,7 @@ class LocalBackend:
                 os.close(fd)
             deadline = time.monotonic() + timeout
             while time.monotonic() < deadline:
-                if any(self._process(h).poll() is not None for h in handles):
+                if any(self._ended(h) for h in handles):
                     return
                 time.sleep(0.002)
             return
@@ -75,14 +85,61 @@ class LocalBackend:
                 os.close(fd)
 
     def terminate(self, handle: TaskHandle, grace_s: float = 10.0) -> int:
+        """SIGTERM the task's group and descendants; SIGKILL them after ``grace_s``."""
         process = self._process(handle)
-        kill_process_tree(process.pid, grace_s)
-        return process.wait()
+        if process.returncode is not None:
+            return process.returncode
+        try:
+            family = psutil.Process(process.pid).children(recursive=True)
+        except psutil.NoSuchProcess:
+            family = []
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(process.pid, signal.SIGTERM)  # the unreaped leader pins the group number
+        for proc in family:
+            with contextlib.suppress(psutil.NoSuchProcess, psutil.AccessDenied):
+                proc.terminate()
+        deadline = time.monotonic() + grace_s
+        while not _exited(process.pid) and time.monotonic() < deadline:
+            self.wait_any([handle], deadline - time.monotonic())
+        _, alive = psutil.wait_procs(family, timeout=max(0.0, deadline - time.monotonic()))
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(process.pid, signal.SIGKILL)
+        for proc in alive:
+            with contextlib.suppress(psutil.NoSuchProcess, psutil.AccessDenied):
+                proc.kill()  # descendants that left the group; psutil checks their start time
+        return _reap(process)
+
+    def _ended(self, handle: TaskHandle) -> bool:
+        process = self._process(handle)
+        return process.returncode is not None or _exited(process.pid)
 
     @staticmethod
     def _process(handle: TaskHandle) -> subprocess.Popen[bytes]:
         assert isinstance(handle.native, subprocess.Popen), "handle from another backend"
         return handle.native
+
+
+def _exited(pid: int) -> bool:
+    """Whether our child ``pid`` has ended, without reaping it (it stays a zombie)."""
+    try:
+        return os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None
+    except ChildProcessError:
+        return True
+
+
+def _reap(process: subprocess.Popen[bytes]) -> int:
+    """Kill what the ended task left in its group, then collect its exit code."""
+    if process.returncode is None:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(process.pid, signal.SIGKILL)
+    return process.wait()
+
+
+def _start_time(pid: int) -> float:
+    try:
+        return psutil.Process(pid).create_time()
+    except psutil.NoSuchProcess:  # it has already ended (and is a zombie we will reap)
+        return time.time()
 
 
 def readable(fds: list[int], timeout: float) -> list[int]:
@@ -97,29 +154,10 @@ def readable(fds: list[int], timeout: float) -> list[int]:
     return [fd for fd, _event in poller.poll(max(timeout, 0) * 1000)]
 
 
-def _die_with_parent() -> None:
-    """In the child, before exec: ask Linux for SIGKILL when the parent dies."""
+def _die_with_parent(parent: int | None = None) -> None:
+    """In a child (before exec, or right after a fork): ask Linux for SIGKILL when the parent
+    dies. A parent that died before the request was made cannot signal: then exit at once."""
     with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-
-
-def kill_process_tree(pid: int, grace_s: float = 10.0) -> None:
-    """SIGTERM the process group led by ``pid`` and any descendants that left it; SIGKILL after
-    ``grace_s`` whatever is still alive."""
-    try:
-        root = psutil.Process(pid)
-        family = [root, *root.children(recursive=True)]
-    except psutil.NoSuchProcess:
-        family = []
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(pid, signal.SIGTERM)
-    for proc in family:
-        with contextlib.suppress(psutil.NoSuchProcess):
-            proc.terminate()
-    _, alive = psutil.wait_procs(family, timeout=grace_s)
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(pid, signal.SIGKILL)
-    for proc in alive:
-        with contextlib.suppress(psutil.NoSuchProcess):
-            proc.kill()
-    psutil.wait_procs(alive, timeout=5)
+    if parent is not None and os.getppid() != parent:
+        os._exit(1)

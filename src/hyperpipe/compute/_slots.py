@@ -56,6 +56,25 @@ class SlotPool:
             return Slot(index, gpus, fd)
         return None
 
+    def busy(self) -> int:
+        """How many slots are held right now (each probed with a shared lock, released at once)."""
+        if not self.directory.is_dir():
+            return 0
+        held = 0
+        for index in range(self.size):
+            path = self.directory / f"slot-{index}.lock"
+            if not path.exists():
+                continue
+            fd = os.open(path, os.O_RDWR)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+                fcntl.flock(fd, fcntl.LOCK_UN)
+            except BlockingIOError:
+                held += 1
+            finally:
+                os.close(fd)
+        return held
+
     def acquire(
         self, should_stop: Callable[[], bool] = lambda: False, poll_s: float = 0.05
     ) -> Slot | None:

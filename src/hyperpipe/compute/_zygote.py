@@ -7,10 +7,20 @@ log file) and runs the script as ``__main__``. Tasks stay isolated and killable 
 zygote reaps them and reports each exit code.
 
 ``preload`` names modules to import, or ``module:function`` to call once imported (to warm
-caches every task then inherits). The zygote speaks JSON lines over its stdin/stdout:
-``{"argv", "cwd", "env", "log_path"}`` in,
-``{"started": pid}`` and ``{"exited": pid, "code": n}`` out (code negative: killed by a signal).
+caches every task then inherits). Some packages defer part of their import to first use, which
+every task would then pay again: those parts (``IMPORTED_LATER``) are imported ahead too.
+The zygote speaks JSON lines over its stdin/stdout: ``{"argv", "cwd", "env", "log_path"}`` (start
+a task) and ``{"stop": pid, "grace": s}`` (SIGTERM it, SIGKILL after ``grace`` seconds) in;
+``{"started": pid, "started_at": t}`` and ``{"exited": pid, "code": n}`` out (code negative:
+killed by a signal). Only the zygote signals its tasks: they are its children, so their pids
+cannot be reused before it reaps them.
 It must not start threads before forking, so it imports modules but runs nothing else.
+
+Nor may it initialise CUDA: a CUDA driver set up before ``fork()`` is unusable in the child, and
+``CUDA_VISIBLE_DEVICES``, which gives each task its GPU, is read only when the driver starts.
+Importing torch does not start it (``torch.cuda.is_available()`` would). Should a preloaded
+module have started it anyway (the driver library is then mapped in the zygote), the zygote
+refuses to serve, and the backend falls back to starting each task as a new process.
 """
 
 from __future__ import annotations
@@ -26,57 +36,84 @@ import subprocess
 import sys
 import time
 import traceback
+from functools import partial
 from pathlib import Path
 from typing import IO, Any
 
-from hyperpipe.compute._base import TaskHandle, TaskSpec
-from hyperpipe.compute._local import _die_with_parent, kill_process_tree, readable
+import psutil
+
+from hyperpipe.compute._base import TaskHandle, TaskSpec, gpu_environment
+from hyperpipe.compute._local import _die_with_parent, readable
 
 __all__ = ["ZygoteBackend", "serve"]
+
+# What a preloaded package imports only on first use, at a cost every task would pay again:
+# torch imports torch._dynamo when the first optimiser is made (1.4 s here, in a 4 s lab trial).
+IMPORTED_LATER = {"torch": ("torch._dynamo",)}
 
 
 class ZygoteBackend:
     """Runs Python-script tasks as forks of one zygote process (see the module docstring)."""
 
-    def __init__(self, python: str, preload: list[str], log_path: str) -> None:
+    def __init__(
+        self, python: str, preload: list[str], log_path: str, env: dict[str, str] | None = None
+    ) -> None:
         with open(log_path, "ab") as log:
             self._process = subprocess.Popen(
                 [python, "-m", "hyperpipe.compute._zygote", *preload],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=log,
+                env={**os.environ, **(env or {})},
                 start_new_session=True,
-                preexec_fn=_die_with_parent,
+                preexec_fn=partial(_die_with_parent, os.getpid()),
             )
         self._exits: dict[int, int] = {}
+        self._started: set[int] = set()
         self._buffer = b""
+        self.dead = False  # the fork server is gone (its tasks died with it)
         ready = self._read_message(timeout=300)
+        if ready is not None and "refused" in ready:
+            self.close()
+            raise RuntimeError(ready["refused"])
         if ready is None or "ready" not in ready:
             raise RuntimeError(f"the trial fork server did not start; see {log_path}")
         self.preloaded: list[str] = ready["ready"]
 
     def start(self, spec: TaskSpec) -> TaskHandle:
         Path(spec.log_path).parent.mkdir(parents=True, exist_ok=True)
-        env = dict(spec.env)
-        if spec.gpus:
-            env["CUDA_VISIBLE_DEVICES"] = ",".join(str(g) for g in spec.gpus)
+        env = {**spec.env, **gpu_environment(spec)}
         request = {"argv": list(spec.argv), "cwd": spec.cwd, "env": env, "log_path": spec.log_path}
-        self._send(request)
+        try:
+            self._send(request)
+        except OSError as exc:  # the pipe broke: the fork server is gone
+            self._lost()
+            raise RuntimeError("the trial fork server stopped") from exc
         while True:
             message = self._read_message(timeout=60)
             if message is None:
+                self._lost()
                 raise RuntimeError("the trial fork server stopped answering")
             if "started" in message:
-                return TaskHandle(spec.run_id, message["started"], time.time(), self)
+                self._started.add(message["started"])
+                return TaskHandle(spec.run_id, message["started"], message["started_at"], self)
             self._record(message)
 
     def poll(self, handle: TaskHandle) -> int | None:
         self._drain(0)
         return self._exits.get(handle.pid)
 
+    def _lost(self) -> None:
+        """The fork server died: its tasks died with it (they die with their parent)."""
+        self.dead = True
+        for pid in self._started - set(self._exits):
+            self._exits[pid] = -signal.SIGKILL
+
     def wait(self, handle: TaskHandle, timeout: float | None = None) -> int | None:
         deadline = None if timeout is None else time.monotonic() + timeout
         while handle.pid not in self._exits:
+            if self.dead:
+                return self._exits.get(handle.pid, -signal.SIGKILL)
             left = None if deadline is None else deadline - time.monotonic()
             if left is not None and left <= 0:
                 return None
@@ -84,13 +121,15 @@ class ZygoteBackend:
         return self._exits[handle.pid]
 
     def wait_any(self, handles: list[TaskHandle], timeout: float) -> None:
-        if any(h.pid in self._exits for h in handles):
+        if self.dead or any(h.pid in self._exits for h in handles):
             return
         self._drain(timeout)
 
     def terminate(self, handle: TaskHandle, grace_s: float = 10.0) -> int:
-        kill_process_tree(handle.pid, grace_s)
-        code = self.wait(handle, timeout=grace_s + 5)
+        if handle.pid not in self._exits and not self.dead:
+            with contextlib.suppress(OSError):
+                self._send({"stop": handle.pid, "grace": grace_s})
+        code = self.wait(handle, timeout=grace_s + 10)
         return code if code is not None else -signal.SIGKILL
 
     def close(self) -> None:
@@ -124,10 +163,11 @@ class ZygoteBackend:
         stdout = self._process.stdout
         assert stdout is not None
         while b"\n" not in self._buffer:
-            if not readable([stdout.fileno()], timeout):
+            if self.dead or not readable([stdout.fileno()], timeout):
                 return None
             chunk = os.read(stdout.fileno(), 65536)
             if not chunk:
+                self._lost()
                 return None
             self._buffer += chunk
             timeout = 0.5
@@ -149,23 +189,39 @@ def serve(preload: list[str], requests: IO[bytes], replies: IO[bytes]) -> None:
             loaded.append(item)
         except Exception:  # a module that fails to import is imported (or fails) in the task
             traceback.print_exc()
+    for package, later in IMPORTED_LATER.items():
+        if package in sys.modules:
+            for module in later:
+                with contextlib.suppress(Exception):  # the task imports it itself, as before
+                    importlib.import_module(module)
+                    loaded.append(module)  # named, should it be what started CUDA
     write = _writer(replies)
+    driver = cuda_driver_loaded()
+    if driver:
+        write(
+            {
+                "refused": f"preloading {', '.join(loaded) or 'modules'} initialised CUDA "
+                f"({driver} is loaded in the fork server), which forked tasks could not use"
+            }
+        )
+        return
     write({"ready": loaded})
-    # A child's exit wakes the loop at once: SIGCHLD writes to a pipe that select() watches.
+    # A child's exit wakes the loop at once: SIGCHLD writes to a pipe that poll() watches.
     wake_read, wake_write = os.pipe()
     os.set_blocking(wake_read, False)
     os.set_blocking(wake_write, False)
     signal.signal(signal.SIGCHLD, lambda *_: None)
     signal.set_wakeup_fd(wake_write)
-    children: set[int] = set()
+    tasks = _Tasks(write)
     stream = requests.fileno()
     pending = b""
     while True:
-        ready = readable([stream, wake_read], 1.0)
+        ready = readable([stream, wake_read], tasks.next_deadline(1.0))
         if wake_read in ready:
             with contextlib.suppress(BlockingIOError):
                 os.read(wake_read, 4096)
-        _reap(children, write)
+        tasks.reap()
+        tasks.escalate()
         if stream not in ready:
             continue
         chunk = os.read(stream, 65536)
@@ -174,12 +230,103 @@ def serve(preload: list[str], requests: IO[bytes], replies: IO[bytes]) -> None:
         pending += chunk
         while b"\n" in pending:
             line, pending = pending.split(b"\n", 1)
-            pid = _fork_task(json.loads(line))
-            children.add(pid)
-            write({"started": pid})
-    for pid in list(children):  # the backend went away: stop what it started
-        kill_process_tree(pid, grace_s=5)
-    _reap(children, write)
+            request = json.loads(line)
+            if "stop" in request:
+                tasks.stop(request["stop"], request["grace"])
+            else:
+                tasks.start(request)
+    # The backend went away: stop what it started.
+    for pid in list(tasks.running):
+        tasks.stop(pid, 5.0)
+    while tasks.running:
+        readable([wake_read], tasks.next_deadline(1.0))
+        with contextlib.suppress(BlockingIOError):
+            os.read(wake_read, 4096)
+        tasks.reap()
+        tasks.escalate()
+
+
+class _Tasks:
+    """The zygote's children: started, stopping (with a SIGKILL deadline), reaped."""
+
+    def __init__(self, write: Any) -> None:
+        self.write = write
+        self.running: set[int] = set()
+        self.deadlines: dict[int, float] = {}
+
+    def start(self, request: dict[str, Any]) -> None:
+        pid = _fork_task(request)
+        self.running.add(pid)
+        try:
+            started_at = psutil.Process(pid).create_time()
+        except psutil.NoSuchProcess:
+            started_at = time.time()
+        self.write({"started": pid, "started_at": started_at})
+
+    def stop(self, pid: int, grace: float) -> None:
+        if pid not in self.running or pid in self.deadlines:
+            return
+        _signal_task(pid, signal.SIGTERM)
+        self.deadlines[pid] = time.monotonic() + grace
+
+    def escalate(self) -> None:
+        now = time.monotonic()
+        for pid, deadline in list(self.deadlines.items()):
+            if now >= deadline and pid in self.running:
+                _signal_task(pid, signal.SIGKILL)
+                self.deadlines[pid] = now + 3600
+
+    def next_deadline(self, longest: float) -> float:
+        if not self.deadlines:
+            return longest
+        return max(0.0, min(longest, min(self.deadlines.values()) - time.monotonic()))
+
+    def reap(self) -> None:
+        for pid in list(self.running):
+            try:
+                ended = os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT)
+            except ChildProcessError:
+                ended = True
+            if not ended:
+                continue
+            # Still unreaped, the task pins its group's number: what it left there is its own.
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(pid, signal.SIGKILL)
+            try:
+                _, status = os.waitpid(pid, 0)
+                code = os.waitstatus_to_exitcode(status)
+            except ChildProcessError:
+                code = -signal.SIGKILL
+            self.running.discard(pid)
+            self.deadlines.pop(pid, None)
+            self.write({"exited": pid, "code": code})
+
+
+def _signal_task(pid: int, signum: int) -> None:
+    """Signal an unreaped child's process group and every descendant that left it."""
+    try:
+        family = psutil.Process(pid).children(recursive=True)
+    except psutil.NoSuchProcess:
+        family = []
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, signum)
+    for process in family:
+        with contextlib.suppress(psutil.NoSuchProcess, psutil.AccessDenied):
+            process.send_signal(signum)
+
+
+def cuda_driver_loaded() -> str | None:
+    """The CUDA driver library's path when it is mapped into this process (CUDA was started:
+    the runtime loads it on its first call), else None."""
+    try:
+        with open("/proc/self/maps", encoding="utf-8", errors="replace") as maps:
+            for line in maps:
+                path = line.rstrip("\n").partition("/")[2]
+                if path and os.path.basename(path).startswith("libcuda.so"):
+                    return "/" + path
+    except OSError:  # no procfs (not Linux): nothing to tell
+        pass
+    return None
 
 
 def _writer(replies: IO[bytes]) -> Any:
@@ -190,16 +337,8 @@ def _writer(replies: IO[bytes]) -> Any:
     return write
 
 
-def _reap(children: set[int], write: Any) -> None:
-    for pid in list(children):
-        done, status = os.waitpid(pid, os.WNOHANG)
-        if done:
-            children.discard(pid)
-            code = os.waitstatus_to_exitcode(status)
-            write({"exited": pid, "code": code})
-
-
 def _fork_task(request: dict[str, Any]) -> int:
+    parent = os.getpid()
     pid = os.fork()
     if pid:
         return pid
@@ -208,7 +347,7 @@ def _fork_task(request: dict[str, Any]) -> int:
         signal.set_wakeup_fd(-1)
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
         os.setsid()
-        _die_with_parent()
+        _die_with_parent(parent)
     except BaseException:
         traceback.print_exc()  # into the fork server's log: the task's own is not open yet
         os._exit(code)

@@ -2,20 +2,32 @@
 
 from __future__ import annotations
 
-from hyperpipe.core._environment import CondaDependencies, Environment
+from hyperpipe import __version__ as _hyperpipe_version
+from hyperpipe.core._environment import Environment
 from hyperpipe.core._experiment import Experiment
 from hyperpipe.core._model import Model
 from hyperpipe.core._run import Run, ScriptRun
 from hyperpipe.core._script_run_config import ScriptRunConfig
 from hyperpipe.core._workspace import Workspace
 from hyperpipe.core.compute import ComputeTarget
+from hyperpipe.core.conda_dependencies import CondaDependencies
 from hyperpipe.core.runconfig import RunConfiguration
 from hyperpipe.data._dataset import Dataset
 from hyperpipe.data._datastore import Datastore
 from hyperpipe.exceptions import UserErrorException
 from hyperpipe.store import RunStatus
 
+SDK_V1_VERSION = "1.62.0"
+"""The SDK v1 release whose surface hyperpipe mirrors (see the API reference)."""
+
+VERSION = f"{SDK_V1_VERSION}+hyperpipe.{_hyperpipe_version}"
+"""``azureml.core.VERSION``: a PEP 440 version that compares as the mirrored SDK v1 release
+(``packaging.version.Version(VERSION) >= Version("1.0.85")``) and names hyperpipe's own version
+as its local part."""
+
 __all__ = [
+    "SDK_V1_VERSION",
+    "VERSION",
     "ComputeTarget",
     "CondaDependencies",
     "Dataset",

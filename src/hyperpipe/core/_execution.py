@@ -11,6 +11,7 @@ import re
 import signal
 from typing import TYPE_CHECKING, Any
 
+from hyperpipe.compute._process import OWNER_ENV
 from hyperpipe.core import _lifecycle, _paths
 from hyperpipe.core._metrics import replay_journals
 from hyperpipe.core._workspace import STORE_ENV
@@ -38,7 +39,8 @@ _ERROR_LINE = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception|Exit|Interrupt|Warni
 
 
 def run_context_env(workspace: Workspace, record: RunRecord) -> dict[str, str]:
-    """The variables that make ``Run.get_context()`` return this run (SDK v1's names)."""
+    """The variables that make ``Run.get_context()`` return this run (SDK v1's names), and the
+    run every process started for it belongs to (``HYPERPIPE_OWNER``)."""
     return {
         "AZUREML_RUN_ID": record.id,
         "AZUREML_ARM_SUBSCRIPTION": workspace.subscription_id,
@@ -48,6 +50,7 @@ def run_context_env(workspace: Workspace, record: RunRecord) -> dict[str, str]:
         "AZUREML_SERVICE_ENDPOINT": "hyperpipe://local",
         WORKSPACE_ENV: str(workspace.root),
         STORE_ENV: workspace.store_url,
+        OWNER_ENV: record.id,
         "PYTHONUNBUFFERED": "1",
     }
 

@@ -6,6 +6,7 @@ import re
 import uuid
 from typing import TYPE_CHECKING, Any
 
+from hyperpipe._surface import SdkV1Surface
 from hyperpipe.exceptions import UserErrorException
 from hyperpipe.store import RunStatus
 
@@ -20,7 +21,7 @@ __all__ = ["Experiment"]
 _NAME = re.compile(r"^[a-zA-Z0-9][\w\-]{0,254}$")
 
 
-class Experiment:
+class Experiment(SdkV1Surface):
     """SDK v1's experiment: ``Experiment(workspace, name)`` gets it, creating it on first use."""
 
     def __init__(

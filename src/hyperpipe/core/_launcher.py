@@ -1,22 +1,24 @@
-"""The monitor of a submitted script run: ``python -m hyperpipe.core._launcher ROOT RUN_ID``.
+"""The monitor of a submitted script run (started by ``core._background``; by hand:
+``python -m hyperpipe.core._launcher ROOT RUN_ID``).
 
 It waits for a slot on the run's compute target, runs the script from a snapshot of its source
 folder with the run context in its environment, streams its output into the run's log, and
 finalizes: replays unflushed metrics, stores ``outputs/`` and ``logs/``, and sets the status from
-the exit code. SIGTERM (``run.cancel()``) stops the script's whole process group.
+the exit code. SIGTERM (``run.cancel()``) stops the script's whole process group; the script dies
+with its monitor, and a monitor that finds the run ended or taken over stops it and writes
+nothing more.
 """
 
 from __future__ import annotations
 
 import sys
-import threading
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hyperpipe.compute import LocalBackend, SlotPool, TaskSpec
 from hyperpipe.core import _lifecycle, _paths
-from hyperpipe.core._background import drive
+from hyperpipe.core._background import StopFlag, drive
 from hyperpipe.core._execution import (
     ending,
     error,
@@ -42,13 +44,16 @@ class Monitor:
         self.workspace = workspace
         self.store = workspace._store
         self.run_id = run_id
-        self.stop = threading.Event()
+        self.stop = StopFlag()
+        self.identity = _lifecycle.process_identity()
+        self.lost = False  # the run ended, or another process took it over
 
     def _set(self, status: RunStatus, **kwargs: Any) -> RunRecord:
-        return self.store.set_status(self.run_id, status, strict=False, **kwargs)
+        return self.store.set_status(
+            self.run_id, status, strict=False, if_fields=self.identity, **kwargs
+        )
 
     def execute(self) -> int:
-        self.store.update_run(self.run_id, **_lifecycle.process_identity())
         record = self._set(RunStatus.QUEUED)
         if record.status != RunStatus.QUEUED:
             return self._finish_cancelled()
@@ -67,7 +72,11 @@ class Monitor:
     def _stopping(self) -> bool:
         if self.stop.is_set():
             return True
-        return self.store.get_run(self.run_id).status == RunStatus.CANCEL_REQUESTED
+        record = self.store.get_run(self.run_id)
+        if record.status.is_terminal() or not _lifecycle.owned_by(record, self.identity):
+            self.lost = True
+            return True
+        return record.status == RunStatus.CANCEL_REQUESTED
 
     def _execute_in_slot(self, record: RunRecord, gpus: tuple[int, ...]) -> int:
         definition = record.definition
@@ -106,7 +115,13 @@ class Monitor:
             return self._finish_cancelled()
         backend = LocalBackend()
         handle = backend.start(spec)
-        self._set(RunStatus.RUNNING)
+        self._set(
+            RunStatus.RUNNING,
+            definition={
+                **definition,
+                "process": {"pid": handle.pid, "started_at": handle.started_at},
+            },
+        )
         limit = definition.get("max_run_duration_seconds")
         deadline = time.monotonic() + limit if limit else None
         cancelled = timed_out = False
@@ -120,6 +135,8 @@ class Monitor:
             if deadline is not None and time.monotonic() > deadline:
                 code, timed_out = backend.terminate(handle), True
                 break
+        if self.lost:
+            return 0
         self._set(RunStatus.FINALIZING)
         store_run_files(self.workspace, record, workdir, log_path)
         self._finish(record, code, cancelled=cancelled, timed_out=timed_out)
@@ -137,7 +154,8 @@ class Monitor:
         self._set(status, error=error)
 
     def _finish_cancelled(self) -> int:
-        self._set(RunStatus.CANCELED)
+        if not self.lost:
+            self._set(RunStatus.CANCELED)
         return 0
 
 

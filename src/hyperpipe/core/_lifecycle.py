@@ -1,21 +1,24 @@
-"""Run lifecycle seen from outside the run: crash detection and cancellation.
+"""Run lifecycle seen from outside the run: crash detection, cancellation, leftover processes.
 
-A run that is not finished records the process responsible for it (host, pid, start time). If
-that process is gone and the run never reported an ending, it crashed: whoever notices first
-replays its metric journal and marks it ``Crashed`` with the last lines of its log.
+A run that is not finished records the process responsible for it (host, pid, start time): its
+submitter until the driver starts, then the driver (monitor, orchestrator, sweep driver). If that
+process is gone and the run never reported an ending, it crashed: whoever notices first stops what
+the run left running, replays its metric journal and marks it ``Crashed`` (``Canceled`` if a
+cancel was asked for) with the last lines of its log, then judges its unfinished children the
+same way. A signal only ever goes to a process whose pid and start time match the record.
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
 import signal
 import socket
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import psutil
 
+from hyperpipe.compute._process import ProcessIdentity, kill_group_leftovers
 from hyperpipe.core import _paths
 from hyperpipe.core._metrics import replay_journals
 from hyperpipe.store import RunStatus
@@ -23,7 +26,19 @@ from hyperpipe.store import RunStatus
 if TYPE_CHECKING:
     from hyperpipe.store import RunRecord, Store
 
-__all__ = ["HOST", "is_alive", "log_tail", "process_identity", "reconcile", "request_cancel"]
+__all__ = [
+    "HOST",
+    "identity_fields",
+    "is_alive",
+    "log_tail",
+    "lost_with_driver",
+    "owned_by",
+    "process_identity",
+    "reconcile",
+    "request_cancel",
+    "stop_task_processes",
+    "task_process",
+]
 
 HOST = socket.gethostname()
 # Runs in these types are driven by a monitoring process; other runs (interactive, children made
@@ -33,7 +48,7 @@ MANAGED_TYPES = frozenset(
 )
 
 
-def process_identity(pid: int | None = None) -> dict[str, object]:
+def process_identity(pid: int | None = None) -> dict[str, Any]:
     """What to record so a later reader can tell whether this very process is still alive."""
     pid = pid or os.getpid()
     try:
@@ -43,53 +58,104 @@ def process_identity(pid: int | None = None) -> dict[str, object]:
     return {"host": HOST, "pid": pid, "pid_started_at": started}
 
 
+def identity_fields(record: RunRecord) -> dict[str, Any]:
+    """The record's process identity, as ``set_status(if_fields=...)`` takes it."""
+    return {"host": record.host, "pid": record.pid, "pid_started_at": record.pid_started_at}
+
+
+def owned_by(record: RunRecord, identity: dict[str, Any]) -> bool:
+    """Whether ``identity`` (a ``process_identity()``) is the process responsible for the run."""
+    return identity_fields(record) == identity
+
+
 def is_alive(record: RunRecord) -> bool | None:
     """Whether the run's process lives; None when it cannot be known from this machine."""
     if record.pid is None or record.host != HOST:
         return None
-    try:
-        process = psutil.Process(record.pid)
-        if record.pid_started_at and abs(process.create_time() - record.pid_started_at) > 1.0:
-            return False  # the pid was reused by another process
-        return process.status() != psutil.STATUS_ZOMBIE
-    except psutil.NoSuchProcess:
-        return False
+    if record.pid_started_at is None:
+        return psutil.pid_exists(record.pid)
+    return ProcessIdentity(record.pid, record.pid_started_at).alive()
 
 
-def reconcile(store: Store, record: RunRecord, workspace_root: Path) -> RunRecord:
-    """Mark ``record`` Crashed when its process died without reporting; otherwise return it."""
+def task_process(record: RunRecord) -> ProcessIdentity | None:
+    """The process that runs the run's script (a step's, a trial's), when one was started."""
+    return ProcessIdentity.from_json(record.definition.get("process"))
+
+
+def stop_task_processes(record: RunRecord, grace_s: float = 2.0) -> None:
+    """Stop what is left of the run's script: the process if it is still the one recorded, and
+    what remains of its process group (recognised by group, start time and owner)."""
+    if record.host not in (None, HOST):
+        return
+    identity = task_process(record)
+    if identity is None:
+        return
+    if identity.alive():
+        identity.kill_tree(grace_s)
+    else:
+        kill_group_leftovers(identity, [record.id, record.parent_id])
+
+
+def reconcile(
+    store: Store, record: RunRecord, workspace_root: Path, *, _parent: RunRecord | None = None
+) -> RunRecord:
+    """Mark ``record`` Crashed when its process died without reporting; otherwise return it.
+
+    Its unfinished children are judged next; those whose process was the same one end with the
+    code ``DriverLost`` (a resumed sweep runs such trials again).
+    """
     if record.status.is_terminal() or is_alive(record) is not False:
         return record
-    fresh = store.get_run(record.id)  # it may have ended between our read and the check
-    if fresh.status.is_terminal():
+    fresh = store.get_run(record.id)  # it may have ended, or been resumed, since our read
+    if fresh.status.is_terminal() or is_alive(fresh) is not False:
         return fresh
+    stop_task_processes(fresh)
     replay_journals(store, fresh.key, _paths.journal_dir(workspace_root, fresh.id))
     ended = RunStatus.CANCELED if fresh.status == RunStatus.CANCEL_REQUESTED else RunStatus.CRASHED
     error = None
     if ended == RunStatus.CRASHED:
+        lost = _parent is not None and identity_fields(_parent) == identity_fields(fresh)
         error = {
             "error": {
-                "code": "ProcessCrashed",
+                "code": "DriverLost" if lost else "ProcessCrashed",
                 "message": (
-                    f"the process running this run (pid {fresh.pid} on {fresh.host}) ended "
-                    "without reporting; it was killed or ran out of memory"
+                    f"the process driving this run (pid {fresh.pid} on {fresh.host}) stopped "
+                    "while it ran"
+                    if lost
+                    else f"the process running this run (pid {fresh.pid} on {fresh.host}) "
+                    "ended without reporting; it was killed or ran out of memory"
                 ),
                 "logTail": log_tail(fresh),
             }
         }
-    return store.set_status(fresh.id, ended, error=error, strict=False)
+    final = store.set_status(
+        fresh.id, ended, error=error, strict=False, if_fields=identity_fields(fresh)
+    )
+    if final.status.is_terminal():
+        for child in store.list_runs(parent_id=final.id, newest_first=False):
+            if not child.status.is_terminal():
+                reconcile(store, child, workspace_root, _parent=fresh)
+    return final
 
 
-def request_cancel(store: Store, record: RunRecord) -> RunRecord:
-    """Ask a run to stop. A managed run's monitor is signalled and ends it as Canceled."""
+def lost_with_driver(record: RunRecord) -> bool:
+    """Whether the run was cut short because the process driving it stopped."""
+    return (record.error or {}).get("error", {}).get("code") == "DriverLost"
+
+
+def request_cancel(store: Store, record: RunRecord, workspace_root: Path) -> RunRecord:
+    """Ask a run to stop. A managed run's process is signalled and ends it as Canceled; a run
+    whose process is gone ends Canceled at once."""
     if record.status.is_terminal():
         return record
     if record.run_type not in MANAGED_TYPES:
         return store.set_status(record.id, RunStatus.CANCELED, strict=False)
     updated = store.set_status(record.id, RunStatus.CANCEL_REQUESTED, strict=False)
-    if is_alive(updated):
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.kill(updated.pid, signal.SIGTERM)  # type: ignore[arg-type]
+    alive = is_alive(updated)
+    if alive and updated.pid_started_at is not None:
+        ProcessIdentity(updated.pid, updated.pid_started_at).send(signal.SIGTERM)  # type: ignore[arg-type]
+    elif alive is False:
+        return reconcile(store, updated, workspace_root)
     return updated
 
 

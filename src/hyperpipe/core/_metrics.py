@@ -14,6 +14,7 @@ import contextlib
 import json
 import mmap
 import os
+import sys
 import threading
 import time
 import uuid
@@ -21,7 +22,8 @@ import weakref
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from hyperpipe.exceptions import UserErrorException
+from hyperpipe._disk import write_failure
+from hyperpipe.exceptions import RunEndedError, UserErrorException
 from hyperpipe.store import NewPoint
 
 if TYPE_CHECKING:
@@ -61,9 +63,19 @@ def to_point(name: str, kind: str, value: Any, description: str, step: int | Non
 class MetricWriter:
     """Buffers one run's metric values in this process and writes them in batches."""
 
-    def __init__(self, store: Store, run_key: int, journal_dir: Path | None) -> None:
+    def __init__(
+        self,
+        store: Store,
+        run_key: int,
+        journal_dir: Path | None,
+        *,
+        require_active: bool = False,
+    ) -> None:
         self._store = store
         self._run_key = run_key
+        # A run's own process: once the run has ended (crashed, cancelled), nothing more lands.
+        self._require_active = require_active
+        self._ended = False
         self.writer_id = uuid.uuid4().hex
         self._buffer: list[NewPoint] = []
         self._seq = 0
@@ -75,7 +87,11 @@ class MetricWriter:
         self._kinds: dict[str, str] = {}
         self._journal: _Journal | None = None
         if journal_dir is not None:
-            self._journal = _Journal(journal_dir / f"{self.writer_id}.jsonl")
+            path = journal_dir / f"{self.writer_id}.jsonl"
+            try:
+                self._journal = _Journal(path)
+            except OSError as exc:
+                self._journal_failed(exc, path)
         self._thread = threading.Thread(target=self._run, name="hyperpipe-metrics", daemon=True)
         self._thread.start()
         _writers.add(self)
@@ -89,14 +105,38 @@ class MetricWriter:
                 f"metric {point.name!r} was logged as {known}; it cannot also be logged as "
                 f"{point.kind} (use another name)"
             )
+        if self._ended:
+            return
         with self._lock:
             self._seq += 1
             if self._journal is not None:
-                self._journal.write(_journal_line(self._seq, point))
+                try:
+                    self._journal.write(_journal_line(self._seq, point))
+                except OSError as exc:
+                    self._lose_journal(exc)
             self._buffer.append(point)
             full = len(self._buffer) == FLUSH_SIZE
         if full:
             self._wake.set()
+
+    def _lose_journal(self, exc: OSError) -> None:
+        """Go on without the journal: values still reach the store, only later than a kill."""
+        journal, self._journal = self._journal, None
+        if journal is not None:
+            journal.close()  # what it holds stays, for replay
+            self._journal_failed(exc, journal.path)
+
+    def _journal_failed(self, exc: OSError, path: Path) -> None:
+        message = write_failure(exc, path, "the metric journal")
+        if message is None:
+            raise exc
+        with contextlib.suppress(OSError):  # stderr may be on the same full disk
+            print(  # noqa: T201 - a warning the script's author must see in the run's log
+                f"hyperpipe: {message}; metric values still go to the store, but those logged "
+                "in the last moments before a crash may be lost",
+                file=sys.stderr,
+                flush=True,
+            )
 
     def flush(self) -> None:
         """Write everything logged so far; returns once it is in the store."""
@@ -109,9 +149,16 @@ class MetricWriter:
             for attempt in range(5):
                 try:
                     self._store.log_metrics(
-                        self._run_key, batch, writer=self.writer_id, last_seq=seq
+                        self._run_key,
+                        batch,
+                        writer=self.writer_id,
+                        last_seq=seq,
+                        require_active=self._require_active,
                     )
                     self._flushed_seq = seq
+                    return
+                except RunEndedError as exc:
+                    self._end(exc)
                     return
                 except Exception:
                     if attempt == 4:
@@ -119,6 +166,27 @@ class MetricWriter:
                             self._buffer[:0] = batch
                         raise
                     time.sleep(0.2 * (attempt + 1))
+
+    def _end(self, exc: RunEndedError) -> None:
+        """The run has ended under this process: drop what it logs from now on, say so once."""
+        self._ended = True
+        with self._lock:
+            self._buffer.clear()
+            journal, self._journal = self._journal, None
+        if journal is not None:
+            journal.close()
+            with contextlib.suppress(OSError):
+                journal.path.unlink()
+        with contextlib.suppress(OSError):
+            print(f"hyperpipe: {exc}", file=sys.stderr, flush=True)  # noqa: T201
+
+    def forget(self) -> None:
+        """In a forked child: this writer is the parent's; the child never writes through it."""
+        self._closed = True
+        self._buffer = []
+        if self._journal is not None:
+            self._journal.forget()
+            self._journal = None
 
     def close(self) -> None:
         if self._closed:
@@ -143,25 +211,33 @@ class _Journal:
     """An append-only file written through a shared memory map.
 
     Bytes written to a shared mapping are in the kernel's page cache at once, so they outlive a
-    killed process without costing a system call per value. The file grows in chunks; unused
-    space stays zero bytes, where replay stops.
+    killed process without costing a system call per value. The file grows in chunks whose disk
+    space is reserved up front (``posix_fallocate``): a page of a sparse file that cannot be
+    backed by the disk would kill the process with SIGBUS when written. Unused space stays zero
+    bytes, where replay stops.
     """
 
     CHUNK = 4 * 1024 * 1024
 
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
         self._fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
         self._size = 0
         self._offset = 0
         self._map: mmap.mmap | None = None
-        self._grow(self.CHUNK)
+        try:
+            self._grow(self.CHUNK)
+        except BaseException:
+            os.close(self._fd)
+            raise
 
     def _grow(self, minimum: int) -> None:
+        size = max(self._size * 2, self._size + minimum, self.CHUNK)
+        os.posix_fallocate(self._fd, self._size, size - self._size)  # ENOSPC here, not SIGBUS
         if self._map is not None:
             self._map.close()
-        self._size = max(self._size * 2, self._size + minimum, self.CHUNK)
-        os.ftruncate(self._fd, self._size)
+        self._size = size
         self._map = mmap.mmap(self._fd, self._size, mmap.MAP_SHARED, mmap.PROT_WRITE)
 
     def write(self, data: bytes) -> None:
@@ -175,8 +251,17 @@ class _Journal:
         if self._map is not None:
             self._map.close()
             self._map = None
-        os.ftruncate(self._fd, self._offset)
+        with contextlib.suppress(OSError):
+            os.ftruncate(self._fd, self._offset)
         os.close(self._fd)
+
+    def forget(self) -> None:
+        """In a forked child: drop the parent's mapping and descriptor, leaving the file as is."""
+        if self._map is not None:
+            self._map.close()
+            self._map = None
+        with contextlib.suppress(OSError):
+            os.close(self._fd)
 
 
 _json_names: dict[str, str] = {}
@@ -204,6 +289,17 @@ def _flush_all_writers() -> None:
     for writer in list(_writers):
         with contextlib.suppress(Exception):
             writer.close()
+
+
+def _forget_writers_in_child() -> None:
+    """A forked child starts with no writer: the parent's buffers and journals stay its own."""
+    for writer in list(_writers):
+        writer.forget()
+    _writers.clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_writers_in_child)
 
 
 def replay_journals(store: Store, run_key: int, journal_dir: Path) -> int:

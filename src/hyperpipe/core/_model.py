@@ -8,6 +8,7 @@ import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from hyperpipe._surface import SdkV1Surface
 from hyperpipe.exceptions import ModelNotFoundException, UserErrorException, WebserviceException
 
 if TYPE_CHECKING:
@@ -19,7 +20,7 @@ __all__ = ["Model"]
 _NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9\-\._]{0,254}$")
 
 
-class Model:
+class Model(SdkV1Surface):
     """A registered model version; ``Model(ws, name, version=None)`` gets one (default: latest)."""
 
     def __init__(
@@ -122,15 +123,17 @@ class Model:
         # Files go to a fresh folder first and the version is allocated last, so a crash never
         # leaves a registered version pointing at missing files.
         folder = f"models/{model_name}/{uuid.uuid4().hex[:12]}"
+        source = source.resolve()
         files = (
             [source] if source.is_file() else sorted(p for p in source.rglob("*") if p.is_file())
         )
         if child_paths:
             files = [source / c for c in child_paths]
-        base = source.parent if source.is_file() else source
+        # A folder keeps its name, as in SDK v1: registering ./model/ downloads as model/...
+        base = source.parent
         for file in files:
             datastore._put_file(file, f"{folder}/{file.relative_to(base).as_posix()}")
-        path = f"{folder}/{source.name}" if source.is_file() else folder
+        path = f"{folder}/{source.name}"
         record = workspace._store.register_model(
             model_name,
             datastore=datastore.name,

@@ -5,18 +5,20 @@ from __future__ import annotations
 import contextlib
 import importlib
 import io
+import json
 import os
-import sys
 import tempfile
 import time
 import uuid
 import warnings
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from hyperpipe._surface import SdkV1Surface
 from hyperpipe.core import _lifecycle, _paths
+from hyperpipe.core._log_follower import LogFollower
 from hyperpipe.core._metrics import MetricWriter, shape_metrics, to_point
+from hyperpipe.core._run_details import run_details
 from hyperpipe.exceptions import (
     ActivityFailedException,
     ModelPathNotFoundException,
@@ -44,9 +46,25 @@ RUN_CLASSES: dict[str, str] = {
     "hyperdrive": "hyperpipe.train.hyperdrive._run:HyperDriveRun",
 }
 _context_cache: dict[str, Run] = {}
+PORTAL_URL_ENV = "HYPERPIPE_PORTAL_URL"
+DEFAULT_PORTAL_URL = "http://127.0.0.1:8765"
+# Limits on what a run records (README: "Limits"): names of metrics, tags and properties, and
+# the values of tags and properties.
+MAX_NAME_LENGTH = 255
+MAX_VALUE_LENGTH = 5000
 
 
-class Run:
+def _new_writers_in_child() -> None:
+    """A forked child (a data-loader worker, say) logs through writers of its own."""
+    for run in _context_cache.values():
+        run._writer = None
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_new_writers_in_child)
+
+
+class Run(SdkV1Surface):
     """A run in the workspace's store. ``Run(experiment, run_id)`` loads an existing run.
 
     Inside a submitted script, ``Run.get_context()`` returns the run being executed; metric values
@@ -244,55 +262,13 @@ class Run:
 
     def get_details(self) -> dict[str, Any]:
         """Run details in SDK v1's shape (runId, status, times, definition, logs, error...)."""
-        record = self._refresh()
-        definition = record.definition
-        details: dict[str, Any] = {
-            "runId": record.id,
-            "runUuid": record.id,
-            "parentRunId": record.parent_id,
-            "target": record.target,
-            "status": record.status.value,
-            "startTimeUtc": _iso(record.started_at),
-            "endTimeUtc": _iso(record.ended_at),
-            "properties": dict(record.properties),
-            "tags": dict(record.tags),
-            "inputDatasets": [
-                {
-                    "dataset": {
-                        "id": spec["dataset_id"],
-                        "name": spec.get("dataset_name"),
-                        "version": spec.get("dataset_version"),
-                    },
-                    "consumptionDetails": {
-                        "type": "RunInput",
-                        "inputName": spec.get("name") or spec.get("port"),
-                        "mechanism": spec["mode"].capitalize(),
-                    },
-                }
-                for spec in definition.get("inputs") or []
-                if spec.get("dataset_id")
-            ],
-            "outputDatasets": definition.get("outputDatasets", []),
-            "runDefinition": {
-                k: definition[k]
-                for k in (
-                    "script",
-                    "arguments",
-                    "source_directory",
-                    "target",
-                    "environment_variables",
-                )
-                if k in definition
-            },
-            "logFiles": {},
-            "submittedBy": definition.get("submitted_by"),
-        }
-        log_path = _lifecycle.driver_log_path(record)
-        if log_path is not None:
-            details["logFiles"][_paths.DRIVER_LOG] = str(log_path)
-        if record.error:
-            details["error"] = record.error
-        return details
+        return run_details(self._refresh())
+
+    def get_portal_url(self) -> str:
+        """This run's page in the portal (``hyperpipe portal``; ``HYPERPIPE_PORTAL_URL`` names
+        another address than the default http://127.0.0.1:8765)."""
+        base = os.environ.get(PORTAL_URL_ENV) or DEFAULT_PORTAL_URL
+        return f"{base.rstrip('/')}/runs/{self.id}"
 
     def wait_for_completion(
         self,
@@ -305,7 +281,7 @@ class Run:
         With ``show_output`` the run's log is streamed here as it is written. Raises
         ``ActivityFailedException`` when the run ends Failed or Crashed and ``raise_on_error``.
         """
-        follower = _LogFollower(self) if show_output else None
+        follower = LogFollower(self) if show_output else None
         delay = 0.02
         while True:
             record = self._refresh()
@@ -326,8 +302,9 @@ class Run:
     def _requeue(self, kind: str) -> None:
         """Queue a failed, cancelled or crashed run again, for its driver to resume.
 
-        The previous driver's identity (and error) is forgotten: while the run is queued its dead
-        pid would make any reader mark the run Crashed before the new driver records itself.
+        The previous driver's identity (and error) is replaced by this process's until the new
+        driver is recorded, so a resume that dies half-way leaves a crashed run, never a run
+        queued forever.
         """
         record = self._refresh()
         resumable = (RunStatus.FAILED, RunStatus.CANCELED, RunStatus.CRASHED)
@@ -336,8 +313,16 @@ class Run:
                 f"{kind} {self.id} is {record.status.value}; only Failed, Canceled or Crashed "
                 f"{kind}s can be resumed"
             )
-        self._store.update_run(self.id, host=None, pid=None, pid_started_at=None, error=None)
-        self._record = self._store.set_status(self.id, RunStatus.QUEUED)
+        self._record = self._store.set_status(
+            self.id,
+            RunStatus.QUEUED,
+            if_fields=_lifecycle.identity_fields(record),
+            **_lifecycle.process_identity(),
+        )
+        if self._record.status != RunStatus.QUEUED:
+            raise UserErrorException(
+                f"{kind} {self.id} was resumed by another process at the same time"
+            )
 
     def _raise_if_failed(self, record: RunRecord, kind: str, details: dict[str, Any]) -> None:
         """``ActivityFailedException`` with the error and the log tail, for a run that failed."""
@@ -385,7 +370,7 @@ class Run:
     def cancel(self) -> None:
         """Stop the run: a running script's processes are terminated, the run ends Canceled."""
         self.flush()
-        self._record = _lifecycle.request_cancel(self._store, self._refresh())
+        self._record = _lifecycle.request_cancel(self._store, self._refresh(), self._workspace.root)
 
     @property
     def _managed(self) -> bool:
@@ -407,12 +392,19 @@ class Run:
     ) -> None:
         if not isinstance(name, str) or not name:
             raise UserErrorException(f"metric name must be a non-empty string, got {name!r}")
+        if len(name) > MAX_NAME_LENGTH:
+            raise UserErrorException(
+                f"metric name {name[:40]!r}... has {len(name):,} characters; the limit is "
+                f"{MAX_NAME_LENGTH}: use a shorter name (put long text in the value)"
+            )
         point = to_point(name, kind, value, description or "", step)
         if self._writer is None:
             journal = (
                 _paths.journal_dir(self._workspace.root, self.id) if self._own_process else None
             )
-            self._writer = MetricWriter(self._store, self._record.key, journal)
+            self._writer = MetricWriter(
+                self._store, self._record.key, journal, require_active=self._own_process
+            )
         self._writer.append(point)
 
     def log(self, name: str, value: Any, description: str = "", step: int | None = None) -> None:
@@ -519,7 +511,8 @@ class Run:
         """Add or overwrite tags; tags not named stay as they are."""
         if not isinstance(tags, dict):
             raise UserErrorException(f"set_tags needs a dict, got {type(tags).__name__}")
-        merged = self._store.set_tags(self.id, {str(k): _tag_value(v) for k, v in tags.items()})
+        clean = {_key(k, "tag"): _limited(_tag_value(v), k, "tag") for k, v in tags.items()}
+        merged = self._store.set_tags(self.id, clean)
         self._record = _replace(self._record, tags=merged)
 
     def remove_tags(self, tags: list[str]) -> None:
@@ -531,7 +524,12 @@ class Run:
 
     def add_properties(self, properties: dict[str, Any]) -> None:
         """Add properties; unlike tags they cannot change once set."""
-        merged = self._store.add_properties(self.id, {str(k): v for k, v in properties.items()})
+        if not isinstance(properties, dict):
+            raise UserErrorException(
+                f"add_properties needs a dict, got {type(properties).__name__}"
+            )
+        clean = {_key(k, "property"): _limited(v, k, "property") for k, v in properties.items()}
+        merged = self._store.add_properties(self.id, clean)
         self._record = _replace(self._record, properties=merged)
 
     def get_properties(self) -> dict[str, Any]:
@@ -743,26 +741,6 @@ class ScriptRun(Run):
     """A run created by submitting a ``ScriptRunConfig``."""
 
 
-class _LogFollower:
-    """Copies new lines of a run's driver log to stdout (``show_output=True``)."""
-
-    def __init__(self, run: Run) -> None:
-        self._run = run
-        self._offset = 0
-
-    def pump(self) -> None:
-        path = _lifecycle.driver_log_path(self._run._record)
-        if path is None or not path.is_file():
-            return
-        with open(path, "rb") as log:
-            log.seek(self._offset)
-            chunk = log.read()
-        if chunk:
-            self._offset += len(chunk)
-            sys.stdout.write(chunk.decode("utf-8", errors="replace"))
-            sys.stdout.flush()
-
-
 def _resolve_class(run_type: str) -> type[Run]:
     target = RUN_CLASSES.get(run_type)
     if target is None:
@@ -789,6 +767,25 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def _key(key: Any, what: str) -> str:
+    key = str(key)
+    if not key or len(key) > MAX_NAME_LENGTH:
+        raise UserErrorException(
+            f"{what} name {key[:40]!r} has {len(key):,} characters; use 1 to {MAX_NAME_LENGTH}"
+        )
+    return key
+
+
+def _limited(value: Any, key: Any, what: str) -> Any:
+    size = len(value) if isinstance(value, str) else len(json.dumps(value, default=str))
+    if size > MAX_VALUE_LENGTH:
+        raise UserErrorException(
+            f"{what} {str(key)[:40]!r} has a value of {size:,} characters; the limit is "
+            f"{MAX_VALUE_LENGTH:,}: store long text as a file (run.upload_file) instead"
+        )
+    return value
+
+
 def _tag_value(value: Any) -> Any:
     return value if value is None or isinstance(value, str) else str(value)
 
@@ -798,12 +795,6 @@ def _artifact_name(name: str) -> str:
     if not clean or ".." in clean.split("/"):
         raise UserErrorException(f"file name {name!r} must be a relative path without '..'")
     return clean
-
-
-def _iso(ts: float | None) -> str | None:
-    return (
-        None if ts is None else datetime.fromtimestamp(ts, UTC).isoformat().replace("+00:00", "Z")
-    )
 
 
 def _replace(record: RunRecord, **changes: Any) -> RunRecord:

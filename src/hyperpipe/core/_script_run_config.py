@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import getpass
 import os
-import subprocess
 import sys
-import threading
 import time
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from hyperpipe._surface import SdkV1Surface
 from hyperpipe.core import _lifecycle, _paths
-from hyperpipe.core._workspace import STORE_ENV
-from hyperpipe.core._workspace_config import WORKSPACE_ENV
+from hyperpipe.core._background import start_in_background
+from hyperpipe.core._environment import environment_record
 from hyperpipe.data._consumption import DatasetConsumptionConfig
 from hyperpipe.data._dataset import AbstractDataset
 from hyperpipe.exceptions import ExperimentExecutionException, UserErrorException
@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 __all__ = ["ScriptRunConfig", "format_argument"]
 
 
-class ScriptRunConfig:
+class ScriptRunConfig(SdkV1Surface):
     """A script, its arguments and where to run it; submit it with ``experiment.submit``.
 
     Without ``run_config`` the target is ``compute_target`` (default ``"local"``); with one, the
@@ -54,7 +54,7 @@ class ScriptRunConfig:
     ) -> None:
         self.source_directory = os.fspath(source_directory) if source_directory is not None else "."
         self.script = script
-        self.arguments = list(arguments or [])
+        self.arguments = check_arguments(arguments, "ScriptRunConfig")
         self.run_config = run_config
         self.compute_target = compute_target
         self.environment = environment
@@ -67,7 +67,10 @@ class ScriptRunConfig:
             self.environment = run_config.environment
             self.max_run_duration_seconds = run_config.max_run_duration_seconds
             self.script = script or run_config.script
-            self.arguments = list(arguments if arguments is not None else run_config.arguments)
+            self.command = command or getattr(run_config, "command", None)
+            self.arguments = check_arguments(
+                arguments if arguments is not None else run_config.arguments, "ScriptRunConfig"
+            )
 
     def __repr__(self) -> str:
         return (
@@ -84,6 +87,24 @@ class ScriptRunConfig:
 
     def _submit_to(self, experiment: Experiment, **kwargs: Any) -> ScriptRun:
         return submit_script(experiment, self, **kwargs)
+
+
+def check_arguments(arguments: Any, owner: str) -> list[Any]:
+    """``arguments`` as a list; a string (split into characters by ``list()``) or a single value
+    is refused with the fix, as SDK v1 requires a list."""
+    if arguments is None:
+        return []
+    if isinstance(arguments, (str, bytes)):
+        raise UserErrorException(
+            f"{owner}: arguments must be a list, one item per command-line word, e.g. "
+            f"arguments={arguments.split()!r}; got the string {arguments!r}"
+        )
+    if isinstance(arguments, dict) or not hasattr(arguments, "__iter__"):
+        raise UserErrorException(
+            f"{owner}: arguments must be a list, e.g. arguments=['--lr', 0.1]; got "
+            f"{type(arguments).__name__} {arguments!r}"
+        )
+    return list(arguments)
 
 
 def resolve_arguments(
@@ -125,13 +146,31 @@ def format_argument(value: Any) -> str:
     )
 
 
-def submit_script(experiment: Experiment, config: ScriptRunConfig, **kwargs: Any) -> ScriptRun:
-    """Check everything that can be checked here, record the run, then start its monitor."""
-    from hyperpipe.core._run import Run
+@dataclass(frozen=True)
+class Submission:
+    """What a ``ScriptRunConfig`` resolves to in a workspace, checked before any run exists."""
 
-    workspace = experiment.workspace
+    source: Path
+    argv: list[str]
+    target: Any
+    arguments: list[str]
+    inputs: list[dict[str, Any]]
+    environment_variables: dict[str, str]
+    interpreter: str | None
+
+
+def validate_submission(workspace: Workspace, config: ScriptRunConfig) -> Submission:
+    """Check everything about ``config`` that can be checked before recording a run."""
     if not config.script and not config.command:
         raise ExperimentExecutionException("ScriptRunConfig needs script= (or command=) to run")
+    limit = config.max_run_duration_seconds
+    if limit is not None and (
+        not isinstance(limit, (int, float)) or isinstance(limit, bool) or not limit > 0
+    ):
+        raise ExperimentExecutionException(
+            "max_run_duration_seconds must be a positive number of seconds (or None for no "
+            f"limit), got {limit!r}"
+        )
     source = Path(config.source_directory).resolve()
     if not source.is_dir():
         raise ExperimentExecutionException(
@@ -146,12 +185,29 @@ def submit_script(experiment: Experiment, config: ScriptRunConfig, **kwargs: Any
             )
     # A command (e.g. torchrun for several processes) runs as given; else python runs the script.
     command = config.command.split() if isinstance(config.command, str) else config.command
-    argv = list(command) if command else []
     target = workspace._target_spec(config.target_name)
     arguments, inputs = resolve_arguments(config.arguments, workspace)
     inputs += [c._to_spec(workspace) for c in config._extra_inputs]
-    environment_variables = dict(getattr(config.environment, "environment_variables", {}) or {})
-    interpreter = getattr(getattr(config.environment, "python", None), "interpreter_path", None)
+    return Submission(
+        source=source,
+        argv=list(command) if command else [],
+        target=target,
+        arguments=arguments,
+        inputs=inputs,
+        environment_variables=dict(getattr(config.environment, "environment_variables", {}) or {}),
+        interpreter=getattr(getattr(config.environment, "python", None), "interpreter_path", None),
+    )
+
+
+def submit_script(experiment: Experiment, config: ScriptRunConfig, **kwargs: Any) -> ScriptRun:
+    """Check everything that can be checked here, record the run, then start its monitor."""
+    from hyperpipe.core._run import Run
+
+    workspace = experiment.workspace
+    checked = validate_submission(workspace, config)
+    source, argv, target = checked.source, checked.argv, checked.target
+    arguments, inputs = checked.arguments, checked.inputs
+    environment_variables, interpreter = checked.environment_variables, checked.interpreter
 
     run_id = f"{experiment.name}_{int(time.time())}_{uuid.uuid4().hex[:8]}"
     datastore = workspace.get_default_datastore()
@@ -171,45 +227,22 @@ def submit_script(experiment: Experiment, config: ScriptRunConfig, **kwargs: Any
             "source_directory": str(source),
             "target": target.name,
             "environment_variables": environment_variables,
+            "environment": environment_record(config.environment),
             "python": interpreter or sys.executable,
             "log_path": str(log_path),
             "datastore": datastore.name,
             "max_run_duration_seconds": config.max_run_duration_seconds,
             "submitted_by": getpass.getuser(),
         },
+        **_lifecycle.process_identity(),  # responsible until its monitor is recorded
     )
-    _start_monitor(workspace.root, workspace.store_url, run_id)
+    try:
+        start_in_background(workspace, run_id, "hyperpipe.core._launcher")
+    except Exception as exc:
+        workspace._store.set_status(
+            run_id,
+            RunStatus.FAILED,
+            error={"error": {"code": "SystemError", "message": f"could not start the run: {exc}"}},
+        )
+        raise
     return Run._from_record(experiment, workspace._store.get_run(record.id))  # type: ignore[return-value]
-
-
-def _start_monitor(root: Path, store_url: str, run_id: str) -> None:
-    """Start the process that executes and watches the run; it outlives this one."""
-    from hyperpipe.store import get_store
-
-    store = get_store(store_url)
-    run_dir = _paths.run_dir(root, run_id)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    env = {**os.environ, WORKSPACE_ENV: str(root), STORE_ENV: store_url}
-    with open(run_dir / "monitor.log", "ab") as log:
-        try:
-            process = subprocess.Popen(
-                [sys.executable, "-m", "hyperpipe.core._launcher", str(root), run_id],
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                env=env,
-                start_new_session=True,
-                close_fds=True,
-            )
-        except OSError as exc:
-            store.set_status(
-                run_id,
-                RunStatus.FAILED,
-                error={
-                    "error": {"code": "SystemError", "message": f"could not start the run: {exc}"}
-                },
-            )
-            raise
-    store.update_run(run_id, **_lifecycle.process_identity(process.pid))
-    # Reap the monitor when it ends so it never lingers as a zombie of this process.
-    threading.Thread(target=process.wait, name=f"reap-{run_id}", daemon=True).start()

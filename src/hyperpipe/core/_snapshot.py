@@ -1,8 +1,12 @@
 """Source-directory snapshots: the files a run executes from, chosen as SDK v1 chooses them.
 
 ``.amlignore`` (else ``.gitignore``) patterns are honoured with git's rules; ``__pycache__``,
-compiled files and ``.git`` never count. A run executes in its own copy, so concurrent runs of one
-source folder never see each other's ``outputs/``.
+compiled files and ``.git`` never count. Nor does the workspace itself when the source folder holds
+it (``source_directory='.'`` after ``hyperpipe init .``): its ``.hyperpipe/`` state (store, run
+folders, stored snapshots), ``.azureml/``, its local datastore folders and any virtualenv are left
+out, so such a step's snapshot does not change with every run, and snapshots never nest. A run
+executes in its own copy, so concurrent runs of one source folder never see each other's
+``outputs/``.
 """
 
 from __future__ import annotations
@@ -14,7 +18,8 @@ from pathlib import Path
 
 import pathspec
 
-from hyperpipe.exceptions import UserErrorException
+from hyperpipe.core import _workspace_config as wsconfig
+from hyperpipe.exceptions import ConfigError, UserErrorException
 
 __all__ = ["MAX_BYTES", "MAX_FILES", "copy_snapshot", "snapshot_files"]
 
@@ -27,9 +32,12 @@ ALWAYS_IGNORED = (
     ".git/",
     ".ipynb_checkpoints/",
     ".azureml/",
+    ".hyperpipe/",
     "outputs/",
     "logs/",
 )
+# Files that mark a folder as a Python environment (virtualenv/venv, conda).
+ENVIRONMENT_MARKERS = ("pyvenv.cfg", "conda-meta")
 
 
 def snapshot_files(source_directory: Path) -> list[Path]:
@@ -41,12 +49,18 @@ def snapshot_files(source_directory: Path) -> list[Path]:
             patterns += ignore_file.read_text(encoding="utf-8", errors="replace").splitlines()
             break
     spec = pathspec.GitIgnoreSpec.from_lines(patterns)
+    excluded = workspace_folders(source_directory)
     files: list[Path] = []
     total = 0
     for directory, subdirs, names in os.walk(source_directory):
         rel_dir = Path(directory).relative_to(source_directory)
+        if (Path(directory) / ".azureml").is_dir() and rel_dir != Path("."):
+            excluded |= workspace_folders(Path(directory), search_up=False)
         subdirs[:] = sorted(
-            d for d in subdirs if not spec.match_file(f"{(rel_dir / d).as_posix()}/")
+            d
+            for d in subdirs
+            if not spec.match_file(f"{(rel_dir / d).as_posix()}/")
+            and not _left_out(Path(directory) / d, excluded)
         )
         for name in names:
             rel = rel_dir / name
@@ -61,6 +75,43 @@ def snapshot_files(source_directory: Path) -> list[Path]:
                     f"{source_directory / '.amlignore'} (gitignore syntax)"
                 )
     return sorted(files)
+
+
+def workspace_folders(directory: Path, *, search_up: bool = True) -> set[Path]:
+    """The folders of the workspace whose config is at ``directory`` (or, with ``search_up``,
+    in one of its parents): its state folder and its local datastore folders, resolved."""
+    try:
+        if search_up:
+            config_path = wsconfig.find_config(directory)
+        else:
+            config_path = next(
+                candidate
+                for folder in (".azureml", "aml_config")
+                for name in wsconfig.CONFIG_FILES
+                if (candidate := directory / folder / name).is_file()
+            )
+        config = wsconfig.load_config(config_path)
+    except (ConfigError, StopIteration, OSError):
+        return set()
+    root = config.root
+    folders = {(root / ".hyperpipe").resolve()}
+    entries = dict(config.settings.get("datastores") or {})
+    entries.setdefault("workspaceblobstore", {"url": "datastores/workspaceblobstore"})
+    for entry in entries.values():
+        url = str(entry.get("url", ""))
+        if url.startswith("file://"):
+            url = url[len("file://") :]
+        elif "://" in url or "::" in url or not url:
+            continue
+        folders.add((root / Path(url).expanduser()).resolve())
+    return folders
+
+
+def _left_out(folder: Path, excluded: set[Path]) -> bool:
+    """A workspace folder, or a Python environment."""
+    if folder.resolve() in excluded:
+        return True
+    return any((folder / marker).exists() for marker in ENVIRONMENT_MARKERS)
 
 
 def copy_snapshot(source_directory: Path, destination: Path) -> list[Path]:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from hyperpipe._surface import SdkV1Surface
 from hyperpipe.core import _workspace_config as wsconfig
 from hyperpipe.core._compute_config import LOCAL_TARGET, TargetSpec, target_spec
 from hyperpipe.data._datastore import WORKSPACE_DEFAULT_BLOB_STORE_NAME, Datastore
@@ -15,18 +17,21 @@ from hyperpipe.exceptions import ComputeTargetException, UserErrorException
 from hyperpipe.store import Store, get_store
 
 if TYPE_CHECKING:
+    from hyperpipe.core._environment import Environment
     from hyperpipe.core._experiment import Experiment
     from hyperpipe.core._model import Model
+    from hyperpipe.core._run import Run
     from hyperpipe.core.compute import ComputeTarget
 
 __all__ = ["Workspace"]
 
 STORE_ENV = "HYPERPIPE_STORE_URL"
 STATE_DIR = ".hyperpipe"
+LOCAL_LOCATION = "local"
 _NAME = re.compile(r"^[a-zA-Z0-9][\w\-]{1,32}$")
 
 
-class Workspace:
+class Workspace(SdkV1Surface):
     """SDK v1's workspace, kept in a local folder.
 
     ``Workspace(subscription_id, resource_group, workspace_name)`` and ``Workspace.get(name)`` are
@@ -95,6 +100,11 @@ class Workspace:
                 "starting with a letter or digit"
             )
         root = Path(path or ".").resolve()
+        if root.exists() and not root.is_dir():
+            raise UserErrorException(
+                f"cannot create workspace {name!r} at {root}: it is a file; pass a folder "
+                "(new or existing) as path"
+            )
         config_path = root / ".azureml" / "config.json"
         if config_path.exists():
             existing = cls(path=config_path)
@@ -111,6 +121,7 @@ class Workspace:
             resource_group=resource_group or "local",
             settings={
                 "store_url": store_url,
+                "location": location or LOCAL_LOCATION,
                 "default_datastore": WORKSPACE_DEFAULT_BLOB_STORE_NAME,
                 "datastores": {
                     WORKSPACE_DEFAULT_BLOB_STORE_NAME: {
@@ -121,9 +132,15 @@ class Workspace:
             },
         )
         wsconfig.save_config(config)
-        workspace = cls(auth=auth, _config=config, tags=tags, sku=sku)
-        workspace.get_default_datastore()._local_path().mkdir(parents=True, exist_ok=True)  # type: ignore[union-attr]
-        workspace._store  # noqa: B018 - creates the database and its schema now, not mid-run
+        try:
+            workspace = cls(auth=auth, _config=config, tags=tags, sku=sku)
+            workspace.get_default_datastore()._local_path().mkdir(parents=True, exist_ok=True)  # type: ignore[union-attr]
+            workspace._store  # noqa: B018 - creates the database and its schema now, not mid-run
+        except BaseException:
+            config_path.unlink(missing_ok=True)  # no half-made workspace left behind
+            with contextlib.suppress(OSError):
+                config_path.parent.rmdir()
+            raise
         return workspace
 
     @classmethod
@@ -187,7 +204,9 @@ class Workspace:
 
     @property
     def location(self) -> str:
-        return "local"
+        """Where the workspace lives: the ``location`` given to ``Workspace.create`` (SDK v1's
+        Azure region), else ``local``."""
+        return self._config.settings.get("location") or LOCAL_LOCATION
 
     @property
     def root(self) -> Path:
@@ -217,6 +236,8 @@ class Workspace:
                 s=self.subscription_id, rg=self.resource_group, ws=self.name
             ),
             "name": self.name,
+            "subscriptionId": self.subscription_id,
+            "resourceGroup": self.resource_group,
             "location": self.location,
             "root": str(self.root),
             "storeUrl": self.store_url,
@@ -375,6 +396,12 @@ class Workspace:
 
     # -- other collections --------------------------------------------------------------------
 
+    def get_run(self, run_id: str) -> Run:
+        """The run with id ``run_id``, as its own subclass (SDK v1's ``ws.get_run``)."""
+        from hyperpipe.core._run import Run
+
+        return Run.get(self, run_id)
+
     @property
     def datasets(self) -> dict[str, Any]:
         """The latest version of every registered dataset, by name."""
@@ -387,6 +414,13 @@ class Workspace:
         from hyperpipe.core._experiment import Experiment
 
         return {r.name: Experiment(self, r.name) for r in self._store.list_experiments()}
+
+    @property
+    def environments(self) -> dict[str, Environment]:
+        """The latest version of every registered environment, by name."""
+        from hyperpipe.core._environment import Environment
+
+        return Environment.list(self)
 
     @property
     def models(self) -> dict[str, Model]:

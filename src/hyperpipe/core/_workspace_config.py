@@ -142,7 +142,7 @@ def load_config(path: Path) -> WorkspaceConfig:
 
 def _check_settings(path: Path, settings: dict[str, Any]) -> None:
     where = f"{path}: key '{SECTION}."
-    for key in ("store_url", "default_datastore", "root"):
+    for key in ("store_url", "default_datastore", "root", "location"):
         value = settings.get(key)
         if value is not None and not isinstance(value, str):
             raise ConfigError(f"{where}{key}' must be a string, found {value!r}")

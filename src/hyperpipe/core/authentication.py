@@ -12,6 +12,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from hyperpipe._surface import SdkV1Surface
+
 __all__ = [
     "AbstractAuthentication",
     "AzureCliAuthentication",
@@ -22,7 +24,7 @@ __all__ = [
 ]
 
 
-class AbstractAuthentication:
+class AbstractAuthentication(SdkV1Surface):
     """Base of the no-op authentication objects."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any, BinaryIO
 
+from hyperpipe._surface import SdkV1Surface
 from hyperpipe.exceptions import UserErrorException
 
 if TYPE_CHECKING:
@@ -45,7 +46,7 @@ def normalize_path(path: str | None) -> str:
     return "" if text == "." else text
 
 
-class DataReference:
+class DataReference(SdkV1Surface):
     """A path in a datastore plus how a run gets it: ``mount``, ``download`` or ``upload``.
 
     Args:
@@ -98,6 +99,20 @@ class DataReference:
         self.mode = mode
         self.path_on_compute = path_on_compute
         self.overwrite = overwrite
+
+    @staticmethod
+    def create(
+        data_reference_name: str | None = None,
+        datapath: Any = None,
+        datapath_compute_binding: Any = None,
+    ) -> DataReference:
+        """A reference to a ``DataPath``, made available as a ``DataPathComputeBinding`` says."""
+        if datapath is None or datapath_compute_binding is None:
+            raise UserErrorException(
+                "DataReference.create needs datapath=DataPath(...) and "
+                "datapath_compute_binding=DataPathComputeBinding(...)"
+            )
+        return datapath_compute_binding.create_data_reference(data_reference_name, datapath)
 
     @property
     def environment_variable(self) -> str:

@@ -12,6 +12,7 @@ import random
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from hyperpipe._surface import SdkV1Surface
 from hyperpipe.data._consumption import DatasetConsumptionConfig, check_input_name
 from hyperpipe.data._datastore import Datastore
 from hyperpipe.data._manifest import (
@@ -39,7 +40,7 @@ __all__ = [
 ]
 
 
-class AbstractDataset:
+class AbstractDataset(SdkV1Surface):
     """What file and tabular datasets share: identity, registration, consumption."""
 
     _kind = "abstract"
@@ -193,6 +194,13 @@ class AbstractDataset:
             create_new_version=create_new_version,
         )
         return AbstractDataset._from_record(workspace, record)
+
+    def _adopt(self, saved: AbstractDataset) -> None:
+        """Take on the identity ``saved`` was stored under (an unregistered dataset given to a
+        run keeps that id, so later uses point at the same stored version)."""
+        self._record = saved._record
+        self._workspace = saved._workspace
+        self._entries = saved._entries if saved._entries is not None else self._entries
 
     # -- consumption --------------------------------------------------------------------------
 
@@ -370,7 +378,7 @@ def _datastores_in(path: Any) -> dict[str, Datastore]:
     return found
 
 
-class FileDatasetFactory:
+class FileDatasetFactory(SdkV1Surface):
     """``Dataset.File``: create file datasets."""
 
     @staticmethod
@@ -400,7 +408,7 @@ class FileDatasetFactory:
         return FileDatasetFactory.from_files((datastore, f"{path.rstrip('/')}/{pattern or '**'}"))
 
 
-class TabularDatasetFactory:
+class TabularDatasetFactory(SdkV1Surface):
     """``Dataset.Tabular``: create tabular datasets."""
 
     @staticmethod
@@ -459,7 +467,7 @@ class TabularDatasetFactory:
         return dataset
 
 
-class DatasetFactory:
+class DatasetFactory(SdkV1Surface):
     """Namespace of SDK v1's ``Dataset``: ``Dataset.File``, ``Dataset.Tabular`` and lookups."""
 
     File = FileDatasetFactory

@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 import fsspec
 from fsspec.registry import known_implementations
 
+from hyperpipe._surface import SdkV1Surface
 from hyperpipe.data._data_reference import (
     CHUNK,
     DataReference,
@@ -67,7 +68,7 @@ _TYPES = {"file": "Local", "local": "Local", "memory": "Memory", "s3": "S3", "s3
 _TYPES |= {"az": "AzureBlob", "abfs": "AzureBlob", "abfss": "AzureBlob", "gs": "GCS", "gcs": "GCS"}
 
 
-class Datastore:
+class Datastore(SdkV1Surface):
     """A named storage location, SDK v1's ``azureml.core.Datastore``.
 
     ``Datastore(workspace, name)`` returns the named datastore, or the workspace default when
@@ -453,6 +454,37 @@ class Datastore:
 
     def _exists(self, path: str) -> bool:
         return self._fs.exists(self._full(path))
+
+    def _remove(self, path: str) -> None:
+        """Delete the file or folder at ``path`` (nothing there is fine)."""
+        full = self._full(path)
+        if self._local:
+            local = Path(full)
+            if local.is_dir() and not local.is_symlink():
+                shutil.rmtree(local, ignore_errors=True)
+            else:
+                local.unlink(missing_ok=True)
+        elif self._fs.exists(full):
+            with suppress(FileNotFoundError):
+                self._fs.rm(full, recursive=True)
+
+    def _temp_name(self, path: str) -> str:
+        """A sibling of ``path`` that ``_walk`` and readers never list: for staged copies."""
+        return f"{normalize_path(path)}.hp-tmp-{uuid.uuid4().hex[:12]}"
+
+    def _remove_temps(self, path: str) -> int:
+        """Delete staged copies of ``path`` left by a process killed mid-copy; how many."""
+        parent, _, name = normalize_path(path).rpartition("/")
+        base = self._full(parent)
+        if not self._fs.exists(base):
+            return 0
+        removed = 0
+        for entry in self._fs.ls(base, detail=False):
+            leaf = entry.rstrip("/").rsplit("/", 1)[-1]
+            if leaf.startswith(f"{name}.hp-tmp-") and _TEMP.search(leaf):
+                self._remove(f"{parent}/{leaf}" if parent else leaf)
+                removed += 1
+        return removed
 
     def _walk(self, prefix: str = "") -> Iterator[tuple[str, int]]:
         """(relative path, size) of every file under ``prefix``, sorted; temp files skipped.

@@ -302,7 +302,10 @@ class SchedulerDaemon:
                 extra = {}
                 parameter = settings.get("data_path_parameter_name")
                 if parameter:
-                    extra[parameter] = {"datastore": name, "path": fire.details["path"]}
+                    extra[parameter] = {
+                        "datastore": name,
+                        "path_on_datastore": fire.details["path"],
+                    }
                 self._submit(schedule, fire, extra, fired)
         return now + every
 
@@ -322,6 +325,7 @@ class SchedulerDaemon:
                 target,
                 pipeline_parameters=parameters,
                 continue_on_step_failure=schedule.continue_on_step_failure,
+                _from_text=True,  # stored as JSON: a DataPath by datastore name
                 _properties={
                     SCHEDULE_ID_PROPERTY: schedule.id,
                     DUE_TIME_PROPERTY: iso(fire.due_at),
@@ -372,7 +376,7 @@ def _data_paths(target: Any, extra: dict[str, Any]) -> dict[str, Any]:
     values = {}
     for name, value in extra.items():
         kind = declared.get(name, {}).get("type")
-        values[name] = value["path"] if kind == "string" else value
+        values[name] = value["path_on_datastore"] if kind == "string" else value
     return values
 
 

@@ -9,21 +9,20 @@ consumer, and no resume, ever sees half-written output.
 
 from __future__ import annotations
 
+import errno
 import os
 import shutil
 import sys
-import threading
 import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import psutil
-
+from hyperpipe._disk import write_failure
 from hyperpipe.compute import LocalBackend, Slot, SlotPool, TaskSpec
-from hyperpipe.compute._local import kill_process_tree
 from hyperpipe.core import _lifecycle, _paths
+from hyperpipe.core._background import StopFlag
 from hyperpipe.core._execution import ending, error, run_context_env, store_run_files
 from hyperpipe.core._snapshot import copy_tree
 from hyperpipe.data._dataset import Dataset
@@ -73,7 +72,7 @@ class Scheduler:
         self.specs: dict[str, dict[str, Any]] = {s["name"]: s for s in definition["steps"]}
         self.regenerate = bool(definition.get("regenerate_outputs"))
         self.keep_going = bool(definition.get("continue_on_step_failure"))
-        self.stop = threading.Event()
+        self.stop = StopFlag()
         self.backend = LocalBackend()
         self.identity = _lifecycle.process_identity()
         self.done: dict[str, RunRecord] = {}
@@ -84,29 +83,29 @@ class Scheduler:
 
     # -- the loop -----------------------------------------------------------------------------
 
-    def execute(self) -> RunStatus:
-        self.store.update_run(self.run_id, **self.identity)
+    def execute(self) -> RunStatus | None:
         if self.store.get_run(self.run_id).status == RunStatus.CANCEL_REQUESTED:
             return self._end(RunStatus.CANCELED)
         self._adopt_earlier_step_runs()
-        self.store.set_status(self.run_id, RunStatus.RUNNING, strict=False)
-        next_cancel_check = 0.0
+        self._set_run(RunStatus.RUNNING)
+        next_check = 0.0
         delay = 0.001
         while True:
             now = time.monotonic()
-            if self.stop.is_set() or (now >= next_cancel_check and self._cancel_requested()):
+            if self.stop.is_set():
                 return self._cancel()
-            next_cancel_check = (
-                now + CANCEL_CHECK_S if now >= next_cancel_check else next_cancel_check
-            )
+            if now >= next_check:
+                next_check = now + CANCEL_CHECK_S
+                record = self.store.get_run(self.run_id)
+                if record.status.is_terminal() or not _lifecycle.owned_by(record, self.identity):
+                    return self._abandon()
+                if record.status == RunStatus.CANCEL_REQUESTED:
+                    return self._cancel()
             progressed = self._reap() + self._launch_ready()
             if not self.active and not self._launchable():
                 return self._conclude()
             delay = 0.001 if progressed else min(delay * 2, 0.05)
             time.sleep(delay)
-
-    def _cancel_requested(self) -> bool:
-        return self.store.get_run(self.run_id).status == RunStatus.CANCEL_REQUESTED
 
     def _launchable(self) -> list[str]:
         """Steps not started yet whose dependencies have all finished."""
@@ -169,9 +168,24 @@ class Scheduler:
             },
         )
 
+    def _set_run(self, status: RunStatus, err: dict[str, Any] | None = None) -> RunRecord:
+        """Move the pipeline run, unless another process has taken it over meanwhile."""
+        return self.store.set_status(
+            self.run_id, status, error=err, strict=False, if_fields=self.identity
+        )
+
     def _end(self, status: RunStatus, err: dict[str, Any] | None = None) -> RunStatus:
-        self.store.set_status(self.run_id, status, error=err, strict=False)
+        self._set_run(status, err)
         return status
+
+    def _abandon(self) -> None:
+        """The run ended or was taken over elsewhere: stop the steps, write nothing."""
+        for name, active in list(self.active.items()):
+            self.backend.terminate(active.handle, grace_s=5.0)
+            active.slot.release()
+            remove_tree(active.run_dir)
+            del self.active[name]
+        return None
 
     def _cancel(self) -> RunStatus:
         for name, active in list(self.active.items()):
@@ -185,18 +199,16 @@ class Scheduler:
     # -- resume -------------------------------------------------------------------------------
 
     def _adopt_earlier_step_runs(self) -> None:
-        """On resume: keep finished steps; stop what a dead orchestrator left running."""
+        """On resume: keep finished steps; stop what a dead orchestrator left running, and clear
+        away what unfinished step runs left in the datastore (their outputs were never
+        committed: a copy cut short, or one finished just before the orchestrator died)."""
         latest: dict[str, RunRecord] = {}
         for record in self.store.list_runs(parent_id=self.run_id, newest_first=False):
             latest[record.display_name or record.id] = record
-        for name, record in latest.items():
             if record.status == RunStatus.FINISHED:
-                self.done[name] = record
-            elif not record.status.is_terminal():
-                pid = record.definition.get("process_pid")
-                if pid and psutil.pid_exists(pid):
-                    kill_process_tree(pid, grace_s=2.0)
-                remove_tree(_paths.run_dir(self.ws.root, record.id))  # its unfinished output
+                continue
+            if not record.status.is_terminal():
+                _lifecycle.stop_task_processes(record)
                 self.store.set_status(
                     record.id,
                     RunStatus.CRASHED,
@@ -209,6 +221,19 @@ class Scheduler:
                     },
                     strict=False,
                 )
+            remove_tree(_paths.run_dir(self.ws.root, record.id))  # its staged outputs
+            self._discard_outputs(record)
+        for name, record in latest.items():
+            if record.status == RunStatus.FINISHED:
+                self.done[name] = record
+
+    def _discard_outputs(self, record: RunRecord) -> None:
+        for output in record.definition.get("outputs") or []:
+            datastore = self.ws._datastore(output["datastore"])
+            path = output_path(output, record.id)
+            datastore._remove_temps(path)
+            if record.id in path:  # a destination shared by every run is not this run's alone
+                datastore._remove(path)
 
     # -- one step -----------------------------------------------------------------------------
 
@@ -231,6 +256,12 @@ class Scheduler:
                 )
             else:
                 store = self.ws._datastore(item["datastore"])
+                if not store._exists(item["path"]):
+                    raise UserErrorException(
+                        f"input {port!r} refers to {store.name}/{item['path']}, which does not "
+                        f"exist; upload the data first (datastore.upload(src_dir, "
+                        f"target_path={item['path']!r})) or correct path_on_datastore"
+                    )
                 entries = build_manifest(
                     [Source(store.name, item["path"])], {store.name: store}, validate=False
                 )
@@ -376,20 +407,29 @@ class Scheduler:
         decision = {"key": key, "parts": parts, "reused": False, "reasons": reasons}
         record = self._new_step_run(name, spec, RunStatus.PREPARING, key, decision)
         run_dir = _paths.run_dir(self.ws.root, record.id)
-        workdir = run_dir / "wd"
-        copy_tree(self.ws.state_dir / "snapshots" / spec["snapshot"], workdir)
         try:
-            paths, env = self._materialize(spec, run_dir, workdir)
-        except UserErrorException as exc:
+            active = self._launch(record, spec, run_dir, slot)
+        except (UserErrorException, OSError) as exc:
             slot.release()
             remove_tree(run_dir)
+            err = (
+                error("UserError", str(exc), None, "")
+                if isinstance(exc, UserErrorException)
+                else _storage_error(exc, f"step run {record.id} could not start")
+            )
             self.failed[name] = self.store.set_status(
-                record.id,
-                RunStatus.FAILED,
-                error=error("UserError", str(exc), None, ""),
-                strict=False,
+                record.id, RunStatus.FAILED, error=err, strict=False
             )
             return
+        self.active[name] = active
+
+    def _launch(
+        self, record: RunRecord, spec: dict[str, Any], run_dir: Path, slot: Slot
+    ) -> _Active:
+        """Prepare the step's working folder, inputs and output folders, and start it."""
+        workdir = run_dir / "wd"
+        copy_tree(self.ws.state_dir / "snapshots" / spec["snapshot"], workdir)
+        paths, env = self._materialize(spec, run_dir, workdir)
         staging: dict[str, Path] = {}
         for output in spec["outputs"]:
             target = (
@@ -426,9 +466,12 @@ class Scheduler:
             record.id,
             RunStatus.RUNNING,
             strict=False,
-            definition={**record.definition, "process_pid": handle.pid},
+            definition={
+                **record.definition,
+                "process": {"pid": handle.pid, "started_at": handle.started_at},
+            },
         )
-        self.active[name] = _Active(record, spec, handle, slot, run_dir, workdir, staging, log_path)
+        return _Active(record, spec, handle, slot, run_dir, workdir, staging, log_path)
 
     def _materialize(
         self, spec: dict[str, Any], run_dir: Path, workdir: Path
@@ -461,12 +504,16 @@ class Scheduler:
     def _finish(self, active: _Active, code: int) -> None:
         record = active.record
         try:
-            store_run_files(self.ws, record, active.workdir, active.log_path)
-            status, err = ending(self.store, record.id, code, success=RunStatus.FINISHED)
-            fields = {}
-            if status == RunStatus.FINISHED:
-                committed = self._commit_outputs(record, active)
-                fields["definition"] = {**record.definition, "committed_outputs": committed}
+            try:
+                store_run_files(self.ws, record, active.workdir, active.log_path)
+                status, err = ending(self.store, record.id, code, success=RunStatus.FINISHED)
+                fields = {}
+                if status == RunStatus.FINISHED:
+                    committed = self._commit_outputs(record, active)
+                    fields["definition"] = {**record.definition, "committed_outputs": committed}
+            except OSError as exc:  # a full or read-only datastore: the step fails, not us
+                what = f"the outputs of step run {record.id}"
+                status, err, fields = RunStatus.FAILED, _storage_error(exc, what), {}
             # The outputs and the ending land in one transaction: a crash between the two
             # leaves the step unfinished (run again on resume), never finished without outputs.
             final = self.store.set_status(record.id, status, error=err, strict=False, **fields)
@@ -479,52 +526,100 @@ class Scheduler:
             self.failed[active.spec["name"]] = final
 
     def _commit_outputs(self, record: RunRecord, active: _Active) -> dict[str, dict[str, Any]]:
-        """Move each staged output to ``azureml/<step run id>/<output name>``, all or nothing."""
-        committed = {}
-        for output in active.spec["outputs"]:
-            staged = active.staging[output["name"]]
-            if not staged.exists():
-                staged.mkdir(parents=True)  # the step wrote nothing: an empty folder
-            datastore = self.ws._datastore(output["datastore"])
-            template = output.get("destination") or "azureml/{run-id}/{output-name}"
-            path = template.replace("{run-id}", record.id).replace("{output-name}", output["name"])
-            digest = output_digest(staged)
-            is_file = staged.is_file()
-            local = datastore._local_path(path)
+        """Move each staged output to ``azureml/<step run id>/<output name>``, all or nothing:
+        when one cannot be stored, those already moved are removed again."""
+        committed: dict[str, dict[str, Any]] = {}
+        try:
+            for output in active.spec["outputs"]:
+                committed[output["name"]] = self._commit_output(record, output, active)
+        except BaseException:
+            for done in committed.values():
+                self.ws._datastore(done["datastore"])._remove(done["path"])
+            raise
+        return committed
+
+    def _commit_output(
+        self, record: RunRecord, output: dict[str, Any], active: _Active
+    ) -> dict[str, Any]:
+        staged = active.staging[output["name"]]
+        if not staged.exists():
+            staged.mkdir(parents=True)  # the step wrote nothing: an empty folder
+        datastore = self.ws._datastore(output["datastore"])
+        path = output_path(output, record.id)
+        digest = output_digest(staged)
+        is_file = staged.is_file()
+        local = datastore._local_path(path)
+        try:
             if local is not None:
-                local.parent.mkdir(parents=True, exist_ok=True)
-                try:
-                    os.replace(staged, local)
-                except OSError:  # another filesystem: copy beside, then rename
-                    temp = local.with_name(f".{local.name}.{uuid.uuid4().hex[:8]}")
-                    (shutil.copytree if staged.is_dir() else shutil.copy2)(staged, temp)
-                    os.replace(temp, local)
+                _move_into(staged, local, datastore._local_path(datastore._temp_name(path)))
             elif staged.is_dir():
                 datastore.upload(str(staged), target_path=path, overwrite=True, show_progress=False)
             else:
                 datastore._put_file(staged, path)
-            committed[output["name"]] = {
-                "datastore": datastore.name,
-                "path": path,
-                "hash": digest,
-                "is_file": is_file,
+        except BaseException as exc:
+            datastore._remove(path)  # what part of it got there
+            if isinstance(exc, OSError):
+                exc.add_note(f"{output['name']!r} -> {datastore.name}/{path}")
+            raise
+        entry: dict[str, Any] = {
+            "datastore": datastore.name,
+            "path": path,
+            "hash": digest,
+            "is_file": is_file,
+        }
+        if output.get("register"):
+            registration = output["register"]
+            registered = Dataset.File.from_files((datastore, path)).register(
+                self.ws,
+                registration["name"],
+                description=registration.get("description"),
+                tags=registration.get("tags"),
+                create_new_version=True,
+            )
+            # Recorded so that the dataset's version can name the run that made it.
+            entry["dataset"] = {
+                "id": registered.id,
+                "name": registered.name,
+                "version": registered.version,
             }
-            if output.get("register"):
-                registration = output["register"]
-                registered = Dataset.File.from_files((datastore, path)).register(
-                    self.ws,
-                    registration["name"],
-                    description=registration.get("description"),
-                    tags=registration.get("tags"),
-                    create_new_version=True,
-                )
-                # Recorded so that the dataset's version can name the run that made it.
-                committed[output["name"]]["dataset"] = {
-                    "id": registered.id,
-                    "name": registered.name,
-                    "version": registered.version,
-                }
-        return committed
+        return entry
+
+
+def output_path(output: dict[str, Any], run_id: str) -> str:
+    """Where a step run's output is committed in its datastore."""
+    template = output.get("destination") or "azureml/{run-id}/{output-name}"
+    return template.replace("{run-id}", run_id).replace("{output-name}", output["name"])
+
+
+def _move_into(staged: Path, local: Path, temp: Path | None) -> None:
+    """Rename ``staged`` to ``local``; across filesystems, copy to ``temp`` beside it first."""
+    local.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.replace(staged, local)
+        return
+    except OSError as exc:
+        if exc.errno != errno.EXDEV or temp is None:
+            raise
+    try:
+        (shutil.copytree if staged.is_dir() else shutil.copy2)(staged, temp)
+        os.replace(temp, local)
+    finally:
+        remove_tree(temp) if temp.is_dir() else temp.unlink(missing_ok=True)
+
+
+def _storage_error(exc: OSError, what: str) -> dict[str, Any]:
+    """The step's error when a file could not be written: one line, naming where and the fix."""
+    where = exc.__notes__[-1] if getattr(exc, "__notes__", None) else ""
+    target = exc.filename or where or "the datastore"
+    if isinstance(exc, shutil.Error) and exc.args and isinstance(exc.args[0], list):
+        first = exc.args[0][0]  # (source, destination, why) of the first file that failed
+        target = first[1] if len(first) > 1 else target
+    label = f"{what} ({where})" if where else what
+    message = write_failure(exc, target, label)
+    if message is None:
+        reason = exc.strerror or str(exc).splitlines()[0][:300]
+        message = f"{label}: {reason} ({target})"
+    return error("StorageError", message, None, "")
 
 
 def _local_input(

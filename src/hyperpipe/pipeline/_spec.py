@@ -13,6 +13,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from hyperpipe.core._environment import environment_record
 from hyperpipe.core._snapshot import store_snapshot
 from hyperpipe.data._consumption import DatasetConsumptionConfig
 from hyperpipe.data._data_reference import DataReference
@@ -68,6 +69,7 @@ def step_spec(
         "allow_reuse": step.allow_reuse,
         "version": step.version,
         "environment_variables": environment,
+        "environment": environment_record(_environment_of(step)),
         "inputs": [_input(binding, workspace) for binding in step._inputs],
         "outputs": [
             {
@@ -79,12 +81,36 @@ def step_spec(
                 "pipeline_output_name": data.pipeline_output_name,
                 "destination": getattr(data, "destination_path", DEFAULT_PATH),
                 "register": getattr(data, "registration", None),
+                "training_output": _training_output(step, data),
             }
             for data in step._outputs
         ],
         "depends_on": sorted(depends_on),
         **_hyperdrive(step, workspace),
+        **_command(step),
     }
+
+
+def _environment_of(step: Any) -> Any:
+    """The environment a step's run configuration names (a sweep's: its trials')."""
+    config = getattr(step, "hyperdrive_config", None)
+    if config is not None:
+        return config.run_config.environment
+    return getattr(step.runconfig, "environment", None)
+
+
+def _training_output(step: Any, data: PipelineData) -> dict[str, Any] | None:
+    """What a HyperDriveStep writes to this output: metrics JSON or the best trial's model."""
+    if data is getattr(step, "metrics_output", None):
+        return {"type": "Metrics", "model_file": None}
+    training = data.training_output
+    return training._to_json() if training is not None else None
+
+
+def _command(step: Any) -> dict[str, Any]:
+    """A CommandStep's process: the command runner (``pipeline._command``)."""
+    launcher = getattr(step, "_launcher", None)
+    return {"command": launcher()} if launcher is not None else {}
 
 
 def _hyperdrive(step: Any, workspace: Workspace) -> dict[str, Any]:
@@ -119,11 +145,16 @@ def _param(value: Any) -> Any:
 
 def _token(step: PipelineStep, value: Any, ports: dict[int, str]) -> Any:
     if isinstance(value, PipelineParameter):
-        if value.type_name not in ("int", "float", "bool", "string"):
+        if value.type_name == "datapath":
             raise UserErrorException(
-                f"step {step.name!r}: PipelineParameter {value.name!r} holds a "
-                f"{value.type_name}; pass (parameter, DataPathComputeBinding()) as the argument "
-                "and input instead"
+                f"step {step.name!r}: PipelineParameter {value.name!r} holds a DataPath; pass "
+                "(parameter, DataPathComputeBinding()) as the argument and input instead"
+            )
+        if value.type_name == "dataset":
+            raise UserErrorException(
+                f"step {step.name!r}: PipelineParameter {value.name!r} holds a dataset; pass "
+                f"DatasetConsumptionConfig('name', {value.name}) as the argument and input "
+                "instead"
             )
         return {"parameter": value.name}
     if isinstance(value, DataPathInput):
@@ -142,7 +173,7 @@ def _token(step: PipelineStep, value: Any, ports: dict[int, str]) -> Any:
 
 
 def _input(binding: Any, workspace: Workspace) -> dict[str, Any]:
-    if isinstance(binding, DataPathInput):  # becomes a "reference" input when bound
+    if isinstance(binding, DataPathInput):  # a "reference" input once the path is bound
         return {
             "kind": "datapath",
             "port": binding.name,
@@ -161,6 +192,15 @@ def _input(binding: Any, workspace: Workspace) -> dict[str, Any]:
             "tabular": getattr(binding.data, "tabular", None),
         }
     if isinstance(binding, DatasetConsumptionConfig):
+        if binding.parameter is not None:  # a "dataset" input once the dataset is bound
+            return {
+                "kind": "dataset_parameter",
+                "port": binding.name,
+                "name": binding.name,
+                "parameter": binding.parameter.name,
+                "mode": binding.mode,
+                "path_on_compute": binding.path_on_compute,
+            }
         # The spec's own "kind" (file/tabular) must not replace the input kind "dataset".
         return {**binding._to_spec(workspace), "kind": "dataset", "port": binding.name}
     return {

@@ -27,7 +27,7 @@ __all__ = [
 
 class ParameterInfo(BaseModel):
     name: str
-    type: str = Field(description="int, float, bool, string or datapath.")
+    type: str = Field(description="int, float, bool, string, datapath or dataset.")
     default: Any
 
 

@@ -157,9 +157,9 @@ def _answer(request: Request, run: PipelineRun, body: SubmitRequest) -> Pipeline
 
 
 def _graph_id(run: PipelineRun) -> str:
-    from hyperpipe.pipeline._template import graph_id
+    from hyperpipe.pipeline._template import graph_id, run_template
 
-    return graph_id(run._record.definition["template"])
+    return graph_id(run_template(run._record.definition))  # type: ignore[arg-type]
 
 
 def _iso(ts: float) -> str:

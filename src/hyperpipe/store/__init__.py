@@ -9,6 +9,7 @@ from hyperpipe.store._base import NewFire, NewPoint, Store
 from hyperpipe.store._records import (
     ArtifactRecord,
     DatasetRecord,
+    EnvironmentRecord,
     ExperimentRecord,
     MetricBucket,
     MetricPoint,
@@ -27,6 +28,7 @@ __all__ = [
     "TERMINAL_STATUSES",
     "ArtifactRecord",
     "DatasetRecord",
+    "EnvironmentRecord",
     "ExperimentRecord",
     "MetricBucket",
     "MetricPoint",
@@ -44,11 +46,28 @@ __all__ = [
     "Store",
     "can_transition",
     "get_store",
+    "prepare_fork",
     "warm",
 ]
 
 _stores: dict[tuple[int, str], Store] = {}
 _lock = threading.Lock()
+# Connection pools inherited across fork: kept referenced, never closed, never used (closing an
+# inherited SQLite descriptor would drop this process's own locks on the same file).
+_inherited_pools: list[object] = []
+
+
+def prepare_fork() -> bool:
+    """Close this process's SQLite connections, so that a child forked next inherits none.
+
+    SQLite keeps per-process state about the files it has open (its locks, the WAL index): a
+    child that inherits it believes it holds locks it does not, and the parent's exit may then
+    checkpoint and delete the WAL under the child's feet. PostgreSQL connections need nothing
+    here (the child replaces its pools without touching them). Returns False when a connection
+    is in use by another thread: forking then is unsafe.
+    """
+    with _lock:
+        return all(store.release_for_fork() for store in _stores.values())
 
 
 def _after_fork_in_child() -> None:
@@ -64,6 +83,7 @@ def _after_fork_in_child() -> None:
     for (_pid, url), store in inherited:
         engine = getattr(store, "_engine", None)
         if engine is not None:
+            _inherited_pools.append(engine.pool)
             engine.dispose(close=False)
         _stores[(os.getpid(), url)] = store
 
@@ -73,10 +93,13 @@ if hasattr(os, "register_at_fork"):
 
 
 def warm() -> None:
-    """Open the store named by ``HYPERPIPE_STORE_URL`` now, so forked processes inherit it."""
+    """Open the store named by ``HYPERPIPE_STORE_URL`` once, so that a fork server's children
+    inherit its imports and compiled statements; its connections are closed again (see
+    ``prepare_fork``)."""
     url = os.environ.get("HYPERPIPE_STORE_URL")
     if url:
         get_store(url).find_run("")
+        prepare_fork()
 
 
 def get_store(url_or_store: str | Store) -> Store:

@@ -10,6 +10,7 @@ if TYPE_CHECKING:
     from hyperpipe.store._records import (
         ArtifactRecord,
         DatasetRecord,
+        EnvironmentRecord,
         ExperimentRecord,
         MetricBucket,
         MetricSeries,
@@ -92,6 +93,7 @@ class Store(Protocol):
         *,
         error: dict[str, Any] | None = None,
         strict: bool = True,
+        if_fields: dict[str, Any] | None = None,
         **fields: Any,
     ) -> RunRecord: ...
     def update_run(self, run_id: str, **fields: Any) -> RunRecord: ...
@@ -106,6 +108,7 @@ class Store(Protocol):
         *,
         writer: str | None = None,
         last_seq: int | None = None,
+        require_active: bool = False,
     ) -> None: ...
     def writer_checkpoint(self, run_key: int, writer: str) -> int | None: ...
     def get_metrics(
@@ -149,6 +152,14 @@ class Store(Protocol):
         self, name: str | None = None, latest: bool = False
     ) -> list[DatasetRecord]: ...
     def dataset_files(self, key: int) -> list[tuple[str | None, str, int, str, float | None]]: ...
+
+    def register_environment(self, name: str, definition: dict[str, Any]) -> EnvironmentRecord: ...
+    def get_environment(
+        self, name: str, version: int | None = None
+    ) -> EnvironmentRecord | None: ...
+    def list_environments(
+        self, name: str | None = None, latest: bool = False
+    ) -> list[EnvironmentRecord]: ...
 
     # What starts pipelines without a person. Firing is exactly-once: a fire is claimed by
     # recording it, and (schedule, fire key) is unique.
@@ -269,3 +280,4 @@ class Store(Protocol):
     def list_schedulers(self, *, running_only: bool = False) -> list[SchedulerRecord]: ...
 
     def close(self) -> None: ...
+    def release_for_fork(self) -> bool: ...

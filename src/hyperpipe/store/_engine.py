@@ -65,7 +65,15 @@ def make_engine(url: str) -> Engine:
 def _sqlite_engine(parsed: URL) -> Engine:
     database = parsed.database
     if database and database != ":memory:":
-        Path(database).parent.mkdir(parents=True, exist_ok=True)
+        folder = Path(database).parent
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(
+                f"cannot create the SQLite store {database}: its folder {folder} cannot be made "
+                f"({exc.strerror}; is part of that path a file?); point the store URL at a "
+                "folder you can write"
+            ) from exc
     engine = create_engine(
         parsed, connect_args={"timeout": BUSY_TIMEOUT_S, "check_same_thread": False}
     )

@@ -10,6 +10,7 @@ from hyperpipe.store._status import RunStatus
 __all__ = [
     "ArtifactRecord",
     "DatasetRecord",
+    "EnvironmentRecord",
     "ExperimentRecord",
     "MetricBucket",
     "MetricPoint",
@@ -153,6 +154,16 @@ class DatasetRecord:
     created_at: float
     description: str | None = None
     tags: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class EnvironmentRecord:
+    """A registered environment version; ``definition`` is the environment as JSON."""
+
+    name: str
+    version: int
+    definition: dict[str, Any]
+    created_at: float
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-SCHEMA_REVISION = "0006"
+SCHEMA_REVISION = "0007"
 
 metadata = MetaData(
     naming_convention={
@@ -190,6 +190,18 @@ dataset_files = Table(
     Column("size", BigInteger, nullable=False),
     Column("sha256", String(64), nullable=False),
     Column("mtime", Float, nullable=True),
+)
+
+# A registered environment version (SDK v1's Environment.register): its definition as JSON.
+environments = Table(
+    "environments",
+    metadata,
+    Column("key", _Id, primary_key=True, autoincrement=True),
+    Column("name", String(255), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("definition", JSON, nullable=False),
+    Column("created_at", Float, nullable=False),
+    UniqueConstraint("name", "version"),
 )
 
 # -- what starts pipelines without a person ---------------------------------------------------

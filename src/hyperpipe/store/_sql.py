@@ -11,19 +11,21 @@ import contextlib
 import random
 import threading
 import time
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Text, and_, cast, func, insert, select, update
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.exc import IntegrityError, OperationalError
 
+from hyperpipe._disk import disk_location
 from hyperpipe.exceptions import (
     InvalidStatusTransition,
     RunNotFoundError,
     StoreError,
     UserErrorException,
 )
-from hyperpipe.store._engine import WRITE_OPTION, ensure_schema, make_engine
+from hyperpipe.store._engine import BUSY_TIMEOUT_S, WRITE_OPTION, ensure_schema, make_engine
 from hyperpipe.store._records import ExperimentRecord, RunRecord
 from hyperpipe.store._schema import experiments, metric_points, metric_series, runs
 from hyperpipe.store._sql_automation import AutomationQueries
@@ -83,6 +85,15 @@ class SqlStore(MetricQueries, CatalogQueries, AutomationQueries):
     def close(self) -> None:
         self._engine.dispose()
 
+    def release_for_fork(self) -> bool:
+        """Close idle SQLite connections before a fork (see ``hyperpipe.store.prepare_fork``)."""
+        if self.dialect != "sqlite":
+            return True
+        if self._engine.pool.checkedout():
+            return False
+        self._engine.dispose()
+        return True
+
     # -- transactions -------------------------------------------------------------------------
 
     @contextlib.contextmanager
@@ -100,10 +111,33 @@ class SqlStore(MetricQueries, CatalogQueries, AutomationQueries):
             ):
                 yield conn
         except OperationalError as exc:
-            raise StoreError(
-                f"store write failed: {exc.orig}; if another process holds the database for "
-                "minutes, stop it or move the store to PostgreSQL (HYPERPIPE_STORE_URL)"
-            ) from exc
+            raise self._write_error(exc) from exc
+
+    def _write_error(self, exc: OperationalError) -> StoreError:
+        """Say why a write failed, and what to do: a full disk is no lock contention."""
+        text = str(exc.orig).lower()
+        where = self._engine.url.render_as_string(hide_password=True)
+        disk_full = getattr(exc.orig, "sqlstate", "") == "53100"  # PostgreSQL's disk_full
+        if disk_full or "full" in text or "no space left" in text:
+            database = self._engine.url.database
+            sqlite_file = self.dialect == "sqlite" and database not in (None, "", ":memory:")
+            location = disk_location(Path(database)) if sqlite_file else ""  # type: ignore[arg-type]
+            return StoreError(
+                f"store write failed: no space left{location} for the store {where} "
+                f"({exc.orig}); free space there (this call wrote nothing), then retry or resume"
+            )
+        if "readonly" in text or "read-only" in text:
+            return StoreError(
+                f"store write failed: the store {where} is read-only ({exc.orig}); make the "
+                "database file and its folder writable"
+            )
+        if "locked" in text or "busy" in text:
+            return StoreError(
+                f"store write failed: {exc.orig}; another process held the database for over "
+                f"{int(BUSY_TIMEOUT_S)} s: stop it, or move the store to PostgreSQL "
+                "(HYPERPIPE_STORE_URL)"
+            )
+        return StoreError(f"store write failed on {where}: {exc.orig}")
 
     def _retry_on_conflict(self, operation: Any, attempts: int = 8) -> Any:
         """Run ``operation`` again when a concurrent writer took the same unique key first."""
@@ -332,14 +366,17 @@ class SqlStore(MetricQueries, CatalogQueries, AutomationQueries):
         *,
         error: dict[str, Any] | None = None,
         strict: bool = True,
+        if_fields: dict[str, Any] | None = None,
         **fields: Any,
     ) -> RunRecord:
         """Move a run to ``status`` following the transition table.
 
         Entering Running stamps the start time; entering a terminal status stamps the end time.
         With ``strict=False`` a move the table forbids leaves the run as it is (used when two
-        parties race to end a run) instead of raising. ``fields`` (as for ``update_run``) are
-        written in the same transaction when the move happens.
+        parties race to end a run) instead of raising. ``if_fields`` makes the move conditional:
+        when any of those fields no longer has that value (another process took the run over),
+        the run is returned unchanged. ``fields`` (as for ``update_run``) are written in the same
+        transaction when the move happens.
         """
         _check_fields(fields)
         status = RunStatus(status)
@@ -352,6 +389,8 @@ class SqlStore(MetricQueries, CatalogQueries, AutomationQueries):
             if row is None:
                 raise RunNotFoundError(f"no run with id {run_id!r} in this workspace")
             current = _run(row)
+            if if_fields and any(getattr(current, k) != v for k, v in if_fields.items()):
+                return current
             if not can_transition(current.status, status):
                 if strict:
                     raise InvalidStatusTransition(
@@ -363,8 +402,9 @@ class SqlStore(MetricQueries, CatalogQueries, AutomationQueries):
                 values["started_at"] = now
             if status.is_terminal() and status != current.status:
                 values["ended_at"] = now
-            elif status == RunStatus.QUEUED:
+            elif status == RunStatus.QUEUED:  # queued again (resumed): no end, no error yet
                 values["ended_at"] = None
+                values["error"] = None
             if error is not None:
                 values["error"] = error
             values.update(fields)

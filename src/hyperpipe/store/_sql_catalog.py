@@ -1,4 +1,5 @@
-"""Artifacts, models and datasets of the SQL store: the catalog of what runs made and read.
+"""Artifacts, models, datasets and environments of the SQL store: the catalog of what runs made,
+read and ran in.
 
 Mixed into ``SqlStore``, whose connection helpers (``_read``, ``_write``,
 ``_retry_on_conflict``) it uses.
@@ -13,8 +14,8 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import delete, func, insert, select, update
 
 from hyperpipe.exceptions import ModelNotFoundException, UserErrorException
-from hyperpipe.store._records import ArtifactRecord, DatasetRecord, ModelRecord
-from hyperpipe.store._schema import artifacts, datasets, models
+from hyperpipe.store._records import ArtifactRecord, DatasetRecord, EnvironmentRecord, ModelRecord
+from hyperpipe.store._schema import artifacts, datasets, environments, models
 from hyperpipe.store._schema import dataset_files as manifest_rows
 
 if TYPE_CHECKING:
@@ -149,6 +150,62 @@ class CatalogQueries:
                     f"Model.list(workspace, name={name!r})"
                 )
             return _model(row)
+
+    # -- environments ---------------------------------------------------------------------------
+
+    def register_environment(self, name: str, definition: dict[str, Any]) -> EnvironmentRecord:
+        """Record the next version of environment ``name``, unless its latest version has the
+        same definition (then that version is returned)."""
+
+        def insert_next() -> EnvironmentRecord:
+            with self._write() as conn:
+                latest = conn.execute(
+                    select(environments)
+                    .where(environments.c.name == name)
+                    .order_by(environments.c.version.desc())
+                    .limit(1)
+                ).one_or_none()
+                if latest is not None and latest.definition == definition:
+                    return _environment(latest)
+                version = (latest.version if latest is not None else 0) + 1
+                conn.execute(
+                    insert(environments).values(
+                        name=name, version=version, definition=definition, created_at=time.time()
+                    )
+                )
+                row = conn.execute(
+                    select(environments).where(
+                        environments.c.name == name, environments.c.version == version
+                    )
+                ).one()
+                return _environment(row)
+
+        return self._retry_on_conflict(insert_next)
+
+    def get_environment(self, name: str, version: int | None = None) -> EnvironmentRecord | None:
+        query = select(environments).where(environments.c.name == name)
+        query = (
+            query.order_by(environments.c.version.desc()).limit(1)
+            if version is None
+            else query.where(environments.c.version == version)
+        )
+        with self._read() as conn:
+            row = conn.execute(query).one_or_none()
+        return None if row is None else _environment(row)
+
+    def list_environments(
+        self, name: str | None = None, latest: bool = False
+    ) -> list[EnvironmentRecord]:
+        """Registered versions, by name then newest first (``latest``: one per name)."""
+        query = select(environments).order_by(environments.c.name, environments.c.version.desc())
+        if name is not None:
+            query = query.where(environments.c.name == name)
+        with self._read() as conn:
+            records = [_environment(row) for row in conn.execute(query)]
+        if latest:
+            seen: set[str] = set()
+            records = [r for r in records if not (r.name in seen or seen.add(r.name))]
+        return records
 
     # -- datasets -------------------------------------------------------------------------------
 
@@ -303,6 +360,12 @@ def _model(row: Row) -> ModelRecord:
         framework_version=row.framework_version,
         tags=row.tags or {},
         properties=row.properties or {},
+    )
+
+
+def _environment(row: Row) -> EnvironmentRecord:
+    return EnvironmentRecord(
+        name=row.name, version=row.version, definition=row.definition, created_at=row.created_at
     )
 
 

@@ -16,6 +16,7 @@ from sqlalchemy import and_, bindparam, case, func, insert, literal_column, sele
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from hyperpipe.exceptions import RunEndedError
 from hyperpipe.store._base import NewPoint
 from hyperpipe.store._records import MetricBucket, MetricPoint, MetricSeries, SeriesSummary
 from hyperpipe.store._schema import (
@@ -24,7 +25,9 @@ from hyperpipe.store._schema import (
     metric_rollups,
     metric_series,
     metric_writers,
+    runs,
 )
+from hyperpipe.store._status import RunStatus
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -78,12 +81,19 @@ class MetricQueries:
         *,
         writer: str | None = None,
         last_seq: int | None = None,
+        require_active: bool = False,
     ) -> None:
-        """Append ``points`` in one transaction, recording how far ``writer`` got."""
+        """Append ``points`` in one transaction, recording how far ``writer`` got.
+
+        With ``require_active`` (a run's own process logging) nothing is written once the run
+        has ended: ``RunEndedError`` is raised instead.
+        """
         nan_in_payload = self.dialect == "sqlite"
 
         def write() -> dict[str, int]:
             with self._write() as conn:
+                if require_active:
+                    _check_active(conn, run_key)
                 ids = self._series_for(conn, run_key, points)
                 if points:
                     # Straight to the driver's executemany: the hot path of metric ingest.
@@ -448,3 +458,11 @@ def last_point_id():  # type: ignore[no-untyped-def]
 def _point_data(value: float | None, payload: str | None) -> Any:
     """A stored point's value: the number, or the decoded payload (NaN is kept there)."""
     return json.loads(payload) if value is None and payload is not None else value
+
+
+def _check_active(conn: Connection, run_key: int) -> None:
+    row = conn.execute(select(runs.c.id, runs.c.status).where(runs.c.key == run_key)).one()
+    if RunStatus(row.status).is_terminal():
+        raise RunEndedError(
+            f"run {row.id} has ended ({row.status}); values logged after its end are not recorded"
+        )

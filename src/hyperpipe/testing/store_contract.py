@@ -1063,6 +1063,26 @@ class StoreContract(AutomationContract):
         ]
         assert store.runs_with_dataset(unused.id) == []
 
+    # -- environments -------------------------------------------------------------------------
+
+    def test_environment_versions_count_up_only_when_the_definition_changes(
+        self, store: Store
+    ) -> None:
+        first = store.register_environment("train", {"python": {"pip": ["numpy"]}})
+        again = store.register_environment("train", {"python": {"pip": ["numpy"]}})
+        changed = store.register_environment("train", {"python": {"pip": ["numpy", "torch"]}})
+        other = store.register_environment("score", {"python": {"pip": []}})
+        assert (first.version, again.version, changed.version, other.version) == (1, 1, 2, 1)
+        assert store.get_environment("train").definition == {"python": {"pip": ["numpy", "torch"]}}
+        assert store.get_environment("train", 1).definition == {"python": {"pip": ["numpy"]}}
+        assert store.get_environment("train", 3) is None
+        assert store.get_environment("missing") is None
+        listed = [(e.name, e.version) for e in store.list_environments()]
+        assert listed == [("score", 1), ("train", 2), ("train", 1)]
+        latest = [(e.name, e.version) for e in store.list_environments(latest=True)]
+        assert latest == [("score", 1), ("train", 2)]
+        assert [e.version for e in store.list_environments(name="train")] == [2, 1]
+
     # -- records ------------------------------------------------------------------------------
 
     def test_records_are_frozen(self, store: Store) -> None:
@@ -1078,6 +1098,7 @@ class StoreContract(AutomationContract):
             (series.points[0], "value"),
             (store.list_artifacts(run.key)[0], "size"),
             (store.register_model("m", datastore="ds", path="p"), "version"),
+            (store.register_environment("env", {}), "definition"),
         ]
         for record, attribute in records:
             with pytest.raises(dataclasses.FrozenInstanceError):

@@ -70,6 +70,13 @@ def test_the_sdk_v1_pipeline_runs_unchanged_through_the_alias(lab_ws):
     assert model.run_id == steps["fullmodel"].id
     assert float(model.tags["accuracy"]) == pytest.approx(full["accuracy"], abs=1e-3)
     assert full["accuracy"] > 0.5  # a real model on the real test split, even when tuned briefly
+    # The lab's targets here have no GPUs: every run trained on the CPU, and recorded it.
+    sweep = next(
+        c for c in steps["hypertrain"]._original().get_children() if c.type == "hyperdrive"
+    )
+    devices = [t.get_properties().get("device") for t in sweep.get_children()]
+    assert devices == ["cpu", "cpu"]
+    assert steps["fullmodel"].get_properties()["device"] == "cpu"
 
 
 def test_the_published_lab_pipeline_runs_by_id_from_python_the_cli_and_rest(

@@ -339,6 +339,58 @@ def test_shuffled_batches_keep_every_document_intact():
     assert got == [[6, 7], [2, 3, 4], [0, 1], [5]]
 
 
+def test_the_gpu_path_cuts_the_same_batches_and_sums_the_same_gradient():
+    """What runs on a GPU (a device copy of the rows beside the host's row pointers; the gradient
+    scattered with index_add_), run here on the CPU against the CPU path."""
+    host = model.Rows.of(_tiny_rows())
+    device = model.Rows(
+        *(t.clone() for t in (host.indptr, host.indices, host.weights, host.targets))
+    )
+    device.host_indptr = host.indptr.clone()  # a separate host copy: the device path
+    torch.manual_seed(0)
+    net = model.TextClassifier(vocab_size=10, hidden_size=16, num_classes=2)
+    sorted_sums = model.EmbeddingGradient(net.embedding.weight)
+    scattered = model.EmbeddingGradient(net.embedding.weight, scatter=True)
+    for order in ([3, 1, 0, 2], [2, 0, 1, 3]):
+        cut = [list(rows.permuted(torch.tensor(order)).batches(3)) for rows in (host, device)]
+        for a, b in zip(*cut, strict=True):
+            for name in ("indices", "offsets", "weights", "targets"):
+                torch.testing.assert_close(getattr(a, name), getattr(b, name), rtol=0, atol=0)
+            with torch.no_grad():
+                bag = net.bag(a.indices, a.offsets, a.weights)
+            bag.requires_grad_(True)
+            torch.nn.functional.cross_entropy(net.head(bag), a.targets).backward()
+            sorted_sums.accumulate(a, bag.grad)
+            scattered.accumulate(b, bag.grad)
+            torch.testing.assert_close(scattered.buffer, sorted_sums.buffer)
+
+
+def test_the_device_is_chosen_printed_and_recorded(corpus, tmp_path, monkeypatch, capsys):
+    train_dir, test_dir = corpus
+    monkeypatch.chdir(tmp_path)
+    argv = ["--input_train", str(train_dir), "--input_test", str(test_dir)]
+    argv += ["--cache_dir", str(tmp_path / "cache"), "--num_epochs", "1", "--hidden_size", "4"]
+    expected = "cuda" if torch.cuda.is_available() else "cpu"
+    assert train.main(argv)["device"].startswith(expected)
+    printed = capsys.readouterr().out
+    assert f"device: {expected}" in printed
+    assert "Attempted to add properties {'device': " in printed
+    assert train.main([*argv, "--device", "cpu"])["device"] == "cpu"
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="CUDA is available here")
+def test_asking_for_cuda_without_a_gpu_is_a_one_line_error(corpus, monkeypatch):
+    train_dir, test_dir = corpus
+    argv = ["--input_train", str(train_dir), "--input_test", str(test_dir), "--device", "cuda"]
+    with pytest.raises(
+        SystemExit, match=r"^--device cuda: no CUDA device here: .*; use auto or cpu$"
+    ):
+        train.main(argv)
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "")
+    with pytest.raises(SystemExit, match="CUDA_VISIBLE_DEVICES='' hides every GPU"):
+        train.main(argv)
+
+
 # -- end to end ------------------------------------------------------------------------------
 
 

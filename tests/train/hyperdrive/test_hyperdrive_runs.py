@@ -16,6 +16,7 @@ from hyperpipe.core.compute import ComputeTarget, LocalCompute
 from hyperpipe.exceptions import ActivityFailedException, UserErrorException
 from hyperpipe.pipeline.core import Pipeline, PipelineData
 from hyperpipe.pipeline.steps import HyperDriveStep, PythonScriptStep
+from hyperpipe.testing.faults import stop_unfinished_runs
 from hyperpipe.train.hyperdrive import (
     BanditPolicy,
     GridParameterSampling,
@@ -57,7 +58,8 @@ def ws(tmp_path, monkeypatch) -> Workspace:
     ComputeTarget.create(
         workspace, "cpu", LocalCompute.provisioning_configuration(max_concurrency=2)
     )
-    return workspace
+    yield workspace
+    stop_unfinished_runs(workspace)
 
 
 @pytest.fixture
@@ -315,3 +317,14 @@ def test_concurrent_trials_on_a_gpu_target_get_their_own_gpu(ws, source, tmp_pat
     run = Experiment(ws, "gpu").submit(config)
     run.wait_for_completion()
     assert sorted(m["gpu"] for m in run.get_metrics().values()) == ["0", "1"]
+
+
+@pytest.mark.parametrize("minutes", [-5, 0, "10"])
+def test_a_sweep_duration_that_is_not_positive_is_refused(source, minutes):
+    with pytest.raises(UserErrorException, match="max_duration_minutes must be a positive"):
+        _config(source, {"quality": choice(0.2)}, max_duration_minutes=minutes)
+
+
+def test_a_policy_given_by_name_is_refused_naming_the_policy_classes(source):
+    with pytest.raises(UserErrorException, match=r"policy must be .*BanditPolicy\(slack_factor"):
+        _config(source, {"quality": choice(0.2)}, policy="bandit")

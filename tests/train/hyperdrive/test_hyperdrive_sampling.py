@@ -387,3 +387,13 @@ def test_sampling_round_trips_through_both_json_shapes():
 
 def test_policy_from_json_none_is_no_termination():
     assert policy_from_json(None).to_json() == {"name": "Default"}
+
+
+def test_a_quantised_range_narrower_than_its_step_warns_that_every_value_is_the_same():
+    with pytest.warns(UserWarning, match="every value is 0, because the step q=5"):
+        quniform(0, 1, 5)
+
+
+def test_a_grid_choice_with_repeated_values_is_refused():
+    with pytest.raises(UserErrorException, match="repeats \\['1'\\] in choice"):
+        GridParameterSampling({"--a": choice(1, 1, 1)})

@@ -5,10 +5,16 @@ linear layer applied to the sparse TF-IDF vector without ever building it. Batch
 of one CSR array permuted once per epoch. Adam (fused) updates every parameter from dense
 gradients; the embedding's gradient is written into a reused buffer (``EmbeddingGradient``), so
 a step costs little more than the optimiser's pass over the vocabulary x hidden weights.
+
+On a GPU (``device``) the same code trains with the same results up to floating-point noise: the
+rows go to the device once, each epoch's shuffle is drawn on the host with the same generator,
+batch boundaries are read from a host copy of the row pointers, and losses are read back once per
+epoch, so no step waits for the host.
 """
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING
@@ -24,6 +30,37 @@ if TYPE_CHECKING:
     from features import Features, Vocabulary
 
 EVAL_BATCH = 2048
+DEVICES = ("auto", "cpu", "cuda")
+
+
+def choose_device(requested: str = "auto") -> torch.device:
+    """The device to train on: ``auto`` is the GPU this process was given (CUDA sees only those
+    ``CUDA_VISIBLE_DEVICES`` names) when CUDA works here, else the CPU.
+
+    Raises ValueError for an unknown name, or for ``cuda`` where CUDA is not available."""
+    if requested not in DEVICES:
+        raise ValueError(f"unknown device {requested!r}; use one of {', '.join(DEVICES)}")
+    if requested == "cpu":
+        return torch.device("cpu")
+    if torch.cuda.is_available():
+        return torch.device("cuda", 0)
+    if requested == "cuda":
+        visible = os.environ.get("CUDA_VISIBLE_DEVICES")
+        why = (
+            f"CUDA_VISIBLE_DEVICES={visible!r} hides every GPU"
+            if visible is not None and not visible.strip()
+            else f"torch {torch.__version__} finds no usable GPU"
+        )
+        raise ValueError(f"no CUDA device here: {why}; use auto or cpu")
+    return torch.device("cpu")
+
+
+def describe_device(device: torch.device) -> str:
+    """``cpu (2 threads)`` or ``cuda:0 (NVIDIA H200, CUDA_VISIBLE_DEVICES=3)``."""
+    if device.type != "cuda":
+        return f"{device.type} ({torch.get_num_threads()} threads)"
+    visible = os.environ.get("CUDA_VISIBLE_DEVICES", "unset")
+    return f"{device} ({torch.cuda.get_device_name(device)}, CUDA_VISIBLE_DEVICES={visible})"
 
 
 @dataclass(frozen=True)
@@ -69,7 +106,10 @@ class Batch:
 
 
 class Rows:
-    """A ``Features`` CSR array as tensors, cut into batches (optionally shuffled)."""
+    """A ``Features`` CSR array as tensors on one device, cut into batches (optionally shuffled).
+
+    ``host_indptr`` is the row pointers on the host (the same tensor on the CPU): batches are cut
+    at boundaries read from it, so cutting one never waits for a GPU."""
 
     def __init__(
         self,
@@ -77,32 +117,60 @@ class Rows:
         indices: torch.Tensor,
         weights: torch.Tensor,
         targets: torch.Tensor,
+        host_indptr: torch.Tensor | None = None,
     ) -> None:
         self.indptr, self.indices, self.weights, self.targets = indptr, indices, weights, targets
+        self.host_indptr = indptr if host_indptr is None else host_indptr
 
     @classmethod
-    def of(cls, features: Features) -> Rows:
+    def of(cls, features: Features, device: torch.device | str | None = None) -> Rows:
+        """The rows as tensors, copied to ``device`` (once) when that is not the CPU."""
         arrays = (features.indptr, features.indices, features.weights, features.targets)
-        return cls(*(torch.from_numpy(a) for a in arrays))
+        tensors = [torch.from_numpy(a) for a in arrays]
+        if device is None or torch.device(device).type == "cpu":
+            return cls(*tensors)
+        return cls(*(t.to(device) for t in tensors), host_indptr=tensors[0])
+
+    @property
+    def device(self) -> torch.device:
+        return self.indices.device
 
     def __len__(self) -> int:
         return len(self.targets)
 
     def permuted(self, order: torch.Tensor) -> Rows:
-        lengths = self.indptr[1:][order] - self.indptr[:-1][order]
-        starts = self.indptr[:-1][order]
+        """The rows in ``order`` (a CPU tensor of row numbers)."""
+        host = self.host_indptr
+        lengths = host[1:][order] - host[:-1][order]
+        starts = host[:-1][order]
         indptr = torch.zeros(len(order) + 1, dtype=torch.int64)
         torch.cumsum(lengths, 0, out=indptr[1:])
+        total = int(indptr[-1])
         # Entry k of the new layout comes from starts[doc(k)] + (k - indptr[doc(k)]).
-        gather = torch.repeat_interleave(starts - indptr[:-1], lengths) + torch.arange(
-            int(indptr[-1])
+        if self.host_indptr is self.indptr:  # on the CPU
+            gather = torch.repeat_interleave(starts - indptr[:-1], lengths) + torch.arange(total)
+            return Rows(indptr, self.indices[gather], self.weights[gather], self.targets[order])
+        # On a GPU: the per-row numbers go up in one copy and the entry-level gather is built
+        # there (its size is known here, so the device is never asked for it).
+        device = self.device
+        shift, counts, rows, pointers = torch.stack(
+            (starts - indptr[:-1], lengths, order, indptr[:-1])
+        ).to(device)
+        gather = torch.repeat_interleave(shift, counts, output_size=total)
+        gather += torch.arange(total, device=device)
+        return Rows(
+            torch.cat((pointers, torch.full((1,), total, device=device))),
+            self.indices[gather],
+            self.weights[gather],
+            self.targets[rows],
+            host_indptr=indptr,
         )
-        return Rows(indptr, self.indices[gather], self.weights[gather], self.targets[order])
 
     def batches(self, batch_size: int) -> Iterator[Batch]:
+        bounds = self.host_indptr.tolist()
         for lo in range(0, len(self), batch_size):
             hi = min(lo + batch_size, len(self))
-            a, b = int(self.indptr[lo]), int(self.indptr[hi])
+            a, b = bounds[lo], bounds[hi]
             yield Batch(
                 indices=self.indices[a:b],
                 offsets=self.indptr[lo:hi] - a,
@@ -119,14 +187,23 @@ class EmbeddingGradient:
     the sum of ``w * dbag[doc]`` over the batch's entries of term ``t``, itself an EmbeddingBag
     (one bag per term) over the documents' gradients. Those rows are written, and reset before
     the next batch. The optimiser still sees, and updates with, the whole dense gradient.
+
+    On a GPU, sorting out the distinct terms (``unique_consecutive``) would make every step wait
+    for the host to learn how many there are; there each entry's ``w * dbag[doc]`` is added into
+    its row with ``index_add_`` instead (the same sums, in another order).
     """
 
-    def __init__(self, weight: torch.Tensor) -> None:
+    def __init__(self, weight: torch.Tensor, scatter: bool | None = None) -> None:
         self.weight = weight
         self.buffer = torch.zeros_like(weight)
         self.rows: torch.Tensor | None = None
+        # index_add_ off the CPU (or when asked); the sorted sums on the CPU, where they are faster
+        self.scatter = weight.device.type != "cpu" if scatter is None else scatter
 
     def accumulate(self, batch: Batch, bag_grad: torch.Tensor) -> None:
+        if self.scatter:
+            self._scatter(batch, bag_grad)
+            return
         if self.rows is not None:
             self.buffer.index_fill_(0, self.rows, 0.0)
         lengths = torch.diff(batch.offsets, append=torch.tensor([len(batch.indices)]))
@@ -143,9 +220,23 @@ class EmbeddingGradient:
         self.rows = rows
         self.weight.grad = self.buffer
 
+    def _scatter(self, batch: Batch, bag_grad: torch.Tensor) -> None:
+        device, entries = self.buffer.device, len(batch.indices)
+        if self.rows is not None:
+            self.buffer.index_fill_(0, self.rows, 0.0)  # repeated rows are zeroed twice: fine
+        end = torch.full((1,), entries, dtype=batch.offsets.dtype, device=device)
+        lengths = torch.diff(batch.offsets, append=end)
+        doc = torch.repeat_interleave(
+            torch.arange(len(batch.offsets), device=device), lengths, output_size=entries
+        )
+        self.buffer.index_add_(0, batch.indices, bag_grad[doc] * batch.weights.unsqueeze(1))
+        self.rows = batch.indices
+        self.weight.grad = self.buffer
+
 
 def make_optimizer(model: nn.Module, learning_rate: float) -> torch.optim.Optimizer:
-    """Adam over dense gradients, fused when this torch build supports it on the CPU."""
+    """Adam over dense gradients, fused when this torch build supports it on the model's device
+    (one kernel for every parameter on a GPU)."""
     try:
         return torch.optim.Adam(model.parameters(), lr=learning_rate, fused=True)
     except (RuntimeError, TypeError, ValueError):
@@ -185,16 +276,20 @@ def train(
     *,
     seed: int = 0,
     on_epoch: Callable[[int, float, TextClassifier], None] | None = None,
+    device: torch.device | str | None = None,
 ) -> TrainResult:
-    """A freshly trained classifier; ``on_epoch(epoch, mean_loss, model)`` follows each epoch."""
+    """A freshly trained classifier; ``on_epoch(epoch, mean_loss, model)`` follows each epoch.
+
+    The model is initialised on the CPU, then moved to ``device`` (default: the CPU), so a seed
+    gives the same start, and the same shuffles, on every device."""
     # Adam's second moments of rarely seen terms decay into subnormal floats after a few epochs,
     # which the CPU handles ~10x slower (an epoch of the full model went from 1.6 s to 12 s).
     # Flushing them to zero changes no result here. (Process-wide, and cannot be read back.)
     torch.set_flush_denormal(True)
     torch.manual_seed(seed)
     generator = torch.Generator().manual_seed(seed)
-    rows = Rows.of(train_rows)
-    model = TextClassifier(vocab_size, hp.hidden_size, num_classes)
+    rows = Rows.of(train_rows, device)
+    model = TextClassifier(vocab_size, hp.hidden_size, num_classes).to(rows.device)
     optimizer = make_optimizer(model, hp.learning_rate)
     gradient = EmbeddingGradient(model.embedding.weight)
     losses: list[float] = []
@@ -202,14 +297,17 @@ def train(
     for epoch in range(hp.num_epochs):
         started = time.perf_counter()
         model.train()
-        total, count = 0.0, 0
+        step_losses: list[torch.Tensor] = []
+        sizes: list[int] = []
         for batch in rows.permuted(torch.randperm(len(rows), generator=generator)).batches(
             hp.batch_size
         ):
-            loss = step(model, optimizer, gradient, batch)
-            total += float(loss) * len(batch.targets)
-            count += len(batch.targets)
-        losses.append(total / max(count, 1))
+            step_losses.append(step(model, optimizer, gradient, batch))
+            sizes.append(len(batch.targets))
+        # Read back once per epoch: reading a GPU's loss every step would wait for each step.
+        means = torch.stack(step_losses).tolist() if step_losses else []
+        total = sum(mean * size for mean, size in zip(means, sizes, strict=True))
+        losses.append(total / max(sum(sizes), 1))
         seconds.append(time.perf_counter() - started)
         if on_epoch is not None:
             on_epoch(epoch, losses[-1], model)
@@ -218,12 +316,12 @@ def train(
 
 @torch.no_grad()
 def predict(model: TextClassifier, features: Features) -> np.ndarray:
-    """Label ids predicted for every row of ``features``."""
+    """Label ids predicted for every row of ``features`` (on the model's device)."""
     model.eval()
     out = []
-    for batch in Rows.of(features).batches(EVAL_BATCH):
+    for batch in Rows.of(features, model.output.weight.device).batches(EVAL_BATCH):
         out.append(model(batch.indices, batch.offsets, batch.weights).argmax(dim=1))
-    return torch.cat(out).numpy() if out else np.zeros(0, dtype=np.int64)
+    return torch.cat(out).cpu().numpy() if out else np.zeros(0, dtype=np.int64)
 
 
 def accuracy(model: TextClassifier, features: Features) -> float:
@@ -242,7 +340,7 @@ def save(
     """Everything needed to predict later: weights, vocabulary, idf, label names, settings."""
     torch.save(
         {
-            "state_dict": model.state_dict(),
+            "state_dict": {name: value.cpu() for name, value in model.state_dict().items()},
             "vocabulary": list(vocab.terms),
             "idf": torch.from_numpy(vocab.idf.copy()),
             "labels": list(vocab.labels),

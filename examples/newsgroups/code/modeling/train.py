@@ -21,6 +21,11 @@ replace the named inputs in either mode.
 
 Featurisation runs once per training-data content and is cached (see ``cache.py``). A trial
 trains on one thread, since trials run side by side; the full model uses every CPU it may.
+
+``--device auto`` (the default) trains on the GPU the run was given when CUDA works here: a
+compute target with ``gpus`` gives each run its own ``CUDA_VISIBLE_DEVICES``, and a target
+without GPUs gives none, so its runs train on the CPU. The device is printed and recorded as the
+run's ``device`` property.
 """
 
 from __future__ import annotations
@@ -37,7 +42,16 @@ import torch
 from best import BestTrial, best_trial
 from cache import Documents, cached_features
 from features import FeatureConfig, Vocabulary
-from model import Hyperparameters, TextClassifier, accuracy, save, train
+from model import (
+    DEVICES,
+    Hyperparameters,
+    TextClassifier,
+    accuracy,
+    choose_device,
+    describe_device,
+    save,
+    train,
+)
 
 from hyperpipe.core import Run
 
@@ -105,6 +119,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--max_vocab", type=_count, default=FeatureConfig.max_vocab)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
+        "--device",
+        choices=DEVICES,
+        default="auto",
+        help="where to train: auto (the GPU this run was given if CUDA works, else the CPU), "
+        "cpu, or cuda (an error without one)",
+    )
+    parser.add_argument(
         "--threads",
         type=_count,
         default=None,
@@ -134,9 +155,11 @@ def run_training(
     cache_dir: str | os.PathLike[str] | None = None,
     config: FeatureConfig | None = None,
     seed: int = 0,
+    device: torch.device | str = "cpu",
 ) -> Outcome:
-    """Featurise (cached), train, evaluate; logs the hyperparameters, each epoch's ``loss`` and
-    ``accuracy`` on ``eval_docs`` to ``run``. Documents: a folder path or a FileDataset."""
+    """Featurise (cached), train on ``device``, evaluate; logs the hyperparameters, each epoch's
+    ``loss`` and ``accuracy`` on ``eval_docs`` to ``run``. Documents: a folder path or a
+    FileDataset."""
     feats = cached_features(Documents(train_docs), Documents(eval_docs), config, root=cache_dir)
     hits = "+".join("hit" if hit else "miss" for hit in feats.hits)
     print(
@@ -155,7 +178,13 @@ def run_training(
     started = time.perf_counter()
     vocab = feats.vocab
     result = train(
-        feats.train, len(vocab.terms), len(vocab.labels), hp, seed=seed, on_epoch=on_epoch
+        feats.train,
+        len(vocab.terms),
+        len(vocab.labels),
+        hp,
+        seed=seed,
+        on_epoch=on_epoch,
+        device=device,
     )
     seconds = time.perf_counter() - started
     score = accuracy(result.model, feats.evaluation)
@@ -220,6 +249,13 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     inputs = dict(getattr(run, "input_datasets", None) or {})
     mode = "full" if _is_full(args, inputs) else "tuning"
     torch.set_num_threads(args.threads or (_cpus() if mode == "full" else 1))
+    try:
+        device = choose_device(args.device)
+    except ValueError as exc:
+        raise SystemExit(f"--device {args.device}: {exc}") from None
+    described = describe_device(device)
+    print(f"device: {described}", flush=True)
+    run.add_properties({"device": str(device), "device_detail": described})
     best: BestTrial | None = None
     hp = Hyperparameters(args.learning_rate, args.num_epochs, args.batch_size, args.hidden_size)
     if mode == "full":
@@ -237,13 +273,21 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     train_docs, eval_docs = _documents(mode, args, inputs)
     config = FeatureConfig(min_df=args.min_df, max_vocab=args.max_vocab)
     outcome = run_training(
-        train_docs, eval_docs, hp, run=run, cache_dir=args.cache_dir, config=config, seed=args.seed
+        train_docs,
+        eval_docs,
+        hp,
+        run=run,
+        cache_dir=args.cache_dir,
+        config=config,
+        seed=args.seed,
+        device=device,
     )
     summary: dict[str, Any] = {
         "mode": mode,
         "accuracy": outcome.accuracy,
         "hyperparameters": hp.as_dict(),
         "train_seconds": outcome.train_seconds,
+        "device": str(device),
     }
     if mode == "tuning":
         return summary

@@ -9,8 +9,10 @@ from hyperpipe.pipeline.core._pipeline_data import (
     PipelineData,
     PipelineDataInput,
     PipelineParameter,
+    TrainingOutput,
 )
-from hyperpipe.pipeline.core._pipeline_run import PipelineRun, PortDataReference, StepRun
+from hyperpipe.pipeline.core._pipeline_run import PipelineRun, StepRun
+from hyperpipe.pipeline.core._port_data import PortDataReference, StepRunOutput
 from hyperpipe.pipeline.core._published import (
     PipelineEndpoint,
     PipelineIdVersion,
@@ -34,6 +36,8 @@ __all__ = [
     "Schedule",
     "ScheduleRecurrence",
     "StepRun",
+    "StepRunOutput",
     "StepSequence",
     "TimeZone",
+    "TrainingOutput",
 ]

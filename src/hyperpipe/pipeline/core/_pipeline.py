@@ -5,10 +5,12 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING, Any
 
+from hyperpipe._surface import SdkV1Surface
+from hyperpipe.data._consumption import DatasetConsumptionConfig
 from hyperpipe.exceptions import ComputeTargetException, UserErrorException
 from hyperpipe.pipeline._graph import Graph, build_graph
 from hyperpipe.pipeline._spec import source_directory_of, step_spec
-from hyperpipe.pipeline._template import bind_values, declare_parameters, submit
+from hyperpipe.pipeline._template import check_values, declare_parameters, submit
 from hyperpipe.pipeline.core._pipeline_data import DataPathInput, PipelineData, PipelineParameter
 
 if TYPE_CHECKING:
@@ -24,7 +26,7 @@ if TYPE_CHECKING:
 __all__ = ["Pipeline", "StepSequence"]
 
 
-class StepSequence:
+class StepSequence(SdkV1Surface):
     """Steps that run one after another; an element may be a list of steps run side by side."""
 
     def __init__(self, steps: Iterable[Any]) -> None:
@@ -41,7 +43,7 @@ class StepSequence:
         return [s for e in self.steps for s in (e if isinstance(e, list) else [e])]
 
 
-class Pipeline:
+class Pipeline(SdkV1Surface):
     """A graph of steps, validated when built: graph errors, scripts, targets, parameters.
 
     ``steps`` is a step, a list of steps, a ``StepSequence`` or a ``PipelineData`` (its
@@ -94,8 +96,9 @@ class Pipeline:
     def _check_steps(self) -> None:
         outputs: dict[str, str] = {}
         for step in self._graph.steps.values():
-            script = source_directory_of(step, self._default_source_directory) / step.script_name
-            if not script.is_file():
+            source = source_directory_of(step, self._default_source_directory)
+            script = source / step.script_name if step.script_name is not None else None
+            if script is not None and not script.is_file():
                 raise UserErrorException(
                     f"step {step.name!r}: script not found at {script}; set source_directory on "
                     "the step or default_source_directory on the pipeline"
@@ -167,7 +170,7 @@ class Pipeline:
                 )
                 for name, step in self._graph.steps.items()
             ],
-            "parameters": declare_parameters(self._parameters),
+            "parameters": declare_parameters(self._parameters, workspace),
             "datastore": datastore,
             "description": self.description,
         }
@@ -181,11 +184,14 @@ class Pipeline:
         parent_run_id: str | None = None,
         **kwargs: Any,
     ) -> PipelineRun:
-        # Parameters are checked before anything is stored (snapshots included).
-        bind_values(declare_parameters(self._parameters), pipeline_parameters or {})
+        workspace = experiment.workspace
+        # Parameters are checked before anything is stored (snapshots and datasets included).
+        check_values(
+            declare_parameters(self._parameters), pipeline_parameters or {}, workspace=workspace
+        )
         return submit(
             experiment,
-            self._template(experiment.workspace),
+            self._template(workspace),
             pipeline_parameters,
             regenerate_outputs=regenerate_outputs,
             continue_on_step_failure=continue_on_step_failure,
@@ -220,11 +226,13 @@ def _roots(steps: Any) -> list[PipelineStep]:
 def _parameters(graph: Graph) -> dict[str, PipelineParameter]:
     found: dict[str, PipelineParameter] = {}
     for step in graph.steps.values():
-        datapaths = [i.parameter for i in step._inputs if isinstance(i, DataPathInput)]
-        values = [*step._arguments, *getattr(step, "params", {}).values(), *datapaths]
+        values = [*step._arguments, *getattr(step, "params", {}).values()]
+        for binding in step._inputs:
+            if isinstance(binding, DataPathInput) or (
+                isinstance(binding, DatasetConsumptionConfig) and binding.parameter is not None
+            ):
+                values.append(binding.parameter)
         for value in values:
-            if isinstance(value, DataPathInput):
-                value = value.parameter
             if not isinstance(value, PipelineParameter):
                 continue
             known = found.setdefault(value.name, value)

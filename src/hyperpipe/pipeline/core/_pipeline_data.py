@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
+from hyperpipe._surface import SdkV1Surface
 from hyperpipe.data.datapath import DataPath, DataPathComputeBinding
 from hyperpipe.exceptions import UserErrorException
 
@@ -18,6 +19,7 @@ __all__ = [
     "PipelineData",
     "PipelineDataInput",
     "PipelineParameter",
+    "TrainingOutput",
 ]
 
 DATA_REFERENCE_PREFIX = "AZUREML_DATAREFERENCE_"
@@ -34,7 +36,70 @@ def check_port_name(name: Any, what: str) -> str:
     return name
 
 
-class PipelineData:
+class TrainingOutput(SdkV1Surface):
+    """What a ``HyperDriveStep`` output receives: ``Metrics`` (SDK v1's metrics JSON, a file) or
+    ``Model`` (the best trial's ``model_file`` — a file or a folder among its files — or, without
+    ``model_file``, the best trial's whole ``outputs/`` folder).
+
+    ``PipelineData(name, training_output=TrainingOutput("Model", model_file="outputs/model.pt"))``
+    in the step's ``outputs`` gives later steps that file at ``$AZUREML_DATAREFERENCE_<name>``.
+    ``iteration`` and ``metric`` are AutoML's (pick a model by iteration or metric) and only
+    allowed with type ``Model``, one or the other.
+    """
+
+    TYPES = ("Metrics", "Model")
+
+    def __init__(
+        self,
+        type: str,
+        iteration: int | None = None,
+        metric: str | None = None,
+        model_file: str | None = None,
+    ) -> None:
+        kind = next(
+            (t for t in self.TYPES if isinstance(type, str) and t.lower() == type.lower()), None
+        )
+        if kind is None:
+            raise UserErrorException(
+                f"TrainingOutput type must be 'Metrics' or 'Model', got {type!r}"
+            )
+        if kind == "Metrics" and (iteration or metric or model_file):
+            raise UserErrorException(
+                "TrainingOutput('Metrics') takes no iteration, metric or model_file; those pick "
+                "a model: use TrainingOutput('Model', ...)"
+            )
+        if iteration and metric:
+            raise UserErrorException("TrainingOutput('Model') takes iteration or metric, not both")
+        self._type = kind
+        self._iteration = iteration
+        self._metric = metric
+        self._model_file = model_file
+
+    @property
+    def type(self) -> str:
+        return self._type
+
+    @property
+    def iteration(self) -> int | None:
+        return self._iteration
+
+    @property
+    def metric(self) -> str | None:
+        return self._metric
+
+    @property
+    def model_file(self) -> str | None:
+        return self._model_file
+
+    def _to_json(self) -> dict[str, Any]:
+        return {"type": self._type, "model_file": self._model_file}
+
+    def __repr__(self) -> str:
+        extra = f", model_file={self._model_file!r}" if self._model_file else ""
+        return f"TrainingOutput({self._type!r}{extra})"
+
+
+class PipelineData(SdkV1Surface):
     """An intermediate output of one step that later steps consume.
 
     The producing step gets a path to write (which may not exist yet: create the folder, or
@@ -68,6 +133,11 @@ class PipelineData:
         self._output_path_on_compute = output_path_on_compute
         self.is_directory = is_directory
         self.pipeline_output_name = pipeline_output_name
+        if training_output is not None and not isinstance(training_output, TrainingOutput):
+            raise UserErrorException(
+                f"PipelineData {name!r}: training_output must be a TrainingOutput, got "
+                f"{training_output!r}"
+            )
         self.training_output = training_output
         self._producers: list[PipelineStep] = []  # steps listing it as an output
 
@@ -107,7 +177,7 @@ class PipelineData:
         return PipelineDataInput(self, "mount", input_name)
 
 
-class PipelineDataInput:
+class PipelineDataInput(SdkV1Surface):
     """A ``PipelineData`` consumed by a step in a given mode (SDK v1's InputPortBinding)."""
 
     def __init__(
@@ -131,7 +201,7 @@ class PipelineDataInput:
         return f"PipelineDataInput(data={self.data.name!r}, mode={self.mode!r}, name={self.name!r})"
 
 
-class PipelineParameter:
+class PipelineParameter(SdkV1Surface):
     """A value chosen at submit time (``pipeline_parameters={name: value}``), else the default."""
 
     _TYPES = (bool, int, float, str, DataPath)
@@ -142,7 +212,7 @@ class PipelineParameter:
             raise UserErrorException(
                 f"PipelineParameter {name!r}: default value {default_value!r} of type "
                 f"{type(default_value).__name__} is not supported; use int, float, bool, str, "
-                "DataPath or a dataset"
+                "a DataPath or a dataset"
             )
         if isinstance(default_value, str) and "\n" in default_value:
             raise UserErrorException(
@@ -153,65 +223,42 @@ class PipelineParameter:
 
     @property
     def type_name(self) -> str:
-        for kind, label in (
-            (bool, "bool"),
-            (int, "int"),
-            (float, "float"),
-            (str, "string"),
-            (DataPath, "datapath"),
-        ):
+        for kind, label in ((bool, "bool"), (int, "int"), (float, "float"), (str, "string")):
             if isinstance(self.default_value, kind):
                 return label
-        return "dataset"
+        return "datapath" if isinstance(self.default_value, DataPath) else "dataset"
+
+    def __str__(self) -> str:
+        return f"PipelineParameter_Name:{self.name}_Default:{self.default_value}"
 
     def __repr__(self) -> str:
         return f"PipelineParameter(name={self.name!r}, default_value={self.default_value!r})"
 
 
-class DataPathInput:
-    """A ``DataPath`` parameter consumed by a step, SDK v1's
-    ``(PipelineParameter(name, DataPath(...)), DataPathComputeBinding(mode))`` pair.
-
-    The input is named after the parameter; where it points is chosen at submit time.
-    """
+class DataPathInput(SdkV1Surface):
+    """A ``(PipelineParameter, DataPathComputeBinding)`` step input: the datastore path the
+    parameter holds at submit, mounted or downloaded as the binding says. Its port (and its
+    ``AZUREML_DATAREFERENCE_<name>`` variable) is named after the parameter."""
 
     def __init__(self, parameter: PipelineParameter, binding: DataPathComputeBinding) -> None:
-        if not isinstance(parameter, PipelineParameter) or parameter.type_name != "datapath":
+        if not isinstance(parameter.default_value, DataPath):
             raise UserErrorException(
-                f"a DataPathComputeBinding goes with a PipelineParameter whose default is a "
-                f"DataPath, got {parameter!r}"
-            )
-        if not isinstance(binding, DataPathComputeBinding):
-            raise UserErrorException(
-                f"expected (PipelineParameter, DataPathComputeBinding), got {binding!r} as the "
-                "binding"
+                f"PipelineParameter {parameter.name!r} is paired with a DataPathComputeBinding, "
+                f"so its default must be a DataPath, got {parameter.default_value!r}"
             )
         self.parameter = parameter
         self.binding = binding
         self.name = parameter.name
 
-    @classmethod
-    def from_value(cls, value: Any) -> DataPathInput | None:
-        """The input a ``(parameter, binding)`` pair stands for; None for anything else."""
-        if isinstance(value, DataPathInput):
-            return value
-        if (
+    @staticmethod
+    def matches(value: Any) -> bool:
+        """Whether ``value`` is SDK v1's ``(PipelineParameter, DataPathComputeBinding)`` pair."""
+        return (
             isinstance(value, tuple)
             and len(value) == 2
+            and isinstance(value[0], PipelineParameter)
             and isinstance(value[1], DataPathComputeBinding)
-        ):
-            return cls(value[0], value[1])
-        return None
-
-    def __eq__(self, other: object) -> bool:
-        return (
-            isinstance(other, DataPathInput)
-            and other.parameter is self.parameter
-            and other.binding.mode == self.binding.mode
         )
-
-    def __hash__(self) -> int:
-        return hash((id(self.parameter), self.binding.mode))
 
     def __str__(self) -> str:
         return f"${DATA_REFERENCE_PREFIX}{self.name}"

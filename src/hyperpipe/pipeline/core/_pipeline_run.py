@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import sys
 import time
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hyperpipe.core import _lifecycle
 from hyperpipe.core._run import Run
 from hyperpipe.exceptions import UserErrorException
+from hyperpipe.pipeline.core._port_data import PortDataReference, StepRunOutput
 from hyperpipe.store import RunStatus
 
 if TYPE_CHECKING:
@@ -18,50 +18,7 @@ if TYPE_CHECKING:
     from hyperpipe.core._workspace import Workspace
     from hyperpipe.pipeline.core._published import PublishedPipeline
 
-__all__ = ["PipelineRun", "PortDataReference", "StepRun"]
-
-
-class PortDataReference:
-    """Where a step's output was committed: a path in a datastore."""
-
-    def __init__(
-        self, workspace: Workspace, datastore_name: str, path_on_datastore: str, name: str
-    ) -> None:
-        self._workspace = workspace
-        self.datastore_name = datastore_name
-        self.path_on_datastore = path_on_datastore
-        self.name = name
-
-    @property
-    def datastore(self) -> Any:
-        return self._workspace._datastore(self.datastore_name)
-
-    def __repr__(self) -> str:
-        return (
-            f"PortDataReference(name={self.name!r}, datastore={self.datastore_name!r}, "
-            f"path_on_datastore={self.path_on_datastore!r})"
-        )
-
-    def download(
-        self,
-        local_path: str | Any,
-        overwrite: bool | None = None,
-        show_progress: bool | None = None,
-    ) -> int:
-        """Copy the output to ``local_path/<path_on_datastore>`` (SDK v1's layout); returns the
-        number of files."""
-        count = 0
-        for rel, _size in self.datastore._walk(self.path_on_datastore):
-            target = Path(local_path) / rel
-            if target.exists() and not overwrite:
-                raise UserErrorException(f"{target} exists; pass overwrite=True to replace it")
-            self.datastore._get_file(rel, target)
-            count += 1
-        return count
-
-    def local_path(self) -> Path | None:
-        """The output's path on this machine, when its datastore is a local folder."""
-        return self.datastore._local_path(self.path_on_datastore)
+__all__ = ["PipelineRun", "PortDataReference", "StepRun", "StepRunOutput"]
 
 
 class StepRun(Run):
@@ -99,14 +56,22 @@ class StepRun(Run):
             return super().get_metrics(name, recursive, run_type, populate)
         return original.get_metrics(name, recursive, run_type, populate)
 
-    def get_outputs(self) -> dict[str, PortDataReference]:
-        committed = self._refresh().definition.get("committed_outputs", {})
-        return {
-            name: PortDataReference(self._workspace, out["datastore"], out["path"], name)
-            for name, out in committed.items()
-        }
+    @property
+    def properties(self) -> dict[str, Any]:
+        """The run's properties, with SDK v1's ``StepType`` (``PythonScriptStep``...)."""
+        return {**self._record.properties, "StepType": self._record.definition.get("type")}
 
-    def get_output_data(self, name: str) -> PortDataReference:
+    def get_properties(self) -> dict[str, Any]:
+        self._refresh()
+        return self.properties
+
+    def get_outputs(self) -> dict[str, StepRunOutput]:
+        """``{output name: StepRunOutput}`` for every output the step committed."""
+        committed = self._refresh().definition.get("committed_outputs", {})
+        return {name: StepRunOutput(self, name, out) for name, out in committed.items()}
+
+    def get_output(self, name: str) -> StepRunOutput:
+        """The output called ``name`` (``.get_port_data_reference()`` gives where it is)."""
         outputs = self.get_outputs()
         if name not in outputs:
             raise UserErrorException(
@@ -115,7 +80,10 @@ class StepRun(Run):
             )
         return outputs[name]
 
-    get_output = get_output_data
+    def get_output_data(self, name: str) -> PortDataReference:
+        """Where the output called ``name`` was committed (SDK v1: ``get_output(name)
+        .get_port_data_reference()``)."""
+        return self.get_output(name).get_port_data_reference()
 
     def get_job_log(self) -> str:
         path = _lifecycle.driver_log_path(self._record)
@@ -207,9 +175,10 @@ class PipelineRun(Run):
     ) -> PublishedPipeline:
         """Publish the pipeline this run ran: its step specs and source snapshots as stored with
         the run, its parameters with their defaults (not the values this run was given)."""
+        from hyperpipe.pipeline._template import run_template
         from hyperpipe.pipeline.core._published import PublishedPipeline
 
-        template = self._record.definition.get("template")
+        template = run_template(self._record.definition)
         if template is None:
             raise UserErrorException(
                 f"pipeline run {self.id!r} was recorded without its pipeline's definition (an "

@@ -13,9 +13,10 @@ import uuid
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from hyperpipe._surface import SdkV1Surface
 from hyperpipe.core._portal_access import portal_url
 from hyperpipe.exceptions import UserErrorException
-from hyperpipe.pipeline._template import bind_values, graph_id, submit
+from hyperpipe.pipeline._template import check_values, graph_id, submit
 
 if TYPE_CHECKING:
     from hyperpipe.core._experiment import Experiment
@@ -32,7 +33,7 @@ SUBMIT_ROUTE = "/api/v1.0/PipelineRuns/PipelineSubmit/"
 ENDPOINT_SUBMIT_ROUTE = "/api/v1.0/PipelineRuns/PipelineEndpointSubmit/Id/"
 
 
-class PublishedPipeline:
+class PublishedPipeline(SdkV1Surface):
     """A published pipeline: get it with ``PublishedPipeline.get(ws, id)``, submit it from
     Python, the CLI (``hyperpipe published submit``) or REST (``POST`` to ``endpoint``)."""
 
@@ -86,7 +87,8 @@ class PublishedPipeline:
 
     @property
     def parameters(self) -> dict[str, Any]:
-        """Each pipeline parameter's default value (a DataPath as ``{datastore, path}``)."""
+        """Each pipeline parameter's default value as JSON (a DataPath as ``{datastore,
+        path_on_datastore}``, a dataset as ``{dataset_id, name, version}``)."""
         return {n: d["default"] for n, d in self._record.definition["parameters"].items()}
 
     @property
@@ -160,8 +162,17 @@ class PublishedPipeline:
                 f"{self.id}`"
             )
 
-    def _check_parameters(self, pipeline_parameters: dict[str, Any] | None) -> None:
-        bind_values(self._record.definition["parameters"], pipeline_parameters or {})
+    def _check_parameters(
+        self, pipeline_parameters: dict[str, Any] | None, *, from_text: bool = False
+    ) -> dict[str, Any]:
+        """The given values checked against this pipeline's parameters (DataPath and dataset
+        values made objects), or a clear error."""
+        return check_values(
+            self._record.definition["parameters"],
+            pipeline_parameters or {},
+            workspace=self._workspace,
+            from_text=from_text,
+        )
 
     # -- submitting -----------------------------------------------------------------------------
 
@@ -240,7 +251,7 @@ class PublishedPipeline:
         return cls(workspace, record)
 
 
-class PipelineIdVersion:
+class PipelineIdVersion(SdkV1Surface):
     """A version of a pipeline endpoint and the id of the published pipeline it runs."""
 
     def __init__(self, version: str, pipeline_id: str) -> None:
@@ -251,7 +262,7 @@ class PipelineIdVersion:
         return f"PipelineIdVersion(Version: {self.version}, PipelineId: {self.pipeline_id})"
 
 
-class PipelineVersion:
+class PipelineVersion(SdkV1Surface):
     """A version of a pipeline endpoint and the published pipeline it runs."""
 
     def __init__(self, version: str, pipeline: PublishedPipeline) -> None:
@@ -262,7 +273,7 @@ class PipelineVersion:
         return f"PipelineVersion(version: {self.version}, pipeline: {self.pipeline.id})"
 
 
-class PipelineEndpoint:
+class PipelineEndpoint(SdkV1Surface):
     """A named, versioned REST endpoint over published pipelines (versions "0", "1", ...).
 
     Submitting it runs its default version unless ``pipeline_version`` says another one.

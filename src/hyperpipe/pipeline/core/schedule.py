@@ -17,10 +17,12 @@ import uuid
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from hyperpipe._surface import SdkV1Surface
 from hyperpipe.core._experiment import Experiment
 from hyperpipe.data._manifest import Source, build_manifest
 from hyperpipe.exceptions import UserErrorException
 from hyperpipe.pipeline import _triggers
+from hyperpipe.pipeline._template import plain_values
 from hyperpipe.pipeline.core._published import PipelineEndpoint, PublishedPipeline
 from hyperpipe.pipeline.core._timezones import IANA_ZONES, TimeZone
 
@@ -37,7 +39,7 @@ _TIME_OF_DAY = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 _START_FORMAT = "%Y-%m-%dT%H:%M:%S"
 
 
-class ScheduleRecurrence:
+class ScheduleRecurrence(SdkV1Surface):
     """How often a schedule fires: every ``interval`` ``frequency`` units (Minute, Hour, Day,
     Week, Month), optionally from ``start_time`` in ``time_zone`` (UTC by default), at ``hours``
     and ``minutes`` or ``time_of_day`` ("hh:mm", Day and Week only), on ``week_days`` (Week only).
@@ -161,7 +163,7 @@ class ScheduleRecurrence:
         )
 
 
-class Schedule:
+class Schedule(SdkV1Surface):
     """A schedule of a published pipeline or of a pipeline endpoint (its default version at fire
     time). Make one with ``Schedule.create`` or ``Schedule.create_for_pipeline_endpoint``."""
 
@@ -340,7 +342,8 @@ class Schedule:
         if not isinstance(name, str) or not name.strip():
             raise UserErrorException(f"a schedule needs a name (a string), got {name!r}")
         Experiment(workspace, experiment_name)  # checks the name
-        pipeline._check_parameters(pipeline_parameters)
+        # Kept as JSON (a DataPath by datastore name); each fire submits them as text.
+        parameters = plain_values(pipeline._check_parameters(pipeline_parameters), workspace)
         now = float(math.floor(time.time()))
         trigger, state = _trigger(
             workspace,
@@ -358,7 +361,7 @@ class Schedule:
             experiment_name=experiment_name,
             trigger=trigger,
             description=description,
-            pipeline_parameters=dict(pipeline_parameters or {}),
+            pipeline_parameters=parameters,
             continue_on_step_failure=continue_on_step_failure,
             not_before=now,
             state=state,
@@ -451,8 +454,8 @@ class Schedule:
             fields["continue_on_step_failure"] = continue_on_step_failure
         pipeline = self._pipeline()
         if pipeline_parameters is not None:
-            pipeline._check_parameters(pipeline_parameters)
-            fields["pipeline_parameters"] = dict(pipeline_parameters)
+            checked = pipeline._check_parameters(pipeline_parameters)
+            fields["pipeline_parameters"] = plain_values(checked, self._workspace)
         trigger_changed = any(
             v is not None
             for v in (

@@ -9,9 +9,12 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
+from hyperpipe._surface import SdkV1Surface
+from hyperpipe.core._script_run_config import check_arguments
 from hyperpipe.data._consumption import DatasetConsumptionConfig
 from hyperpipe.data._data_reference import DataReference
 from hyperpipe.data._dataset import AbstractDataset
+from hyperpipe.data.datapath import DataPath
 from hyperpipe.exceptions import UserErrorException
 from hyperpipe.pipeline.core._pipeline_data import (
     DataPathInput,
@@ -19,6 +22,7 @@ from hyperpipe.pipeline.core._pipeline_data import (
     PipelineDataInput,
     PipelineParameter,
 )
+from hyperpipe.pipeline.core._port_data import PortDataReference
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -30,10 +34,11 @@ ArgumentValue = Any
 _STEP_NAME = re.compile(r"^[\w][\w\-. ]{0,254}$")
 
 
-class PipelineStep:
+class PipelineStep(SdkV1Surface):
     """A node of a pipeline. ``run_after(other)`` orders two steps with no data between them."""
 
     _type = "PipelineStep"
+    _takes_training_outputs = False  # TrainingOutput outputs: HyperDriveStep's only
 
     def __init__(
         self,
@@ -55,7 +60,7 @@ class PipelineStep:
         self._run_after: list[PipelineStep] = []
         self._outputs = [self._check_output(o) for o in outputs or []]
         self._inputs = [self._check_input(i) for i in inputs or []]
-        self._arguments = [DataPathInput.from_value(a) or a for a in arguments or []]
+        self._arguments = check_arguments(arguments, f"step {name!r}")
         self._add_argument_inputs()
         self._check_ports()
         for data in self._outputs:
@@ -74,6 +79,12 @@ class PipelineStep:
 
     def _check_output(self, value: Any) -> PipelineData:
         if isinstance(value, PipelineData):
+            if value.training_output is not None and not self._takes_training_outputs:
+                raise UserErrorException(
+                    f"step {self.name!r}: output {value.name!r} has training_output="
+                    f"{value.training_output!r}, which only a HyperDriveStep fills (with its "
+                    "metrics or its best trial's model); drop training_output here"
+                )
             return value
         raise UserErrorException(
             f"step {self.name!r}: output {value!r} of type {type(value).__name__} is not "
@@ -83,11 +94,14 @@ class PipelineStep:
     def _check_input(self, value: Any) -> InputBinding:
         if isinstance(value, PipelineData):
             return value.as_mount()
-        if isinstance(value, (PipelineDataInput, DatasetConsumptionConfig, DataReference)):
+        if DataPathInput.matches(value):
+            return DataPathInput(*value)
+        if isinstance(value, PortDataReference):  # an output of an earlier pipeline run
+            return value.data_reference
+        if isinstance(
+            value, (PipelineDataInput, DatasetConsumptionConfig, DataReference, DataPathInput)
+        ):
             return value
-        datapath = DataPathInput.from_value(value)
-        if datapath is not None:
-            return datapath
         if isinstance(value, AbstractDataset):
             raise UserErrorException(
                 f"step {self.name!r}: a dataset cannot be an input as it is; call "
@@ -96,7 +110,7 @@ class PipelineStep:
         raise UserErrorException(
             f"step {self.name!r}: input {value!r} of type {type(value).__name__} is not "
             "supported; use PipelineData, dataset.as_named_input(name), a DataReference or "
-            "(PipelineParameter with a DataPath default, DataPathComputeBinding())"
+            "(PipelineParameter(name, DataPath(...)), DataPathComputeBinding())"
         )
 
     def _add_argument_inputs(self) -> None:
@@ -118,6 +132,7 @@ class PipelineStep:
         ports = {id(i.data) for i in self._inputs if isinstance(i, PipelineDataInput)}
         ports |= {id(o) for o in self._outputs}
         names = {i.name for i in self._inputs if isinstance(i, DatasetConsumptionConfig)}
+        self._arguments = [self._datapath_argument(value) for value in self._arguments]
         for value in self._arguments:
             if isinstance(value, AbstractDataset):
                 raise UserErrorException(
@@ -127,8 +142,6 @@ class PipelineStep:
             if isinstance(value, DatasetConsumptionConfig) and value.name not in names:
                 self._inputs.append(value)
                 names.add(value.name)
-            if isinstance(value, DataPathInput) and value not in self._inputs:
-                self._inputs.append(value)
             data = value.data if isinstance(value, PipelineDataInput) else value
             if isinstance(data, PipelineData) and id(data) not in ports:
                 raise UserErrorException(
@@ -155,6 +168,25 @@ class PipelineStep:
                     "not supported; use str, int, float, bool, PipelineData, PipelineParameter "
                     "or a dataset input"
                 )
+
+    def _datapath_argument(self, value: Any) -> Any:
+        """A ``(PipelineParameter, DataPathComputeBinding)`` argument as the step's matching
+        input (added to the inputs when missing); a bare DataPath parameter is refused."""
+        if isinstance(value, PipelineParameter) and isinstance(value.default_value, DataPath):
+            raise UserErrorException(
+                f"step {self.name!r}: PipelineParameter {value.name!r} holds a DataPath; pass "
+                "(parameter, DataPathComputeBinding(mode='mount')) in arguments and inputs so "
+                "the step gets a local path"
+            )
+        if not (DataPathInput.matches(value) or isinstance(value, DataPathInput)):
+            return value
+        name = value.name if isinstance(value, DataPathInput) else value[0].name
+        for known in self._inputs:
+            if isinstance(known, DataPathInput) and known.name == name:
+                return known
+        binding = value if isinstance(value, DataPathInput) else DataPathInput(*value)
+        self._inputs.append(binding)
+        return binding
 
     def _check_ports(self) -> None:
         outputs = [o.output_name for o in self._outputs]

@@ -19,11 +19,16 @@ class HyperDriveStep(PipelineStep):
     """Runs ``hyperdrive_config``'s sweep; every trial gets the step's inputs and arguments.
 
     ``metrics_output`` (a ``PipelineData``) receives one JSON file: trial run id → metric name →
-    list of logged values, as SDK v1 writes it. Reuse covers the sweep's whole definition (space,
-    sampling, policy, budget, metric) besides the script, arguments and inputs.
+    list of logged values, as SDK v1 writes it; so does any output whose ``training_output`` is
+    ``TrainingOutput("Metrics")``. An output with ``TrainingOutput("Model", model_file=...)``
+    receives the best trial's model file (or folder; its whole ``outputs/`` folder without
+    ``model_file``). ``HyperDriveStepRun(step_run)`` reads the sweep after the pipeline ran.
+    Reuse covers the sweep's whole definition (space, sampling, policy, budget, metric) besides
+    the script, arguments and inputs.
     """
 
     _type = "HyperDriveStep"
+    _takes_training_outputs = True
 
     def __init__(
         self,
@@ -93,6 +98,15 @@ class HyperDriveStep(PipelineStep):
         )
         self.hyperdrive_config = hyperdrive_config
         self.metrics_output = metrics_output
+        for data in self._outputs:
+            training = data.training_output
+            if training is not None and (training.iteration or training.metric):
+                raise UserErrorException(
+                    f"HyperDriveStep {name!r}: output {data.name!r} gives TrainingOutput "
+                    "iteration= or metric=, which pick an AutoML model; a HyperDriveStep's "
+                    "model output is its best trial by the primary metric (model_file= picks "
+                    "the file)"
+                )
         config = hyperdrive_config.run_config
         self.script_name = config.script
         self.source_directory = config.source_directory

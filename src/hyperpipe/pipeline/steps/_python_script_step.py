@@ -14,9 +14,9 @@ if TYPE_CHECKING:
 
     from hyperpipe.core.runconfig import RunConfiguration
 
-__all__ = ["PythonScriptStep"]
+__all__ = ["RUNCONFIG_PARAMS", "PythonScriptStep"]
 
-_RUNCONFIG_PARAMS = frozenset(
+RUNCONFIG_PARAMS = frozenset(
     {
         "NodeCount",
         "MpiProcessCountPerNode",
@@ -54,11 +54,11 @@ class PythonScriptStep(PipelineStep):
     ) -> None:
         if not isinstance(script_name, str) or not script_name:
             raise UserErrorException(f"script_name must be a file name, got {script_name!r}")
-        unknown = set(runconfig_pipeline_params or {}) - _RUNCONFIG_PARAMS
+        unknown = set(runconfig_pipeline_params or {}) - RUNCONFIG_PARAMS
         if unknown:
             raise UserErrorException(
                 f"runconfig_pipeline_params has unknown keys {sorted(unknown)}; allowed: "
-                f"{sorted(_RUNCONFIG_PARAMS)}"
+                f"{sorted(RUNCONFIG_PARAMS)}"
             )
         if hash_paths:
             warnings.warn(

@@ -13,6 +13,7 @@ import sys
 import warnings
 from typing import Any
 
+from hyperpipe._surface import SdkV1Surface
 from hyperpipe.core._environment import Environment
 from hyperpipe.core._script_run_config import ScriptRunConfig
 from hyperpipe.data._consumption import DatasetConsumptionConfig
@@ -24,7 +25,7 @@ SUPPORTED_PYTORCH = ("1.0", "1.1", "1.2", "1.3", "1.4", "1.5", "1.6")
 DEFAULT_PYTORCH = "1.4"
 
 
-class Estimator:
+class Estimator(SdkV1Surface):
     """A training script with its parameters, packages and compute target (deprecated in SDK v1:
     use ScriptRunConfig)."""
 
@@ -185,10 +186,17 @@ def _warn_gpu(estimator: Estimator, workspace: Any) -> None:
         if isinstance(estimator.compute_target, str) or estimator.compute_target is None
         else estimator.compute_target.name
     )
-    if estimator.use_gpu and not target.gpus:
+    warn_if_no_gpus(estimator, target, stacklevel=4)
+
+
+def warn_if_no_gpus(estimator: Any, target: Any, stacklevel: int = 2) -> None:
+    """SDK v1's ``use_gpu=True`` asked for a GPU image; here it asks for the target's GPUs. A run
+    on a target without GPUs sees none (``CUDA_VISIBLE_DEVICES`` is empty), so it runs on the
+    CPU: say so."""
+    if getattr(estimator, "use_gpu", False) and not target.gpus:
         warnings.warn(
             f"use_gpu=True but compute target {target.name!r} has no GPUs; the script runs on "
             "the CPU",
             UserWarning,
-            stacklevel=3,
+            stacklevel=stacklevel + 1,
         )

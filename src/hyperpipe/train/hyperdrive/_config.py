@@ -7,10 +7,14 @@ import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from hyperpipe._surface import SdkV1Surface
+from hyperpipe.core import _lifecycle
+from hyperpipe.core._environment import environment_record
 from hyperpipe.core._script_run_config import ScriptRunConfig, resolve_arguments
 from hyperpipe.core._snapshot import store_snapshot
 from hyperpipe.exceptions import UserErrorException
 from hyperpipe.train.hyperdrive._goal import PrimaryMetricGoal
+from hyperpipe.train.hyperdrive._policies import EarlyTerminationPolicy
 
 if TYPE_CHECKING:
     from hyperpipe.core._experiment import Experiment
@@ -23,7 +27,7 @@ HYPERDRIVE_RUN_TYPE = "hyperdrive"
 MAX_DURATION_MINUTES = 10080
 
 
-class HyperDriveConfig:
+class HyperDriveConfig(SdkV1Surface):
     """A hyperparameter sweep over one training script.
 
     Exactly one of ``run_config`` (a ``ScriptRunConfig``) or ``estimator`` names the script;
@@ -95,6 +99,21 @@ class HyperDriveConfig:
                 "max_concurrent_runs must be a positive integer or None, got "
                 f"{max_concurrent_runs!r}"
             )
+        if (
+            not isinstance(max_duration_minutes, (int, float))
+            or isinstance(max_duration_minutes, bool)
+            or not max_duration_minutes > 0
+        ):
+            raise UserErrorException(
+                "max_duration_minutes must be a positive number of minutes (the sweep stops "
+                f"when it has run that long), got {max_duration_minutes!r}"
+            )
+        if policy is not None and not isinstance(policy, EarlyTerminationPolicy):
+            raise UserErrorException(
+                f"policy must be an early-termination policy such as BanditPolicy("
+                f"slack_factor=0.1), MedianStoppingPolicy() or TruncationSelectionPolicy("
+                f"truncation_percentage=20) (or None), got {policy!r}"
+            )
         if max_duration_minutes > MAX_DURATION_MINUTES:
             warnings.warn(
                 f"max_duration_minutes={max_duration_minutes} is above {MAX_DURATION_MINUTES} "
@@ -147,6 +166,10 @@ class HyperDriveConfig:
             [*config.arguments, *(extra_arguments or [])], workspace
         )
         target = workspace._target_spec(config.target_name)
+        if self.estimator is not None:
+            from hyperpipe.train.dnn._pytorch import warn_if_no_gpus
+
+            warn_if_no_gpus(self.estimator, target, stacklevel=3)
         return {
             "sampling": _describe(self.hyperparameter_sampling),
             "policy": _describe(self.policy) if self.policy is not None else None,
@@ -182,6 +205,7 @@ class HyperDriveConfig:
             definition={
                 "hyperdrive": definition,
                 "datastore": workspace.get_default_datastore().name,
+                "environment": environment_record(self.run_config.environment),
             },
             properties={"runTemplate": "HyperDrive", "primary_metric_config": _metric_config(self)},
             tags={
@@ -189,6 +213,7 @@ class HyperDriveConfig:
                 "max_concurrent_jobs": str(self.max_concurrent_runs),
                 "max_duration_minutes": str(self.max_duration_minutes),
             },
+            **_lifecycle.process_identity(),  # responsible until its driver is recorded
         )
         start_driver(workspace, record.id)
         return HyperDriveRun._from_record(experiment, workspace._store.get_run(record.id))  # type: ignore[return-value]

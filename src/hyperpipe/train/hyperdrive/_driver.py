@@ -15,18 +15,15 @@ import ast
 import json
 import os
 import sys
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import psutil
-
 from hyperpipe.compute import LocalBackend, SlotPool, TaskSpec
-from hyperpipe.compute._local import kill_process_tree
+from hyperpipe.compute._process import OWNER_ENV
 from hyperpipe.core import _lifecycle, _paths
-from hyperpipe.core._background import drive, start_in_background
+from hyperpipe.core._background import StopFlag, drive, start_in_background
 from hyperpipe.core._execution import ending, run_context_env, store_run_files
 from hyperpipe.core._snapshot import copy_tree
 from hyperpipe.data._materialize import environment as dataset_environment
@@ -85,7 +82,7 @@ class Driver:
         self.base_arguments = (
             base_arguments if base_arguments is not None else self.config["arguments"]
         )
-        self.stop = threading.Event()
+        self.stop = StopFlag()
         self.identity = _lifecycle.process_identity()
         self.active: dict[int, _Trial] = {}
         self.ended: list[RunRecord] = []
@@ -100,24 +97,30 @@ class Driver:
 
     # -- the loop -----------------------------------------------------------------------------
 
-    def execute(self) -> RunStatus:
-        self.store.update_run(self.run_id, **self.identity)
+    def execute(self) -> RunStatus | None:
         if self.store.get_run(self.run_id).status == RunStatus.CANCEL_REQUESTED:
             return self._end(RunStatus.CANCELED)
         self.study = self.sampling.create_study(self.goal)
         self._warm_start()
         self._adopt_earlier_trials()
-        self.store.set_status(self.run_id, RunStatus.RUNNING, strict=False)
+        self._set_run(RunStatus.RUNNING)
         self.backend = self._start_backend()
         deadline = time.monotonic() + 60 * self.config["max_duration_minutes"]
         next_policy = next_cancel = 0.0
         try:
             while True:
                 now = time.monotonic()
-                if self.stop.is_set() or (now >= next_cancel and self._cancel_requested()):
+                if self.stop.is_set():
                     return self._cancel_all(RunStatus.CANCELED)
                 if now >= next_cancel:
                     next_cancel = now + CANCEL_CHECK_S
+                    record = self.store.get_run(self.run_id)
+                    if record.status.is_terminal() or not _lifecycle.owned_by(
+                        record, self.identity
+                    ):
+                        return self._abandon()
+                    if record.status == RunStatus.CANCEL_REQUESTED:
+                        return self._cancel_all(RunStatus.CANCELED)
                 if now > deadline:
                     return self._cancel_all(None)
                 progressed = self._reap() + self._launch()
@@ -136,9 +139,6 @@ class Driver:
             if close is not None:
                 close()
 
-    def _cancel_requested(self) -> bool:
-        return self.store.get_run(self.run_id).status == RunStatus.CANCEL_REQUESTED
-
     def _can_launch(self) -> bool:
         if self.used >= self.config["max_total_runs"]:
             return False
@@ -147,6 +147,9 @@ class Driver:
     def _launch(self) -> int:
         launched = 0
         while self._can_launch() and len(self.active) < self.config["max_concurrent_runs"]:
+            if getattr(self.backend, "dead", False):  # the fork server was killed: a new one
+                self.backend.close()
+                self.backend = self._start_backend()
             slot = self.pool.try_acquire()
             if slot is None:
                 break
@@ -184,7 +187,10 @@ class Driver:
             log.parent.mkdir(parents=True, exist_ok=True)
             os.environ["HYPERPIPE_STORE_URL"] = self.ws.store_url  # for hyperpipe.store:warm
             return ZygoteBackend(
-                sys.executable, ["hyperpipe.core", "hyperpipe.store:warm", *preload], str(log)
+                sys.executable,
+                ["hyperpipe.core", "hyperpipe.store:warm", *preload],
+                str(log),
+                env={OWNER_ENV: self.run_id},  # what its trials leave behind is the sweep's
             )
         except Exception as exc:  # fall back, but say so
             print(f"fork server unavailable ({exc}); trials start as new processes for {script}")  # noqa: T201
@@ -244,22 +250,38 @@ class Driver:
 
             arguments = [substitute_inputs(a, inputs, materialized) for a in arguments]
         env.update(run_context_env(self.ws, record))
-        handle = self.backend.start(
-            TaskSpec(
-                run_id=run_id,
-                argv=(sys.executable, self.config["script"], *arguments),
-                cwd=str(workdir),
-                log_path=str(log_path),
-                env=env,
-                gpus=slot.gpus,
-                die_with_parent=True,
+        try:
+            handle = self.backend.start(
+                TaskSpec(
+                    run_id=run_id,
+                    argv=(sys.executable, self.config["script"], *arguments),
+                    cwd=str(workdir),
+                    log_path=str(log_path),
+                    env=env,
+                    gpus=slot.gpus,
+                    die_with_parent=True,
+                )
             )
-        )
+        except RuntimeError as exc:  # the fork server died: this trial never started
+            slot.release()
+            remove_tree(run_dir)
+            final = self.store.set_status(
+                run_id,
+                RunStatus.CRASHED,
+                error=_error("TrialNotStarted", f"the trial could not start: {exc}", ""),
+                strict=False,
+            )
+            self.ended.append(final)
+            self._tell(optuna_trial, final)
+            return
         record = self.store.set_status(
             run_id,
             RunStatus.RUNNING,
             strict=False,
-            definition={**record.definition, "process_pid": handle.pid},
+            definition={
+                **record.definition,
+                "process": {"pid": handle.pid, "started_at": handle.started_at},
+            },
         )
         self.active[number] = _Trial(
             record, number, values, optuna_trial, handle, slot, run_dir, workdir, log_path
@@ -389,9 +411,23 @@ class Driver:
             writer.append(to_point("best_child_by_primary_metric", "table", row, "", None))
             writer.close()
 
+    def _set_run(self, status: RunStatus, err: dict[str, Any] | None = None) -> RunRecord:
+        """Move the sweep's run, unless another process has taken it over meanwhile."""
+        return self.store.set_status(
+            self.run_id, status, error=err, strict=False, if_fields=self.identity
+        )
+
     def _end(self, status: RunStatus, err: dict[str, Any] | None = None) -> RunStatus:
-        self.store.set_status(self.run_id, status, error=err, strict=False)
+        self._set_run(status, err)
         return status
+
+    def _abandon(self) -> None:
+        """The sweep ended or was taken over elsewhere: stop the trials, write nothing."""
+        for trial in list(self.active.values()):
+            self.backend.terminate(trial.handle, grace_s=5.0)
+            trial.slot.release()
+            remove_tree(trial.run_dir)
+        self.active.clear()
 
     def _cancel_all(self, status: RunStatus | None) -> RunStatus:
         for trial in list(self.active.values()):
@@ -433,16 +469,14 @@ class Driver:
                     ) from exc
 
     def _adopt_earlier_trials(self) -> None:
-        """Tell the sampler what finished trials found. Trials lost with a crashed driver end
-        Canceled and do not count: their points are tried again."""
+        """Tell the sampler what finished trials found. Trials lost with a crashed driver (ended
+        ``DriverLost`` by whoever noticed, or still unfinished) do not count: their points are
+        tried again."""
         for record in self.store.list_runs(parent_id=self.run_id, newest_first=False):
             self.started = max(self.started, int(record.id.rsplit("_", 1)[-1]) + 1)
+            lost = _lifecycle.lost_with_driver(record)
             if not record.status.is_terminal():
-                pid = record.definition.get("process_pid")
-                if pid and psutil.pid_exists(pid):
-                    kill_process_tree(pid, grace_s=2.0)
-                remove_tree(_paths.run_dir(self.ws.root, record.id))
-                self.store.add_properties(record.id, {"driver_lost": "true"})
+                _lifecycle.stop_task_processes(record)
                 self.store.set_status(
                     record.id,
                     RunStatus.CANCELED,
@@ -453,6 +487,10 @@ class Driver:
                     ),
                     strict=False,
                 )
+                lost = True
+            if lost:
+                remove_tree(_paths.run_dir(self.ws.root, record.id))
+                self.store.add_properties(record.id, {"driver_lost": "true"})
                 continue
             if record.properties.get("driver_lost"):
                 continue

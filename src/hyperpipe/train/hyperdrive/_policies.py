@@ -24,6 +24,7 @@ import statistics
 from collections.abc import Collection, Mapping, Sequence
 from typing import Any, ClassVar
 
+from hyperpipe._surface import SdkV1Surface
 from hyperpipe.exceptions import UserErrorException
 from hyperpipe.train.hyperdrive._goal import PrimaryMetricGoal, as_goal
 
@@ -38,7 +39,7 @@ __all__ = [
 Histories = Mapping[Any, Sequence[float]]
 
 
-class EarlyTerminationPolicy:
+class EarlyTerminationPolicy(SdkV1Surface):
     """Base class of the policies: SDK v1's ``name``/``properties`` and the judgement."""
 
     POLICY_NAME: ClassVar[str] = ""

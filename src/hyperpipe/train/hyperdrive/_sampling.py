@@ -25,6 +25,7 @@ import random
 import warnings
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from hyperpipe._surface import SdkV1Surface
 from hyperpipe.exceptions import HyperpipeError, UserErrorException
 from hyperpipe.train.hyperdrive._goal import PrimaryMetricGoal, as_goal
 from hyperpipe.train.hyperdrive._space import Parameter, argument_flag, parse_space, require_optuna
@@ -58,7 +59,7 @@ class SearchSpaceExhaustedError(HyperpipeError, LookupError):
     """Every point of a finite search space has been started; there is nothing new to ask."""
 
 
-class HyperParameterSampling:
+class HyperParameterSampling(SdkV1Surface):
     """Base class of the sampling methods: a checked search space plus the driver interface.
 
     Args:
@@ -354,6 +355,15 @@ class GridParameterSampling(HyperParameterSampling):
 
     def __init__(self, parameter_space: dict[str, Any], properties: dict[str, Any] | None = None):
         super().__init__(self.SAMPLING_NAME, parameter_space, properties)
+        for parameter in self._parameters:
+            options = parameter.options
+            repeated = [o for i, o in enumerate(options) if o in options[:i]]
+            if repeated:
+                raise UserErrorException(
+                    f"grid parameter {parameter.key!r} repeats {sorted(set(map(repr, repeated)))} "
+                    f"in choice{tuple(options)!r}: a grid would run those points more than once; "
+                    "give each value once"
+                )
 
     def _make_sampler(self, seed: int | None) -> BaseSampler:
         return _grid_sampler_class()(self._grid(), seed=seed)

@@ -2,22 +2,27 @@
 
 It starts the sweep as a child run of its step run, with its own (already resolved) arguments
 as every trial's base arguments and its dataset inputs as every trial's named inputs, drives it
-to the end in this process, then writes SDK v1's metrics JSON to the ``metrics_output`` path.
-The step succeeds when the sweep completes.
+to the end in this process, then fills its training outputs: SDK v1's metrics JSON for the
+``metrics_output`` (and any ``TrainingOutput("Metrics")`` output), the best trial's model file or
+folder for a ``TrainingOutput("Model")`` output. The step succeeds when the sweep completes and
+its outputs are filled.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import sys
 import uuid
 from pathlib import Path
 from typing import Any
 
+from hyperpipe.core import _lifecycle
 from hyperpipe.core._run import Run
 from hyperpipe.data._data_reference import DATA_REFERENCE_ENV_PREFIX as DATA_REFERENCE_PREFIX
+from hyperpipe.exceptions import UserErrorException
 from hyperpipe.store import RunStatus
 from hyperpipe.train.hyperdrive._config import HYPERDRIVE_RUN_TYPE
 from hyperpipe.train.hyperdrive._driver import Driver
@@ -37,6 +42,58 @@ def metrics_json(store: Any, sweep_run_id: str) -> dict[str, dict[str, list[Any]
         if series:
             result[trial.id] = {s.name: [p.data for p in s.points] for s in series}
     return result
+
+
+def fill_training_outputs(
+    workspace: Any, definition: dict[str, Any], sweep_run_id: str, metrics: dict[str, Any]
+) -> None:
+    """Write each training output where the step's process was told to write it."""
+    for output in definition.get("outputs", []):
+        training = output.get("training_output")
+        if training is None and output["name"] == definition.get("metrics_output"):
+            training = {"type": "Metrics"}  # a run recorded before training outputs existed
+        if training is None:
+            continue
+        # mount outputs are named by their variable; upload outputs by their path on compute
+        path = Path(
+            os.environ.get(DATA_REFERENCE_PREFIX + output["name"]) or output["path_on_compute"]
+        )
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if training["type"] == "Metrics":
+            path.write_text(json.dumps(metrics), encoding="utf-8")
+        else:
+            _copy_best_model(workspace, sweep_run_id, training.get("model_file"), path)
+
+
+def _copy_best_model(workspace: Any, sweep_run_id: str, model_file: str | None, path: Path) -> None:
+    """The best trial's ``model_file`` (a file, or a folder of its files), else its outputs/."""
+    sweep = Run.get(workspace, sweep_run_id)
+    best = sweep.get_best_run_by_primary_metric()  # type: ignore[attr-defined]
+    if best is None:
+        raise UserErrorException(
+            f"no trial of HyperDrive run {sweep_run_id} logged the primary metric "
+            f"{sweep.primary_metric_name!r}, so there is no best model to hand on"  # type: ignore[attr-defined]
+        )
+    names = best.get_file_names()
+    wanted = (model_file or "outputs").strip("/")
+    if model_file and wanted in names:
+        best.download_file(wanted, path)
+        print(f"Best trial {best.id}: model file {wanted}", flush=True)
+        return
+    inside = [n for n in names if n.startswith(wanted + "/")]
+    if not inside:
+        what = f"file or folder {wanted!r}" if model_file else "outputs/ folder"
+        raise UserErrorException(
+            f"the best trial {best.id} has no {what} among its files "
+            f"({', '.join(names) or 'none'}); save the model under outputs/ in the training "
+            "script, or set TrainingOutput(model_file=) to one of those files"
+        )
+    if path.is_file():
+        path.unlink()
+    shutil.rmtree(path, ignore_errors=True)
+    for name in inside:
+        best.download_file(name, path / name[len(wanted) + 1 :])
+    print(f"Best trial {best.id}: {len(inside)} model files under {wanted}/", flush=True)
 
 
 def main(arguments: list[str]) -> int:
@@ -62,8 +119,13 @@ def main(arguments: list[str]) -> int:
         run_type=HYPERDRIVE_RUN_TYPE,
         parent_id=step.id,
         target=sweep["target"],
-        definition={"hyperdrive": sweep, "datastore": definition["datastore"]},
+        definition={
+            "hyperdrive": sweep,
+            "datastore": definition["datastore"],
+            "environment": definition.get("environment"),
+        },
         properties={"runTemplate": "HyperDrive", "StepType": "HyperDriveStep"},
+        **_lifecycle.process_identity(),  # this step process drives it
     )
     print(
         f"HyperDrive run {record.id}: {sweep['max_total_runs']} trials of {sweep['script']}",
@@ -73,12 +135,13 @@ def main(arguments: list[str]) -> int:
     signal.signal(signal.SIGTERM, lambda *_: driver.stop.set())
     status = driver.execute()
     metrics = metrics_json(store, record.id)
-    output = definition.get("metrics_output")
-    if output:
-        path = Path(os.environ[DATA_REFERENCE_PREFIX + output])
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(metrics), encoding="utf-8")
     print("Metrics for HyperDrive run:", json.dumps(metrics), flush=True)
+    if status == RunStatus.COMPLETED:
+        try:
+            fill_training_outputs(workspace, definition, record.id, metrics)
+        except UserErrorException as exc:
+            print(f"HyperDrive step outputs: {exc}", file=sys.stderr, flush=True)
+            return 1
     if status != RunStatus.COMPLETED:
         error = (store.get_run(record.id).error or {}).get("error", {})
         print(

@@ -37,6 +37,7 @@ it through to the service) and ``bool`` where a number is expected.
 from __future__ import annotations
 
 import math
+import warnings
 from typing import Any
 
 from hyperpipe.exceptions import UserErrorException
@@ -141,6 +142,7 @@ def quniform(min_value: float, max_value: float, q: int) -> list[Any]:
     _check_number("quniform", "max_value", max_value)
     _check_q("quniform", q)
     _check_order("quniform", min_value, max_value, strict=True, rest=", q")
+    _warn_if_constant("quniform", min_value, max_value, q)
     return ["quniform", [min_value, max_value, q]]
 
 
@@ -181,6 +183,7 @@ def qloguniform(min_value: float, max_value: float, q: int) -> list[Any]:
     _check_number("qloguniform", "max_value", max_value)
     _check_q("qloguniform", q)
     _check_order("qloguniform", min_value, max_value, strict=False, rest=", q")
+    _warn_if_constant("qloguniform", math.exp(min_value), math.exp(max_value), q)
     return ["qloguniform", [min_value, max_value, q]]
 
 
@@ -281,6 +284,18 @@ def _check_order(function: str, low: float, high: float, *, strict: bool, rest: 
         )
         raise UserErrorException(
             f"{function} expects {relation}, got min_value={low!r}, max_value={high!r}; {fix}"
+        )
+
+
+def _warn_if_constant(function: str, low: float, high: float, q: float) -> None:
+    """A step wider than the range rounds every draw to one value: say so, with the value."""
+    values = {round(low / q) * q, round(high / q) * q}
+    if len(values) == 1:
+        warnings.warn(
+            f"{function}: every value is {values.pop()!r}, because the step q={q!r} is wider than "
+            f"the range [{low:g}, {high:g}]; use a smaller q (q=1 for whole numbers)",
+            UserWarning,
+            stacklevel=3,
         )
 
 
