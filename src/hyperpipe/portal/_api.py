@@ -49,6 +49,11 @@ def _views(request: Request) -> Views:
     return request.app.state.views
 
 
+# Bounds on query values: beyond them a database or a file offset would overflow.
+TEXT_LIMIT = 1000
+OFFSET_LIMIT = 2**53
+
+
 @router.get("/experiments", tags=["experiments"])
 def list_experiments(request: Request) -> list[ExperimentInfo]:
     """Every experiment, the most recently used first."""
@@ -59,17 +64,24 @@ def list_experiments(request: Request) -> list[ExperimentInfo]:
 def list_runs(
     request: Request,
     name: str,
-    status: Annotated[str | None, Query(description="Only runs in this status.")] = None,
-    tag: Annotated[str | None, Query(description="KEY (has the tag) or KEY=VALUE.")] = None,
-    q: Annotated[str | None, Query(description="Text in the run's id or name.")] = None,
+    status: Annotated[
+        str | None, Query(max_length=TEXT_LIMIT, description="Only runs in this status.")
+    ] = None,
+    tag: Annotated[
+        str | None, Query(max_length=TEXT_LIMIT, description="KEY (has the tag) or KEY=VALUE.")
+    ] = None,
+    q: Annotated[
+        str | None, Query(max_length=TEXT_LIMIT, description="Text in the run's id or name.")
+    ] = None,
     order: Annotated[
         str,
         Query(
+            max_length=TEXT_LIMIT,
             description="created, number, name, status, started, ended, duration or "
-            "type; a leading - sorts descending."
+            "type; a leading - sorts descending.",
         ),
     ] = "-created",
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=OFFSET_LIMIT)] = 0,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     children: Annotated[bool, Query(description="Include child runs.")] = False,
 ) -> RunPage:
@@ -111,7 +123,10 @@ def get_metric(
     run_id: str,
     name: str,
     max_points: Annotated[
-        int, Query(ge=0, description="Reduce to about this many points (0: all of them).")
+        int,
+        Query(
+            ge=0, le=OFFSET_LIMIT, description="Reduce to about this many points (0: all of them)."
+        ),
     ] = 2000,
 ) -> MetricSeriesData:
     """One metric series, ready to chart; long series keep each bucket's extremes."""
@@ -122,7 +137,14 @@ def get_metric(
 def get_log(
     request: Request,
     run_id: str,
-    offset: Annotated[int, Query(description="Byte offset; negative counts from the end.")] = 0,
+    offset: Annotated[
+        int,
+        Query(
+            ge=-OFFSET_LIMIT,
+            le=OFFSET_LIMIT,
+            description="Byte offset; negative counts from the end.",
+        ),
+    ] = 0,
 ) -> LogChunk:
     """The run's output (stdout and stderr) from a byte offset: poll it to follow a live run."""
     return _views(request).log(run_id, offset)

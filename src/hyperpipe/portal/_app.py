@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
@@ -57,6 +58,7 @@ def create_app(workspace: Workspace, token: str | None = None, scheduler: bool =
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.add_exception_handler(NotFound, _error(404))
     app.add_exception_handler(HyperpipeError, _error(400))
+    app.add_exception_handler(RequestValidationError, _invalid_request)
     app.add_middleware(TokenGate, token=token)
     app.add_middleware(SecurityHeaders)
     return app
@@ -110,6 +112,16 @@ def _error(status: int) -> Any:
         )
 
     return handle
+
+
+async def _invalid_request(request: Request, exc: Exception) -> Response:
+    """A value out of bounds or of the wrong type: 400 naming the parameter and the limit."""
+    problems = []
+    for error in getattr(exc, "errors", list)():
+        where = ".".join(str(part) for part in error.get("loc", ())[1:]) or "request"
+        problems.append(f"{where}: {error.get('msg', 'invalid')}")
+    message = "; ".join(problems) or "invalid request"
+    return await _error(400)(request, HyperpipeError(message))
 
 
 def _templates(workspace: Workspace) -> Jinja2Templates:

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
 from hyperpipe.core._paths import artifact_prefix
+from hyperpipe.portal._api import OFFSET_LIMIT, TEXT_LIMIT
 
 if TYPE_CHECKING:
     from hyperpipe.portal._views import Views
@@ -44,11 +45,11 @@ def experiments_page(request: Request) -> HTMLResponse:
 def runs_page(
     request: Request,
     name: str,
-    status: str | None = None,
-    tag: str | None = None,
-    q: str | None = None,
-    order: str = "-created",
-    offset: Annotated[int, Query(ge=0)] = 0,
+    status: Annotated[str | None, Query(max_length=TEXT_LIMIT)] = None,
+    tag: Annotated[str | None, Query(max_length=TEXT_LIMIT)] = None,
+    q: Annotated[str | None, Query(max_length=TEXT_LIMIT)] = None,
+    order: Annotated[str, Query(max_length=TEXT_LIMIT)] = "-created",
+    offset: Annotated[int, Query(ge=0, le=OFFSET_LIMIT)] = 0,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     children: bool = False,
 ) -> HTMLResponse:

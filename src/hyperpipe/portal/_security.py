@@ -11,6 +11,7 @@ come from another site, and the cookie never authenticates them: only the bearer
 from __future__ import annotations
 
 import ipaddress
+import re
 import secrets
 from http.cookies import SimpleCookie
 from typing import TYPE_CHECKING
@@ -26,6 +27,8 @@ if TYPE_CHECKING:
 __all__ = ["SecurityHeaders", "TokenGate", "check_binding", "cross_site", "is_loopback"]
 
 COOKIE = "hyperpipe_portal_token"
+# What a token may hold: it travels in a header, a cookie and an address unchanged.
+_TOKEN = re.compile(r"[A-Za-z0-9._~+/=-]+")
 LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1", "[::1]"})
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # No inline script anywhere: a string that slipped through escaping still could not run.
@@ -50,6 +53,13 @@ def check_binding(host: str, token: str | None) -> None:
     """Refuse to serve a non-loopback address without a token."""
     if token is not None and len(token) < 8:
         raise ConfigError("the portal token is too short: use at least 8 characters")
+    if token is not None and not _TOKEN.fullmatch(token):
+        bad = sorted({repr(c) for c in token if not _TOKEN.fullmatch(c)})
+        raise ConfigError(
+            f"the portal token has characters a browser cannot send back ({', '.join(bad)}): "
+            "use letters, digits and - _ . ~ + / = only (for example: "
+            f"{secrets.token_urlsafe(16)})"
+        )
     if token is None and not is_loopback(host):
         raise ConfigError(
             f"binding the portal to {host} makes it reachable from other machines, so it needs "
@@ -90,7 +100,8 @@ class TokenGate:
         if _matches(query.get("token"), self.token):
             # Keep the token out of the address bar and history: set the cookie, drop the param.
             rest = urlencode({k: v for k, v in query.items() if k != "token"})
-            location = scope["path"] + (f"?{rest}" if rest else "")
+            # One leading slash: "//other.host/x" would send the browser to another site.
+            location = "/" + scope["path"].lstrip("/\\") + (f"?{rest}" if rest else "")
             await send(
                 {
                     "type": "http.response.start",

@@ -331,6 +331,7 @@ class Views:
             opened = datastore._open(location)
         if offset < 0:  # from the end: the tail a page opens with
             offset = max(0, size + offset)
+        offset = min(offset, size)  # past the end: nothing new yet
         with opened as handle:
             handle.seek(offset)
             chunk = handle.read(MAX_LOG_CHUNK)

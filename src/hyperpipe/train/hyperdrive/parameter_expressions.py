@@ -183,7 +183,8 @@ def qloguniform(min_value: float, max_value: float, q: int) -> list[Any]:
     _check_number("qloguniform", "max_value", max_value)
     _check_q("qloguniform", q)
     _check_order("qloguniform", min_value, max_value, strict=False, rest=", q")
-    _warn_if_constant("qloguniform", math.exp(min_value), math.exp(max_value), q)
+    if max(min_value, max_value) < 700:  # exp() of more overflows a float: no constant there
+        _warn_if_constant("qloguniform", math.exp(min_value), math.exp(max_value), q)
     return ["qloguniform", [min_value, max_value, q]]
 
 
