@@ -38,6 +38,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/hyperdrive_overhead.py
 	$(BIN)/python benchmarks/sampler_efficiency.py
 	$(BIN)/python benchmarks/portal_load.py
+	$(BIN)/python benchmarks/scheduler_latency.py
 
 clean:
 	rm -rf $(VENV) $(DEMO_WS) .pytest_cache .ruff_cache

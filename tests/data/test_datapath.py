@@ -31,3 +31,23 @@ def test_bad_datapaths_and_bindings_say_what_to_pass(tmp_path):
         UserErrorException, match="mode must be 'mount' or 'download', got 'upload'"
     ):
         DataPathComputeBinding(mode="upload")
+
+
+def test_a_datapath_kept_as_json_names_its_datastore_and_comes_back_equal(tmp_path):
+    ws = Workspace.create("paths", path=tmp_path)
+    path = DataPath(ws.get_default_datastore(), "raw/2020")
+    kept = path._to_json()
+    assert kept == {"datastore": "workspaceblobstore", "path_on_datastore": "raw/2020"}
+    for form in (
+        kept,
+        {"DataStoreName": "workspaceblobstore", "RelativePath": "raw/2020"},
+        "workspaceblobstore:raw/2020",
+    ):
+        back = DataPath._from_json(form, ws)
+        assert back == path and back.datastore.name == "workspaceblobstore"
+    with pytest.raises(UserErrorException, match="datastore 'nope' is not registered"):
+        DataPath._from_json("nope:raw", ws)
+    with pytest.raises(UserErrorException, match="'raw' is not a DataPath; give"):
+        DataPath._from_json("raw", ws)
+    with pytest.raises(UserErrorException, match="must not contain '..'"):
+        DataPath._from_json({"datastore": "workspaceblobstore", "path_on_datastore": "../x"}, ws)

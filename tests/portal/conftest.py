@@ -20,7 +20,14 @@ import pytest
 
 from hyperpipe.core import Dataset, Datastore, Experiment, Model, ScriptRunConfig, Workspace
 from hyperpipe.core.compute import ComputeTarget, LocalCompute
-from hyperpipe.pipeline.core import OutputFileDatasetConfig, Pipeline, PipelineData
+from hyperpipe.pipeline.core import (
+    OutputFileDatasetConfig,
+    Pipeline,
+    PipelineData,
+    PipelineEndpoint,
+    Schedule,
+    ScheduleRecurrence,
+)
 from hyperpipe.pipeline.steps import PythonScriptStep
 from hyperpipe.train.hyperdrive import (
     BanditPolicy,
@@ -142,6 +149,9 @@ class Lab:
     policy_sweep: str
     dataset: str
     model: str
+    published: str = ""
+    endpoint: str = ""
+    schedule: str = ""
 
 
 def _script(folder: Path, name: str, code: str) -> Path:
@@ -204,6 +214,15 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Lab:
         )
         return Pipeline(ws, [prep, train])
 
+    published = pipeline().publish("prep-and-train", description="the pipes pipeline")
+    endpoint = PipelineEndpoint.publish(ws, "pipes", "the pipes endpoint", published)
+    schedule = Schedule.create(
+        ws,
+        "nightly",
+        published.id,
+        "pipes",
+        recurrence=ScheduleRecurrence("Day", 1, time_of_day="02:00"),
+    )
     first = Experiment(ws, "pipes").submit(pipeline())
     first.wait_for_completion()
     again = Experiment(ws, "pipes").submit(pipeline())
@@ -252,6 +271,9 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Lab:
         policy_sweep=policy_sweep.id,
         dataset="texts",
         model="tiny",
+        published=published.id,
+        endpoint=endpoint.id,
+        schedule=schedule.id,
     )
 
 

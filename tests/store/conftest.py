@@ -13,7 +13,9 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
     from pathlib import Path
 
-pytest.register_assert_rewrite("hyperpipe.testing.store_contract")
+pytest.register_assert_rewrite(
+    "hyperpipe.testing.store_contract", "hyperpipe.testing.automation_contract"
+)
 
 # Put in front of a worker's code: it gets INDEX, ARGS, and wait_for_go() to call once its imports
 # and setup are done, so that every worker starts its real work at the same moment.

@@ -148,29 +148,91 @@ def test_a_store_from_before_point_counts_upgrades_with_its_series_counted_and_r
     assert _schema_state(new_url)[0] == [SCHEMA_REVISION]
 
 
-def test_a_store_from_before_environments_upgrades_keeping_its_data(new_url: str) -> None:
+_AUTOMATION_TABLES = {
+    "published_pipelines",
+    "pipeline_endpoints",
+    "pipeline_endpoint_versions",
+    "schedules",
+    "schedule_fires",
+    "scheduler_daemons",
+}
+
+
+def _downgrade(url: str, revision: str) -> None:
     from alembic.config import Config
 
     from hyperpipe.store import _engine
 
-    store = SqlStore(new_url)
-    run = store.create_run(experiment_name="e", run_id="kept", run_type="t")
-    store.register_model("m", datastore="ds", path="models/m")
-    store.close()
-    engine = create_engine(new_url)
+    engine = create_engine(url)
     config = Config()
     config.set_main_option("script_location", str(Path(_engine.__file__).parent / "migrations"))
-    with engine.begin() as conn:  # back to the revision before the table existed
-        config.attributes["connection"] = conn
-        alembic.command.downgrade(config, "0005")
-    engine.dispose()
-    assert _schema_state(new_url) == (["0005"], _TABLES - {"environments"})
+    try:
+        with engine.begin() as conn:
+            config.attributes["connection"] = conn
+            alembic.command.downgrade(config, revision)
+    finally:
+        engine.dispose()
+
+
+def _publish_and_schedule(store: SqlStore) -> None:
+    """What the 0007 tables hold works: a published pipeline, a schedule, an exactly-once fire."""
+    from hyperpipe.store import NewFire
+
+    published = store.publish_pipeline(
+        pipeline_id="p1", name="retrain", graph_id="g", definition={"steps": []}
+    )
+    schedule = store.create_schedule(
+        schedule_id="s1",
+        name="nightly",
+        experiment_name="e",
+        trigger={"recurrence": {"frequency": "Day", "interval": 1}},
+        pipeline_id=published.id,
+    )
+    assert store.claim_schedule_fires(schedule.id, [NewFire("t", 1.0)]) is not None
+    assert store.claim_schedule_fires(schedule.id, [NewFire("t", 1.0)]) is None
+
+
+def test_a_store_from_before_environments_and_schedules_upgrades_keeping_its_data(
+    new_url: str,
+) -> None:
+    store = SqlStore(new_url)
+    run = store.create_run(experiment_name="e", run_id="kept", run_type="azureml.PipelineRun")
+    store.register_model("m", datastore="ds", path="models/m")
+    store.close()
+    _downgrade(new_url, "0005")  # back to before environments (0006) and schedules (0007)
+    assert _schema_state(new_url) == (
+        ["0005"],
+        _TABLES - {"environments"} - _AUTOMATION_TABLES,
+    )
+
+    reopened = SqlStore(new_url)  # upgrades through 0006 and 0007
+    try:
+        assert reopened.get_run("kept") == run
+        assert reopened.get_model("m").path == "models/m"
+        assert reopened.register_environment("train", {"name": "train"}).version == 1
+        _publish_and_schedule(reopened)
+    finally:
+        reopened.close()
+    assert _schema_state(new_url) == ([SCHEMA_REVISION], _TABLES)
+
+
+def test_a_store_with_environments_from_before_schedules_upgrades_keeping_them(
+    new_url: str,
+) -> None:
+    store = SqlStore(new_url)
+    run = store.create_run(experiment_name="e", run_id="kept", run_type="azureml.PipelineRun")
+    store.register_environment("train", {"name": "train", "python": {"version": "3.12"}})
+    store.close()
+    _downgrade(new_url, "0006")  # environments exist, schedules do not yet
+    assert _schema_state(new_url) == (["0006"], _TABLES - _AUTOMATION_TABLES)
 
     reopened = SqlStore(new_url)
     try:
-        assert reopened.get_run("kept").key == run.key
-        assert reopened.get_model("m").path == "models/m"
-        assert reopened.register_environment("train", {"name": "train"}).version == 1
+        assert reopened.get_run("kept") == run
+        kept = reopened.get_environment("train")
+        assert kept is not None and kept.version == 1
+        assert kept.definition == {"name": "train", "python": {"version": "3.12"}}
+        _publish_and_schedule(reopened)
     finally:
         reopened.close()
     assert _schema_state(new_url) == ([SCHEMA_REVISION], _TABLES)

@@ -11,12 +11,16 @@ from hyperpipe import __version__
 from hyperpipe.cli import (
     _compute,
     _datasets,
+    _endpoints,
     _examples,
     _experiments,
     _models,
     _pipelines,
     _portal,
+    _published,
     _runs,
+    _scheduler,
+    _schedules,
     _workspace,
 )
 from hyperpipe.cli._common import WorkspaceOption, console, errors, esc, state
@@ -38,6 +42,10 @@ app.add_typer(_experiments.app, name="experiments")
 app.add_typer(_models.app, name="models")
 app.add_typer(_compute.app, name="compute")
 app.add_typer(_pipelines.app, name="pipelines")
+app.add_typer(_published.app, name="published")
+app.add_typer(_endpoints.app, name="endpoints")
+app.add_typer(_schedules.app, name="schedules")
+app.add_typer(_scheduler.app, name="scheduler")
 app.add_typer(_datasets.app, name="datasets")
 app.add_typer(_examples.app, name="example")
 app.command()(_portal.portal)

@@ -1,8 +1,12 @@
-"""``hyperpipe pipelines``: inspect pipeline runs, explain step reuse, resume and cancel."""
+"""``hyperpipe pipelines``: inspect pipeline runs, explain step reuse, resume, cancel, publish."""
 
 from __future__ import annotations
 
-from typing import Annotated
+import importlib.util
+import inspect
+import sys
+from pathlib import Path
+from typing import Annotated, Any
 
 import typer
 
@@ -20,7 +24,8 @@ from hyperpipe.cli._common import (
 from hyperpipe.exceptions import HyperpipeError
 
 app = typer.Typer(
-    help="Inspect pipeline runs, explain step reuse, resume and cancel.", no_args_is_help=True
+    help="Inspect pipeline runs, explain step reuse, resume, cancel and publish.",
+    no_args_is_help=True,
 )
 
 PIPELINE_RUN = "azureml.PipelineRun"
@@ -160,3 +165,90 @@ def pipelines_cancel(run_id: Annotated[str, typer.Argument(help="The pipeline ru
     the_run = _pipeline_run(run_id)
     the_run.cancel()
     console.print(f"Cancel requested for {esc(run_id)}: {the_run.get_status()}")
+
+
+@app.command("publish")
+def pipelines_publish(
+    script_or_run: Annotated[
+        str,
+        typer.Argument(help="A Python script that builds the pipeline, or a pipeline run's id."),
+    ],
+    name: Annotated[str, typer.Option("--name", "-n", help="The published pipeline's name.")],
+    description: Annotated[str | None, typer.Option(help="What the pipeline does.")] = None,
+    version: Annotated[str | None, typer.Option(help="A version label of your choice.")] = None,
+    continue_on_step_failure: Annotated[
+        bool | None,
+        typer.Option(help="Let independent steps go on when one fails (the default for runs)."),
+    ] = None,
+    attribute: Annotated[
+        str | None,
+        typer.Option(
+            help="In the script: the function (given the workspace) or Pipeline variable to "
+            "publish. Default: build_pipeline, else the one Pipeline the script defines."
+        ),
+    ] = None,
+) -> None:
+    """Publish a pipeline, from the script that builds it or from a pipeline run; prints its id.
+
+    The script is imported, not run as __main__: it builds the pipeline in a function
+    (build_pipeline(workspace) by default) or at module level, and keeps its own submission
+    under `if __name__ == "__main__":`.
+    """
+    from hyperpipe.compat import enable_azureml_alias
+
+    enable_azureml_alias()  # scripts written for SDK v1 import azureml
+    ws = workspace()
+    path = Path(script_or_run)
+    if path.suffix == ".py" or path.is_file():
+        pipeline = _pipeline_from_script(path, ws, attribute)
+        published = pipeline.publish(
+            name=name,
+            description=description,
+            version=version,
+            continue_on_step_failure=continue_on_step_failure,
+        )
+    else:
+        published = _pipeline_run(script_or_run).publish_pipeline(
+            name, description, version, continue_on_step_failure
+        )
+    console.print(esc(published.id))
+    errors.print(
+        f"Published pipeline [bold]{esc(published.name)}[/] {esc(published.id)}: "
+        f"{published.total_run_steps} step(s); submit it with `hyperpipe published submit "
+        f"{esc(published.id)} -e EXPERIMENT` or POST {esc(published.endpoint)}"
+    )
+
+
+def _pipeline_from_script(path: Path, ws: Any, attribute: str | None) -> Any:
+    from hyperpipe.pipeline.core import Pipeline
+
+    if not path.is_file():
+        raise HyperpipeError(f"no script at {path}; give a Python file or a pipeline run id")
+    spec = importlib.util.spec_from_file_location("_hyperpipe_published_script", path.resolve())
+    module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+    sys.path.insert(0, str(path.resolve().parent))
+    try:
+        spec.loader.exec_module(module)  # type: ignore[union-attr]
+    finally:
+        sys.path.remove(str(path.resolve().parent))
+    if attribute is not None:
+        if not hasattr(module, attribute):
+            raise HyperpipeError(f"{path} has no {attribute!r}; check --attribute")
+        found = getattr(module, attribute)
+    elif hasattr(module, "build_pipeline"):
+        found = module.build_pipeline
+    else:
+        pipelines = [v for v in vars(module).values() if isinstance(v, Pipeline)]
+        if len(pipelines) != 1:
+            raise HyperpipeError(
+                f"{path} defines {len(pipelines)} Pipeline objects and no build_pipeline "
+                "function; name the one to publish with --attribute"
+            )
+        found = pipelines[0]
+    if callable(found) and not isinstance(found, Pipeline):
+        found = found(ws) if inspect.signature(found).parameters else found()
+    if not isinstance(found, Pipeline):
+        raise HyperpipeError(
+            f"{path}: {attribute or 'build_pipeline'} gave a {type(found).__name__}, not a Pipeline"
+        )
+    return found

@@ -21,8 +21,12 @@ def portal(
             help="Required on every page and API call (Bearer header, or ?token= once).",
         ),
     ] = None,
+    scheduler: Annotated[
+        bool,
+        typer.Option(help="Also fire due schedules while serving (the scheduler daemon's loop)."),
+    ] = False,
 ) -> None:
-    """Open the portal: experiments, runs, metrics, pipelines and sweeps in the browser."""
+    """Open the portal: experiments, runs, metrics, pipelines, sweeps and schedules."""
     from hyperpipe.portal import serve
 
-    serve(workspace(), host=host, port=port, token=token)
+    serve(workspace(), host=host, port=port, token=token, scheduler=scheduler)

@@ -64,15 +64,16 @@ class Experiment(SdkV1Surface):
         return hash((self._workspace, self._name))
 
     def submit(self, config: Any, tags: dict[str, Any] | None = None, **kwargs: Any) -> Run:
-        """Submit a ``ScriptRunConfig``, ``Pipeline`` or ``HyperDriveConfig``; returns its run.
+        """Submit a ``ScriptRunConfig``, ``Pipeline``, ``PublishedPipeline``, ``PipelineEndpoint``
+        or ``HyperDriveConfig``; returns its run.
 
         Keyword arguments go to the config's own submit (e.g. ``pipeline_parameters=``).
         """
         submit = getattr(config, "_submit_to", None)
         if submit is None:
             raise UserErrorException(
-                f"cannot submit a {type(config).__name__}; submit a ScriptRunConfig, Pipeline or "
-                "HyperDriveConfig"
+                f"cannot submit a {type(config).__name__}; submit a ScriptRunConfig, Pipeline, "
+                "PublishedPipeline, PipelineEndpoint or HyperDriveConfig"
             )
         run = submit(self, **kwargs)
         if tags:

@@ -65,6 +65,8 @@ class Workspace(SdkV1Surface):
         self._config = config
         self.tags = dict(tags or {})
         self.sku = sku
+        if hasattr(auth, "_bind"):  # the auth object's header is this workspace's portal token
+            auth._bind(self.root)
 
     # -- constructors -------------------------------------------------------------------------
 
@@ -131,7 +133,7 @@ class Workspace(SdkV1Surface):
         )
         wsconfig.save_config(config)
         try:
-            workspace = cls(_config=config, tags=tags, sku=sku)
+            workspace = cls(auth=auth, _config=config, tags=tags, sku=sku)
             workspace.get_default_datastore()._local_path().mkdir(parents=True, exist_ok=True)  # type: ignore[union-attr]
             workspace._store  # noqa: B018 - creates the database and its schema now, not mid-run
         except BaseException:
@@ -152,7 +154,7 @@ class Workspace(SdkV1Surface):
         path: str | os.PathLike[str] | None = None,
     ) -> Workspace:
         """The workspace called ``name`` whose config is found from ``path``."""
-        return cls(subscription_id, resource_group, name, path=path)
+        return cls(subscription_id, resource_group, name, auth=auth, path=path)
 
     @classmethod
     def from_config(
@@ -163,7 +165,7 @@ class Workspace(SdkV1Surface):
         _file_name: str | None = None,
     ) -> Workspace:
         """Load the workspace whose config SDK v1's search rules find (see ``find_config``)."""
-        return cls(_config=wsconfig.load_config(wsconfig.find_config(path, _file_name)))
+        return cls(auth=auth, _config=wsconfig.load_config(wsconfig.find_config(path, _file_name)))
 
     def write_config(
         self, path: str | os.PathLike[str] | None = None, file_name: str | None = None

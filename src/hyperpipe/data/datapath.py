@@ -8,6 +8,10 @@ make a step input chosen at submit time::
     data_input = (param, DataPathComputeBinding(mode="mount"))
     step = PythonScriptStep("train.py", arguments=["--data", data_input], inputs=[data_input])
     experiment.submit(pipeline, pipeline_parameters={"input_data": DataPath(datastore, "raw/2021")})
+
+A published pipeline keeps such a parameter's default as JSON (``DataPath._to_json``); its
+submissions, schedules (``data_path_parameter_name``) and REST ``DataPathAssignments`` name a
+new path by datastore name (``DataPath._from_json``).
 """
 
 from __future__ import annotations
@@ -90,6 +94,32 @@ class DataPath(SdkV1Surface):
             "path_on_datastore": self._path_on_datastore,
             "datastore": self.datastore_name,
         }
+
+    def _to_json(self) -> dict[str, Any]:
+        """What a run's definition and a published pipeline keep of this path (JSON)."""
+        return {"datastore": self.datastore_name, "path_on_datastore": self._path_on_datastore}
+
+    @classmethod
+    def _from_json(cls, value: Any, workspace: Any) -> DataPath:
+        """The path ``value`` names in ``workspace``: ``_to_json``'s form, SDK v1's REST
+        ``{"DataStoreName", "RelativePath"}`` or the text ``"datastore:path"``. The datastore
+        must exist in the workspace."""
+        datastore = path = None
+        if isinstance(value, dict):
+            datastore = value.get("DataStoreName", value.get("datastore"))
+            path = value.get("RelativePath", value.get("path_on_datastore", value.get("path")))
+        elif isinstance(value, str) and ":" in value:
+            datastore, _, path = value.partition(":")
+        if (
+            not isinstance(datastore, str)
+            or not datastore
+            or not isinstance(path, (str, type(None)))
+        ):
+            raise UserErrorException(
+                f"{value!r} is not a DataPath; give {{'DataStoreName': name, 'RelativePath': "
+                "path}} or 'datastore:path'"
+            )
+        return cls(workspace._datastore(datastore), path)
 
     def _key(self) -> tuple[str, str]:
         return (self.datastore_name, normalize_path(self._path_on_datastore))

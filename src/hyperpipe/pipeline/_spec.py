@@ -2,7 +2,9 @@
 
 A spec holds everything needed to run the step again in any process (resume): the script and
 its stored snapshot, arguments as tokens (literals, or ``{"port": name}`` / ``{"dataset": name}``
-replaced by paths when the step starts), parameter values bound at submit, inputs, outputs.
+replaced by paths when the step starts), inputs, outputs. Specs are made as templates where each
+pipeline parameter is a ``{"parameter": name}`` token (``_template`` binds them at submit), so a
+published pipeline keeps its specs and binds new values each time it is submitted.
 """
 
 from __future__ import annotations
@@ -43,10 +45,9 @@ def step_spec(
     workspace: Workspace,
     default_source_directory: str | os.PathLike[str] | None,
     default_datastore: str,
-    parameters: dict[str, Any],
     depends_on: set[str],
 ) -> dict[str, Any]:
-    """The JSON description of ``step`` with parameter values bound."""
+    """The JSON description of ``step``, pipeline parameters left as ``{"parameter": name}``."""
     source = source_directory_of(step, default_source_directory)
     snapshot, files = store_snapshot(source, workspace.state_dir / "snapshots")
     ports = _ports(step)
@@ -62,16 +63,14 @@ def step_spec(
         "source_directory": str(source),
         "snapshot": snapshot,
         "source_files": files,
-        "arguments": [_token(step, value, ports, parameters) for value in step._arguments],
-        "params": {
-            name: str(_bound(value, parameters)) for name, value in sorted(step.params.items())
-        },
+        "arguments": [_token(step, value, ports) for value in step._arguments],
+        "params": {name: _param(value) for name, value in sorted(step.params.items())},
         "target": step.compute_target or "local",
         "allow_reuse": step.allow_reuse,
         "version": step.version,
         "environment_variables": environment,
         "environment": environment_record(_environment_of(step)),
-        "inputs": [_input(binding, workspace, parameters) for binding in step._inputs],
+        "inputs": [_input(binding, workspace) for binding in step._inputs],
         "outputs": [
             {
                 "name": data.output_name,
@@ -140,14 +139,26 @@ def _ports(step: PipelineStep) -> dict[int, str]:
     return ports
 
 
-def _bound(value: Any, parameters: dict[str, Any]) -> Any:
-    return parameters[value.name] if isinstance(value, PipelineParameter) else value
+def _param(value: Any) -> Any:
+    return {"parameter": value.name} if isinstance(value, PipelineParameter) else str(value)
 
 
-def _token(
-    step: PipelineStep, value: Any, ports: dict[int, str], parameters: dict[str, Any]
-) -> Any:
-    value = _bound(value, parameters)
+def _token(step: PipelineStep, value: Any, ports: dict[int, str]) -> Any:
+    if isinstance(value, PipelineParameter):
+        if value.type_name == "datapath":
+            raise UserErrorException(
+                f"step {step.name!r}: PipelineParameter {value.name!r} holds a DataPath; pass "
+                "(parameter, DataPathComputeBinding()) as the argument and input instead"
+            )
+        if value.type_name == "dataset":
+            raise UserErrorException(
+                f"step {step.name!r}: PipelineParameter {value.name!r} holds a dataset; pass "
+                f"DatasetConsumptionConfig('name', {value.name}) as the argument and input "
+                "instead"
+            )
+        return {"parameter": value.name}
+    if isinstance(value, DataPathInput):
+        return {"port": value.name}
     if isinstance(value, PipelineDataInput):
         return {"port": value.name}
     if isinstance(value, PipelineData):
@@ -156,14 +167,20 @@ def _token(
         return {"dataset": value.name}
     if isinstance(value, DataReference):
         return {"port": value.data_reference_name}
-    if isinstance(value, DataPathInput):
-        return {"port": value.name}
     if isinstance(value, (str, int, float, bool)):
         return str(value)
     raise UserErrorException(f"step {step.name!r}: cannot pass {value!r} as an argument")
 
 
-def _input(binding: Any, workspace: Workspace, parameters: dict[str, Any]) -> dict[str, Any]:
+def _input(binding: Any, workspace: Workspace) -> dict[str, Any]:
+    if isinstance(binding, DataPathInput):  # a "reference" input once the path is bound
+        return {
+            "kind": "datapath",
+            "port": binding.name,
+            "parameter": binding.parameter.name,
+            "mode": binding.binding.mode,
+            "path_on_compute": binding.binding.path_on_compute,
+        }
     if isinstance(binding, PipelineDataInput):
         return {
             "kind": "data",
@@ -175,21 +192,17 @@ def _input(binding: Any, workspace: Workspace, parameters: dict[str, Any]) -> di
             "tabular": getattr(binding.data, "tabular", None),
         }
     if isinstance(binding, DatasetConsumptionConfig):
-        if binding.parameter is not None:  # the dataset chosen at submit
-            binding = binding._bound(parameters[binding.parameter.name])
+        if binding.parameter is not None:  # a "dataset" input once the dataset is bound
+            return {
+                "kind": "dataset_parameter",
+                "port": binding.name,
+                "name": binding.name,
+                "parameter": binding.parameter.name,
+                "mode": binding.mode,
+                "path_on_compute": binding.path_on_compute,
+            }
         # The spec's own "kind" (file/tabular) must not replace the input kind "dataset".
         return {**binding._to_spec(workspace), "kind": "dataset", "port": binding.name}
-    if isinstance(binding, DataPathInput):  # the datastore path chosen at submit
-        path = parameters[binding.name]
-        return {
-            "kind": "reference",
-            "port": binding.name,
-            "datastore": path.datastore_name,
-            "path": path.path_on_datastore or "",
-            "mode": binding.binding.mode,
-            "path_on_compute": binding.binding.path_on_compute,
-            "parameter": binding.name,
-        }
     return {
         "kind": "reference",
         "port": binding.data_reference_name,

@@ -14,12 +14,12 @@ if TYPE_CHECKING:
 __all__ = ["create_app", "serve"]
 
 
-def create_app(workspace: Workspace, token: str | None = None) -> Any:
+def create_app(workspace: Workspace, token: str | None = None, scheduler: bool = False) -> Any:
     """The portal's FastAPI app for ``workspace`` (see ``_app.create_app``)."""
     _require_extra()
     from hyperpipe.portal._app import create_app as create
 
-    return create(workspace, token)
+    return create(workspace, token, scheduler=scheduler)
 
 
 def serve(workspace: Workspace, host: str = "127.0.0.1", port: int = 8765, **kwargs: Any) -> None:

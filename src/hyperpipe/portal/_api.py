@@ -8,6 +8,14 @@ from typing import TYPE_CHECKING, Annotated
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse, Response, StreamingResponse
 
+from hyperpipe.portal._automation_schemas import (
+    EndpointInfo,
+    PublishedDetail,
+    PublishedInfo,
+    ScheduleDetail,
+    ScheduleInfo,
+    SchedulerInfo,
+)
 from hyperpipe.portal._schemas import (
     CompareView,
     DatasetInfo,
@@ -28,6 +36,7 @@ from hyperpipe.portal._schemas import (
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
+    from hyperpipe.portal._automation import AutomationViews
     from hyperpipe.portal._views import Views
 
 __all__ = ["router"]
@@ -241,3 +250,49 @@ def list_datasets(request: Request) -> list[DatasetInfo]:
 def get_dataset(request: Request, name: str) -> list[DatasetInfo]:
     """Every version of one dataset, each with the runs that used it."""
     return _views(request).datasets(name)
+
+
+def _automation(request: Request) -> AutomationViews:
+    return request.app.state.automation
+
+
+@router.get("/published", tags=["published pipelines"])
+def list_published(request: Request) -> list[PublishedInfo]:
+    """Every published pipeline (Active and Disabled), newest first, with its REST endpoint."""
+    return _automation(request).published_list(str(request.base_url))
+
+
+@router.get("/published/{pipeline_id}", tags=["published pipelines"])
+def get_published(request: Request, pipeline_id: str) -> PublishedDetail:
+    """A published pipeline: steps, parameters and defaults, schedules, latest runs."""
+    return _automation(request).published(pipeline_id, str(request.base_url))
+
+
+@router.get("/endpoints", tags=["published pipelines"])
+def list_endpoints(request: Request) -> list[EndpointInfo]:
+    """Every pipeline endpoint with its versions and default version."""
+    return _automation(request).endpoints(str(request.base_url))
+
+
+@router.get("/endpoints/{endpoint_id}", tags=["published pipelines"])
+def get_endpoint(request: Request, endpoint_id: str) -> EndpointInfo:
+    """One pipeline endpoint with its versions and default version."""
+    return _automation(request).endpoint(endpoint_id, str(request.base_url))
+
+
+@router.get("/schedules", tags=["schedules"])
+def list_schedules(request: Request) -> list[ScheduleInfo]:
+    """Every schedule: what it submits, its trigger, next due time and last fire."""
+    return _automation(request).schedules()
+
+
+@router.get("/schedules/{schedule_id}", tags=["schedules"])
+def get_schedule(request: Request, schedule_id: str) -> ScheduleDetail:
+    """A schedule with its latest fires: runs, failures and skipped due times with reasons."""
+    return _automation(request).schedule(schedule_id)
+
+
+@router.get("/schedulers", tags=["schedules"])
+def list_schedulers(request: Request) -> list[SchedulerInfo]:
+    """The latest scheduler daemons and whether their processes live."""
+    return _automation(request).schedulers()

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
+import sys
+import threading
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -15,12 +18,16 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
 import hyperpipe
+from hyperpipe.core._portal_access import workspace_token
 from hyperpipe.exceptions import HyperpipeError
-from hyperpipe.portal import _api, _pages
+from hyperpipe.portal import _api, _pages, _rest
+from hyperpipe.portal._automation import AutomationViews
 from hyperpipe.portal._security import SecurityHeaders, TokenGate
 from hyperpipe.portal._views import NotFound, Views
 
 if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+
     from hyperpipe.core import Workspace
 
 __all__ = ["create_app"]
@@ -28,18 +35,24 @@ __all__ = ["create_app"]
 HERE = Path(__file__).parent
 
 
-def create_app(workspace: Workspace, token: str | None = None) -> FastAPI:
+def create_app(workspace: Workspace, token: str | None = None, scheduler: bool = False) -> FastAPI:
     """The portal for ``workspace``. With ``token`` every request must carry it; without, only
-    requests addressed to a loopback name are answered."""
+    requests addressed to a loopback name are answered. With ``scheduler`` the scheduler daemon's
+    loop runs inside the portal (a thread) while it serves."""
     app = FastAPI(
         title="hyperpipe portal",
         version=hyperpipe.__version__,
         description="Runs, metrics, pipelines and HyperDrive sweeps of one hyperpipe workspace.",
         docs_url=None,  # the interactive docs load their script from a CDN: not here
         redoc_url=None,
+        lifespan=_scheduler_loop(workspace) if scheduler else None,
     )
     app.state.views = Views(workspace)
+    app.state.automation = AutomationViews(workspace)
     app.state.templates = _templates(workspace)
+    # REST submission takes the portal's token or the workspace's own one, even on loopback.
+    app.state.submit_tokens = [t for t in (token, workspace_token(workspace.root)) if t]
+    app.include_router(_rest.router)
     app.include_router(_api.router)
     app.include_router(_pages.router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
@@ -51,9 +64,47 @@ def create_app(workspace: Workspace, token: str | None = None) -> FastAPI:
     return app
 
 
+def _scheduler_loop(workspace: Workspace) -> Any:
+    """Lifespan that runs the scheduler daemon in a thread while the portal serves."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        from hyperpipe.compat import enable_azureml_alias
+        from hyperpipe.pipeline._daemon import SchedulerDaemon, clock_from_environment
+
+        enable_azureml_alias()
+
+        def log(line: str) -> None:
+            sys.stderr.write(f"{datetime.now():%Y-%m-%d %H:%M:%S} {line}\n")
+
+        daemon = SchedulerDaemon(workspace, clock=clock_from_environment(), log=log)
+        daemon.register(portal=True)
+        thread = threading.Thread(target=daemon.run, name="hyperpipe-scheduler", daemon=True)
+        thread.start()
+        app.state.scheduler = daemon
+        try:
+            yield
+        finally:
+            daemon.stop.set()
+            thread.join(timeout=30)
+
+    return lifespan
+
+
 def _error(status: int) -> Any:
     async def handle(request: Request, exc: Exception) -> Response:
         message = str(exc)
+        if request.url.path.startswith("/api/v1.0/"):  # the REST routes answer as SDK v1's did
+            return JSONResponse(
+                {
+                    "error": {
+                        "code": "NotFound" if status == 404 else "UserError",
+                        "message": message,
+                    },
+                    "detail": message,
+                },
+                status_code=status,
+            )
         if request.url.path.startswith("/api/"):
             return JSONResponse({"detail": message}, status_code=status)
         return request.app.state.templates.TemplateResponse(

@@ -128,3 +128,48 @@ def datasets_page(request: Request) -> HTMLResponse:
 @router.get("/datasets/{name}")
 def dataset_page(request: Request, name: str) -> HTMLResponse:
     return _render(request, "dataset.html", name=name, versions=_views(request).datasets(name))
+
+
+@router.get("/published")
+def published_page(request: Request) -> HTMLResponse:
+    automation = request.app.state.automation
+    base = str(request.base_url)
+    return _render(request, "published.html", pipelines=automation.published_list(base))
+
+
+@router.get("/published/{pipeline_id}")
+def published_pipeline_page(request: Request, pipeline_id: str) -> HTMLResponse:
+    automation = request.app.state.automation
+    base = str(request.base_url)
+    return _render(request, "published_pipeline.html", p=automation.published(pipeline_id, base))
+
+
+@router.get("/endpoints")
+def endpoints_page(request: Request) -> HTMLResponse:
+    automation = request.app.state.automation
+    base = str(request.base_url)
+    return _render(request, "endpoints.html", endpoints=automation.endpoints(base))
+
+
+@router.get("/endpoints/{endpoint_id}")
+def endpoint_page(request: Request, endpoint_id: str) -> HTMLResponse:
+    automation = request.app.state.automation
+    base = str(request.base_url)
+    return _render(request, "endpoint.html", e=automation.endpoint(endpoint_id, base))
+
+
+@router.get("/schedules")
+def schedules_page(request: Request) -> HTMLResponse:
+    automation = request.app.state.automation
+    return _render(
+        request,
+        "schedules.html",
+        schedules=automation.schedules(),
+        schedulers=automation.schedulers(),
+    )
+
+
+@router.get("/schedules/{schedule_id}")
+def schedule_page(request: Request, schedule_id: str) -> HTMLResponse:
+    automation = request.app.state.automation
+    return _render(request, "schedule.html", s=automation.schedule(schedule_id))

@@ -3,7 +3,9 @@
 The token travels as ``Authorization: Bearer <token>``, or once in the address (``?token=``),
 after which the browser keeps it in an HTTP-only cookie. Without a token the portal only
 answers requests addressed to a loopback name, so a web page elsewhere cannot reach it through
-DNS rebinding.
+DNS rebinding. Requests that change state (anything but GET, HEAD, OPTIONS) are refused when they
+come from another site, and the cookie never authenticates them: only the bearer header does
+(the REST routes also want a token on loopback, see ``_rest``).
 """
 
 from __future__ import annotations
@@ -18,14 +20,17 @@ from urllib.parse import parse_qsl, urlencode
 from hyperpipe.exceptions import ConfigError
 
 if TYPE_CHECKING:
+    from typing import Any
+
     from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-__all__ = ["SecurityHeaders", "TokenGate", "check_binding", "is_loopback"]
+__all__ = ["SecurityHeaders", "TokenGate", "check_binding", "cross_site", "is_loopback"]
 
 COOKIE = "hyperpipe_portal_token"
 # What a token may hold: it travels in a header, a cookie and an address unchanged.
 _TOKEN = re.compile(r"[A-Za-z0-9._~+/=-]+")
 LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1", "[::1]"})
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # No inline script anywhere: a string that slipped through escaping still could not run.
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
@@ -75,6 +80,10 @@ class TokenGate:
             await self.app(scope, receive, send)
             return
         headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+        unsafe = scope.get("method", "GET") not in SAFE_METHODS
+        if unsafe and cross_site(headers):
+            await _plain(send, 403, "cross-site requests may not change anything here")
+            return
         if self.token is None:
             host = _hostname(headers.get("host", ""))
             if host and not is_loopback(host):
@@ -112,7 +121,7 @@ class TokenGate:
             return
         bearer = headers.get("authorization", "")
         given = bearer[7:] if bearer.lower().startswith("bearer ") else None
-        if given is None:
+        if given is None and not unsafe:  # a cookie never authenticates a change
             cookie = SimpleCookie(headers.get("cookie", ""))
             given = cookie[COOKIE].value if COOKIE in cookie else None
         if not _matches(given, self.token):
@@ -154,6 +163,19 @@ class SecurityHeaders:
             await send(message)
 
         await self.app(scope, receive, with_headers)
+
+
+def cross_site(headers: Any) -> bool:
+    """Whether a request says it comes from another site: an ``Origin`` that is not this
+    server's own (scheme-less compare against ``Host``), or ``Sec-Fetch-Site: cross-site``."""
+    if headers.get("sec-fetch-site", "").lower() == "cross-site":
+        return True
+    origin = headers.get("origin")
+    if not origin:
+        return False
+    if origin == "null":
+        return True
+    return origin.split("://", 1)[-1].rstrip("/").lower() != headers.get("host", "").lower()
 
 
 def _hostname(header: str) -> str:

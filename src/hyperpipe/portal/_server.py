@@ -25,17 +25,19 @@ def serve(
     port: int = 8765,
     token: str | None = None,
     log_level: str = "warning",
+    scheduler: bool = False,
 ) -> None:
     """Serve the portal until interrupted. Off loopback a token is required (``--token`` or
     ``HYPERPIPE_PORTAL_TOKEN``)."""
     token = token or os.environ.get(TOKEN_ENV) or None
     check_binding(host, token)
-    app = create_app(workspace, token)
+    app = create_app(workspace, token, scheduler=scheduler)
     shown = f"[{host}]" if ":" in host else host
     address = f"http://{shown}:{port}/"
     sys.stderr.write(
         f"hyperpipe portal for workspace {workspace.name!r} at {address}"
         + (f"?token={token}" if token else "")
+        + ("; firing schedules" if scheduler else "")
         + "  (Ctrl+C to stop)\n"
     )
     sys.stderr.flush()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import threading
 
-from hyperpipe.store._base import NewPoint, Store
+from hyperpipe.store._base import NewFire, NewPoint, Store
 from hyperpipe.store._records import (
     ArtifactRecord,
     DatasetRecord,
@@ -15,7 +15,12 @@ from hyperpipe.store._records import (
     MetricPoint,
     MetricSeries,
     ModelRecord,
+    PipelineEndpointRecord,
+    PublishedPipelineRecord,
     RunRecord,
+    ScheduleFireRecord,
+    ScheduleRecord,
+    SchedulerRecord,
 )
 from hyperpipe.store._status import TERMINAL_STATUSES, RunStatus, can_transition
 
@@ -29,9 +34,15 @@ __all__ = [
     "MetricPoint",
     "MetricSeries",
     "ModelRecord",
+    "NewFire",
     "NewPoint",
+    "PipelineEndpointRecord",
+    "PublishedPipelineRecord",
     "RunRecord",
     "RunStatus",
+    "ScheduleFireRecord",
+    "ScheduleRecord",
+    "SchedulerRecord",
     "Store",
     "can_transition",
     "get_store",

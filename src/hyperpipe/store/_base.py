@@ -15,12 +15,17 @@ if TYPE_CHECKING:
         MetricBucket,
         MetricSeries,
         ModelRecord,
+        PipelineEndpointRecord,
+        PublishedPipelineRecord,
         RunRecord,
+        ScheduleFireRecord,
+        ScheduleRecord,
+        SchedulerRecord,
         SeriesSummary,
     )
     from hyperpipe.store._status import RunStatus
 
-__all__ = ["NewPoint", "Store"]
+__all__ = ["NewFire", "NewPoint", "Store"]
 
 
 class NewPoint(NamedTuple):
@@ -33,6 +38,17 @@ class NewPoint(NamedTuple):
     ts: float
     step: int | None = None
     description: str = ""
+
+
+class NewFire(NamedTuple):
+    """A schedule fire on its way into the store: ``Claimed`` (to be submitted by whoever
+    recorded it) or ``Skipped`` (with its ``reason``)."""
+
+    fire_key: str
+    due_at: float
+    outcome: str = "Claimed"
+    reason: str | None = None
+    details: dict[str, Any] | None = None
 
 
 @runtime_checkable
@@ -144,6 +160,124 @@ class Store(Protocol):
     def list_environments(
         self, name: str | None = None, latest: bool = False
     ) -> list[EnvironmentRecord]: ...
+
+    # What starts pipelines without a person. Firing is exactly-once: a fire is claimed by
+    # recording it, and (schedule, fire key) is unique.
+    def publish_pipeline(
+        self,
+        *,
+        pipeline_id: str,
+        name: str,
+        graph_id: str,
+        definition: dict[str, Any],
+        description: str | None = None,
+        version: str | None = None,
+        continue_on_step_failure: bool | None = None,
+        source_run_id: str | None = None,
+    ) -> PublishedPipelineRecord: ...
+    def get_published_pipeline(self, pipeline_id: str) -> PublishedPipelineRecord | None: ...
+    def list_published_pipelines(
+        self, *, active_only: bool = True, name: str | None = None
+    ) -> list[PublishedPipelineRecord]: ...
+    def set_published_pipeline_status(
+        self, pipeline_id: str, status: str
+    ) -> PublishedPipelineRecord: ...
+
+    def create_pipeline_endpoint(
+        self, *, endpoint_id: str, name: str, pipeline_id: str, description: str | None = None
+    ) -> PipelineEndpointRecord: ...
+    def get_pipeline_endpoint(
+        self, *, endpoint_id: str | None = None, name: str | None = None
+    ) -> PipelineEndpointRecord | None: ...
+    def list_pipeline_endpoints(
+        self, *, active_only: bool = True
+    ) -> list[PipelineEndpointRecord]: ...
+    def add_pipeline_endpoint_version(
+        self, endpoint_id: str, pipeline_id: str, *, make_default: bool = False
+    ) -> PipelineEndpointRecord: ...
+    def update_pipeline_endpoint(
+        self,
+        endpoint_id: str,
+        *,
+        name: str | None = None,
+        description: str | None = None,
+        status: str | None = None,
+        default_version: str | None = None,
+    ) -> PipelineEndpointRecord: ...
+
+    def create_schedule(
+        self,
+        *,
+        schedule_id: str,
+        name: str,
+        experiment_name: str,
+        trigger: dict[str, Any],
+        pipeline_id: str | None = None,
+        pipeline_endpoint_id: str | None = None,
+        description: str | None = None,
+        pipeline_parameters: dict[str, Any] | None = None,
+        continue_on_step_failure: bool | None = None,
+        not_before: float | None = None,
+        state: dict[str, Any] | None = None,
+    ) -> ScheduleRecord: ...
+    def get_schedule(self, schedule_id: str) -> ScheduleRecord | None: ...
+    def list_schedules(
+        self,
+        *,
+        active_only: bool = True,
+        pipeline_id: str | None = None,
+        pipeline_endpoint_id: str | None = None,
+    ) -> list[ScheduleRecord]: ...
+    def schedules_version(self) -> tuple[int, int, float]: ...
+    def update_schedule(self, schedule_id: str, **fields: Any) -> ScheduleRecord: ...
+    def claim_schedule_fires(
+        self,
+        schedule_id: str,
+        fires: Sequence[NewFire],
+        *,
+        claimed_by: str | None = None,
+        state: dict[str, Any] | None = None,
+        state_version: int | None = None,
+    ) -> list[ScheduleFireRecord] | None: ...
+    def finish_schedule_fire(
+        self,
+        fire_key: int,
+        *,
+        outcome: str,
+        run_id: str | None = None,
+        reason: str | None = None,
+        details: dict[str, Any] | None = None,
+    ) -> ScheduleFireRecord: ...
+    def list_schedule_fires(
+        self,
+        schedule_id: str,
+        *,
+        limit: int | None = None,
+        outcomes: Iterable[str] | None = None,
+    ) -> list[ScheduleFireRecord]: ...
+    def last_due_times(self, schedule_ids: Sequence[str]) -> dict[str, float]: ...
+
+    def register_scheduler(
+        self,
+        *,
+        scheduler_id: str,
+        host: str,
+        pid: int | None = None,
+        pid_started_at: float | None = None,
+        details: dict[str, Any] | None = None,
+    ) -> SchedulerRecord: ...
+    def update_scheduler(
+        self,
+        scheduler_id: str,
+        *,
+        heartbeat: bool = False,
+        stopped: bool = False,
+        pid: int | None = None,
+        pid_started_at: float | None = None,
+        details: dict[str, Any] | None = None,
+    ) -> SchedulerRecord: ...
+    def get_scheduler(self, scheduler_id: str) -> SchedulerRecord | None: ...
+    def list_schedulers(self, *, running_only: bool = False) -> list[SchedulerRecord]: ...
 
     def close(self) -> None: ...
     def release_for_fork(self) -> bool: ...

@@ -16,7 +16,12 @@ __all__ = [
     "MetricPoint",
     "MetricSeries",
     "ModelRecord",
+    "PipelineEndpointRecord",
+    "PublishedPipelineRecord",
     "RunRecord",
+    "ScheduleFireRecord",
+    "ScheduleRecord",
+    "SchedulerRecord",
     "SeriesSummary",
 ]
 
@@ -159,3 +164,98 @@ class EnvironmentRecord:
     version: int
     definition: dict[str, Any]
     created_at: float
+
+
+@dataclass(frozen=True)
+class PublishedPipelineRecord:
+    """A published pipeline. ``definition`` (step specs, parameters) never changes; ``status``
+    is ``Active`` or ``Disabled``."""
+
+    key: int
+    id: str
+    name: str
+    status: str
+    graph_id: str
+    definition: dict[str, Any]
+    created_at: float
+    description: str | None = None
+    version: str | None = None
+    continue_on_step_failure: bool | None = None
+    source_run_id: str | None = None
+
+
+@dataclass(frozen=True)
+class PipelineEndpointRecord:
+    """A pipeline endpoint: ``versions`` are ``(version, published pipeline id)`` pairs in
+    version order."""
+
+    key: int
+    id: str
+    name: str
+    status: str
+    default_version: str
+    versions: tuple[tuple[str, str], ...]
+    created_at: float
+    updated_at: float
+    description: str | None = None
+
+    def pipeline_id_of(self, version: str) -> str | None:
+        return dict(self.versions).get(version)
+
+
+@dataclass(frozen=True)
+class ScheduleRecord:
+    """A schedule: what it submits (a published pipeline or an endpoint's default version),
+    where, and its trigger (``{"recurrence": {...}}`` or ``{"datastore": {...}}``)."""
+
+    key: int
+    id: str
+    name: str
+    status: str
+    experiment_name: str
+    trigger: dict[str, Any]
+    pipeline_parameters: dict[str, Any]
+    not_before: float
+    state: dict[str, Any]
+    state_version: int
+    created_at: float
+    updated_at: float
+    description: str | None = None
+    pipeline_id: str | None = None
+    pipeline_endpoint_id: str | None = None
+    continue_on_step_failure: bool | None = None
+
+
+@dataclass(frozen=True)
+class ScheduleFireRecord:
+    """One fire of a schedule: a due time or a data change, and what came of it.
+
+    ``outcome`` is ``Claimed`` (a scheduler is submitting it), ``Submitted`` (``run_id`` says
+    which run), ``Failed`` or ``Skipped`` (``reason`` says why).
+    """
+
+    key: int
+    schedule_id: str
+    fire_key: str
+    due_at: float
+    outcome: str
+    claimed_at: float
+    claimed_by: str | None = None
+    run_id: str | None = None
+    reason: str | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+    ended_at: float | None = None
+
+
+@dataclass(frozen=True)
+class SchedulerRecord:
+    """A scheduler daemon: which process it is, and when it last looked for due fires."""
+
+    id: str
+    host: str
+    started_at: float
+    heartbeat_at: float
+    pid: int | None = None
+    pid_started_at: float | None = None
+    stopped_at: float | None = None
+    details: dict[str, Any] = field(default_factory=dict)

@@ -25,7 +25,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-SCHEMA_REVISION = "0006"
+SCHEMA_REVISION = "0007"
 
 metadata = MetaData(
     naming_convention={
@@ -202,4 +202,110 @@ environments = Table(
     Column("definition", JSON, nullable=False),
     Column("created_at", Float, nullable=False),
     UniqueConstraint("name", "version"),
+)
+
+# -- what starts pipelines without a person ---------------------------------------------------
+
+# A published pipeline: an immutable stored definition (every step spec, its snapshot's digest,
+# the parameters and their defaults). Only its status changes.
+published_pipelines = Table(
+    "published_pipelines",
+    metadata,
+    Column("key", _Id, primary_key=True, autoincrement=True),
+    Column("id", String(64), nullable=False, unique=True),
+    Column("name", String(255), nullable=False),
+    Column("description", Text, nullable=True),
+    Column("version", String(64), nullable=True),
+    Column("status", String(16), nullable=False),
+    Column("graph_id", String(64), nullable=False),
+    Column("definition", JSON, nullable=False),
+    Column("continue_on_step_failure", Boolean, nullable=True),
+    Column("source_run_id", String(255), nullable=True),
+    Column("created_at", Float, nullable=False),
+    Index(None, "name"),
+)
+
+# A named endpoint over versions "0", "1", ... of published pipelines, one of them the default.
+pipeline_endpoints = Table(
+    "pipeline_endpoints",
+    metadata,
+    Column("key", _Id, primary_key=True, autoincrement=True),
+    Column("id", String(64), nullable=False, unique=True),
+    Column("name", String(255), nullable=False, unique=True),
+    Column("description", Text, nullable=True),
+    Column("status", String(16), nullable=False),
+    Column("default_version", String(16), nullable=False),
+    Column("created_at", Float, nullable=False),
+    Column("updated_at", Float, nullable=False),
+)
+
+pipeline_endpoint_versions = Table(
+    "pipeline_endpoint_versions",
+    metadata,
+    Column("endpoint_key", _Id, ForeignKey("pipeline_endpoints.key"), primary_key=True),
+    Column("version", String(16), primary_key=True),
+    Column("number", Integer, nullable=False),  # the version as a number, for ordering
+    Column("pipeline_id", String(64), ForeignKey("published_pipelines.id"), nullable=False),
+    Column("created_at", Float, nullable=False),
+)
+
+# A schedule submits a published pipeline (or an endpoint's default version) when its trigger
+# says so. ``state`` is the trigger's memory (a datastore trigger's files last seen), changed only
+# together with ``state_version`` so that two schedulers never act on the same change.
+schedules = Table(
+    "schedules",
+    metadata,
+    Column("key", _Id, primary_key=True, autoincrement=True),
+    Column("id", String(64), nullable=False, unique=True),
+    Column("name", String(255), nullable=False),
+    Column("description", Text, nullable=True),
+    Column("status", String(16), nullable=False),
+    Column("pipeline_id", String(64), nullable=True),
+    Column("pipeline_endpoint_id", String(64), nullable=True),
+    Column("experiment_name", String(255), nullable=False),
+    Column("trigger", JSON, nullable=False),
+    Column("pipeline_parameters", JSON, nullable=False),
+    Column("continue_on_step_failure", Boolean, nullable=True),
+    Column("not_before", Float, nullable=False),  # due times before this never fire
+    Column("state", JSON, nullable=False),
+    Column("state_version", Integer, nullable=False, default=0),
+    Column("created_at", Float, nullable=False),
+    Column("updated_at", Float, nullable=False),
+    Index(None, "pipeline_id"),
+    Index(None, "pipeline_endpoint_id"),
+)
+
+# One row per schedule and fire: a due time of a recurrence, or one data change. The unique
+# (schedule, fire_key) is what makes firing exactly-once between any number of schedulers.
+schedule_fires = Table(
+    "schedule_fires",
+    metadata,
+    Column("key", _Id, primary_key=True, autoincrement=True),
+    Column("schedule_key", _Id, ForeignKey("schedules.key"), nullable=False),
+    Column("fire_key", String(255), nullable=False),
+    Column("due_at", Float, nullable=False),
+    Column("outcome", String(16), nullable=False),  # Claimed, Submitted, Failed, Skipped
+    Column("claimed_at", Float, nullable=False),
+    Column("claimed_by", String(64), nullable=True),
+    Column("run_id", String(255), nullable=True),
+    Column("reason", Text, nullable=True),
+    Column("details", JSON, nullable=False),
+    Column("ended_at", Float, nullable=True),
+    UniqueConstraint("schedule_key", "fire_key"),
+    Index(None, "schedule_key", "due_at"),
+)
+
+# Scheduler daemons: who they are (host, pid, process start time) and when they last looked.
+scheduler_daemons = Table(
+    "scheduler_daemons",
+    metadata,
+    Column("key", _Id, primary_key=True, autoincrement=True),
+    Column("id", String(64), nullable=False, unique=True),
+    Column("host", String(255), nullable=False),
+    Column("pid", Integer, nullable=True),
+    Column("pid_started_at", Float, nullable=True),
+    Column("started_at", Float, nullable=False),
+    Column("heartbeat_at", Float, nullable=False),
+    Column("stopped_at", Float, nullable=True),
+    Column("details", JSON, nullable=False),
 )

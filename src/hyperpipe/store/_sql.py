@@ -1,7 +1,8 @@
 """The SQL store: SQLAlchemy Core over SQLite (default) or PostgreSQL.
 
-With ``_sql_metrics`` (metric series and points) and ``_sql_catalog`` (artifacts, models,
-datasets), the only code that writes SQL. This module holds experiments, runs and transactions.
+With ``_sql_metrics`` (metric series and points), ``_sql_catalog`` (artifacts, models,
+datasets) and ``_sql_automation`` (published pipelines, endpoints, schedules), the only code that
+writes SQL. This module holds experiments, runs and transactions.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from hyperpipe.exceptions import (
 from hyperpipe.store._engine import BUSY_TIMEOUT_S, WRITE_OPTION, ensure_schema, make_engine
 from hyperpipe.store._records import ExperimentRecord, RunRecord
 from hyperpipe.store._schema import experiments, metric_points, metric_series, runs
+from hyperpipe.store._sql_automation import AutomationQueries
 from hyperpipe.store._sql_catalog import CatalogQueries
 from hyperpipe.store._sql_metrics import MetricQueries
 from hyperpipe.store._status import RunStatus, can_transition
@@ -45,7 +47,7 @@ _parent = runs.alias("parent")
 _STARTED = frozenset({RunStatus.RUNNING, RunStatus.COMPLETED, RunStatus.FINISHED})
 
 
-class SqlStore(MetricQueries, CatalogQueries):
+class SqlStore(MetricQueries, CatalogQueries, AutomationQueries):
     """Metadata store on a SQL database, safe to share between threads and processes.
 
     Records returned are frozen snapshots. The store pickles as its URL only, so it can be sent to
@@ -478,9 +480,12 @@ def _where(  # type: ignore[no-untyped-def]
     display_name: str | None = None,
     tag: str | None = None,
     tag_value: str | None = None,
+    property_name: str | None = None,
+    property_value: str | None = None,
     search: str | None = None,
 ):
     """Narrow a runs query: ``tag`` alone means "has the tag", with ``tag_value`` "equals";
+    ``property_name`` with ``property_value``: the property equals that text;
     ``search`` matches a substring of the run's id or display name."""
     if experiment_name is not None:
         query = query.where(experiments.c.name == experiment_name)
@@ -504,6 +509,8 @@ def _where(  # type: ignore[no-untyped-def]
         else:
             path = '$."' + tag.replace('"', '""') + '"'
             query = query.where(func.json_type(runs.c.tags, path).is_not(None))
+    if property_name is not None:  # a property equal to a text value
+        query = query.where(runs.c.properties[property_name].as_string() == property_value)
     if search:
         query = query.where(
             runs.c.id.contains(search, autoescape=True)

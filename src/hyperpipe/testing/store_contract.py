@@ -49,6 +49,7 @@ from hyperpipe.store import (
     Store,
     can_transition,
 )
+from hyperpipe.testing.automation_contract import AutomationContract
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -91,8 +92,9 @@ def _in_threads(n_threads: int, task: Callable[[int], Any]) -> list[Any]:
         return list(pool.map(call, range(n_threads)))
 
 
-class StoreContract:
-    """Behaviour every :class:`~hyperpipe.store.Store` implementation must show."""
+class StoreContract(AutomationContract):
+    """Behaviour every :class:`~hyperpipe.store.Store` implementation must show (published
+    pipelines, endpoints and schedules are in :class:`AutomationContract`)."""
 
     # -- the protocol itself ------------------------------------------------------------------
 
@@ -379,6 +381,16 @@ class StoreContract:
         assert store.count_runs(tag="colour") == 3
         assert [r.id for r in store.list_runs(tag="colour", tag_value="blue")] == [blue.id]
         assert store.list_runs(tag="size") == []
+
+    def test_list_runs_filters_by_a_property_value(self, store: Store) -> None:
+        first = _run(store, properties={"azureml.pipelineid": "p1"})
+        _run(store, properties={"azureml.pipelineid": "p2"})
+        _run(store)
+        second = _run(store, properties={"azureml.pipelineid": "p1", "other": 1})
+        found = store.list_runs(property_name="azureml.pipelineid", property_value="p1")
+        assert [r.id for r in found] == [second.id, first.id]
+        assert store.count_runs(property_name="azureml.pipelineid", property_value="p1") == 2
+        assert store.list_runs(property_name="azureml.pipelineid", property_value="p3") == []
 
     def test_list_runs_searches_ids_and_names_literally(self, store: Store) -> None:
         named = _run(store, display_name="train_100%")

@@ -3,10 +3,17 @@
 Step 1 tunes the classifier with HyperDrive (Bayesian sampling) on the stratified subsets of the
 training split and writes the trials' metrics JSON; step 2 reads it, trains the full model with
 the best hyperparameters, evaluates it on the test split and registers it. An unchanged
-resubmit reuses both steps.
+resubmit reuses both steps. The full model's random seed is a pipeline parameter, ``seed``:
+changing it re-trains the full model and reuses the sweep.
 
     python examples/newsgroups/code/pipelines/pipeline_retrain.py [--space recommended|lab]
         [--max-total-runs 80] [--max-concurrent-runs 2]
+
+Publish it to run it later by id, over REST or on a schedule (``build_pipeline`` is what
+``hyperpipe pipelines publish`` calls):
+
+    hyperpipe pipelines publish examples/newsgroups/code/pipelines/pipeline_retrain.py \
+        --name retrain
 
 The workspace (found from the current folder), the four newsgroups datasets
 (``hyperpipe example newsgroups prepare``) and the compute targets ``hypercomputegpu`` and
@@ -21,7 +28,7 @@ import os
 from hyperpipe.core import Dataset, Datastore, Experiment, Workspace
 from hyperpipe.core.authentication import AzureCliAuthentication
 from hyperpipe.core.runconfig import MpiConfiguration
-from hyperpipe.pipeline.core import Pipeline, PipelineData
+from hyperpipe.pipeline.core import Pipeline, PipelineData, PipelineParameter
 from hyperpipe.pipeline.steps import HyperDriveStep, PythonScriptStep
 from hyperpipe.train.dnn import PyTorch
 from hyperpipe.train.hyperdrive import (
@@ -54,11 +61,17 @@ SPACES = {
 
 def build_pipeline(
     workspace: Workspace,
-    space: dict,
+    space: dict | None = None,
     max_total_runs: int = 80,
     max_concurrent_runs: int | None = 2,
+    source_directory: str | os.PathLike[str] = MODELING,
 ) -> Pipeline:
-    """The lab's two steps: HyperDrive on the subsets, then the full model from its metrics."""
+    """The lab's two steps: HyperDrive on the subsets, then the full model from its metrics.
+
+    ``space`` defaults to the recommended one; ``source_directory`` is the modeling code.
+    """
+    space = SPACES["recommended"] if space is None else space
+    source_directory = os.fspath(source_directory)
     datastore = Datastore.get(workspace, "workspaceblobstore")
     subset_train = Dataset.get_by_name(workspace, name="newsgroups_subset_train")
     subset_test = Dataset.get_by_name(workspace, name="newsgroups_subset_test")
@@ -71,7 +84,7 @@ def build_pipeline(
 
     estimator = PyTorch(
         entry_script="train.py",
-        source_directory=MODELING,
+        source_directory=source_directory,
         compute_target=workspace.compute_targets["hypercomputegpu"],
         distributed_training=MpiConfiguration(),
         framework_version="1.4",
@@ -98,11 +111,12 @@ def build_pipeline(
         metrics_output=metrics_data,
         allow_reuse=True,
     )
+    seed = PipelineParameter(name="seed", default_value=0)
     fullmodel = PythonScriptStep(
         name="fullmodel",
         script_name="train.py",
-        source_directory=MODELING,
-        arguments=["--models", "deeplearning", "--full_model"],
+        source_directory=source_directory,
+        arguments=["--models", "deeplearning", "--full_model", "--seed", seed],
         inputs=[
             metrics_data,
             dataset_train.as_named_input("train"),

@@ -1,4 +1,5 @@
-"""``hyperpipe.pipeline.core``: pipelines, their data and runs (``azureml.pipeline.core``)."""
+"""``hyperpipe.pipeline.core``: pipelines, their data and runs, published pipelines, endpoints
+and schedules (``azureml.pipeline.core``)."""
 
 from __future__ import annotations
 
@@ -12,17 +13,31 @@ from hyperpipe.pipeline.core._pipeline_data import (
 )
 from hyperpipe.pipeline.core._pipeline_run import PipelineRun, StepRun
 from hyperpipe.pipeline.core._port_data import PortDataReference, StepRunOutput
+from hyperpipe.pipeline.core._published import (
+    PipelineEndpoint,
+    PipelineIdVersion,
+    PipelineVersion,
+    PublishedPipeline,
+)
+from hyperpipe.pipeline.core.schedule import Schedule, ScheduleRecurrence, TimeZone
 
 __all__ = [
     "OutputFileDatasetConfig",
     "Pipeline",
     "PipelineData",
     "PipelineDataInput",
+    "PipelineEndpoint",
+    "PipelineIdVersion",
     "PipelineParameter",
     "PipelineRun",
+    "PipelineVersion",
     "PortDataReference",
+    "PublishedPipeline",
+    "Schedule",
+    "ScheduleRecurrence",
     "StepRun",
     "StepRunOutput",
     "StepSequence",
+    "TimeZone",
     "TrainingOutput",
 ]

@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import os
-import uuid
 from typing import TYPE_CHECKING, Any
 
 from hyperpipe._surface import SdkV1Surface
-from hyperpipe.core import _lifecycle
 from hyperpipe.data._consumption import DatasetConsumptionConfig
-from hyperpipe.data.datapath import DataPath
 from hyperpipe.exceptions import ComputeTargetException, UserErrorException
 from hyperpipe.pipeline._graph import Graph, build_graph
 from hyperpipe.pipeline._spec import source_directory_of, step_spec
+from hyperpipe.pipeline._template import check_values, declare_parameters, submit
 from hyperpipe.pipeline.core._pipeline_data import DataPathInput, PipelineData, PipelineParameter
 
 if TYPE_CHECKING:
@@ -22,6 +20,7 @@ if TYPE_CHECKING:
     from hyperpipe.core._workspace import Workspace
     from hyperpipe.data._datastore import Datastore
     from hyperpipe.pipeline.core._pipeline_run import PipelineRun
+    from hyperpipe.pipeline.core._published import PublishedPipeline
     from hyperpipe.pipeline.steps._base import PipelineStep
 
 __all__ = ["Pipeline", "StepSequence"]
@@ -133,7 +132,48 @@ class Pipeline(SdkV1Surface):
             pipeline_parameters=pipeline_parameters,
             continue_on_step_failure=continue_on_step_failure,
             regenerate_outputs=regenerate_outputs,
+            parent_run_id=parent_run_id,
         )
+
+    def publish(
+        self,
+        name: str | None = None,
+        description: str | None = None,
+        version: str | None = None,
+        continue_on_step_failure: bool | None = None,
+    ) -> PublishedPipeline:
+        """Store this pipeline as a ``PublishedPipeline``: its steps, their source snapshots and
+        its parameters with their defaults, unchangeable from now on; later edits to the source
+        folders change nothing it runs."""
+        from hyperpipe.pipeline.core._published import PublishedPipeline
+
+        return PublishedPipeline._publish(
+            self._workspace,
+            self._template(self._workspace),
+            name=name,
+            description=description,
+            version=version,
+            continue_on_step_failure=continue_on_step_failure,
+        )
+
+    def _template(self, workspace: Workspace) -> dict[str, Any]:
+        """Every step as a spec with parameter tokens, and the parameters' defaults."""
+        datastore = (self._default_datastore or workspace.get_default_datastore()).name
+        return {
+            "steps": [
+                step_spec(
+                    step,
+                    workspace=workspace,
+                    default_source_directory=self._default_source_directory,
+                    default_datastore=datastore,
+                    depends_on=self._graph.deps[name],
+                )
+                for name, step in self._graph.steps.items()
+            ],
+            "parameters": declare_parameters(self._parameters, workspace),
+            "datastore": datastore,
+            "description": self.description,
+        }
 
     def _submit_to(
         self,
@@ -141,56 +181,22 @@ class Pipeline(SdkV1Surface):
         pipeline_parameters: dict[str, Any] | None = None,
         regenerate_outputs: bool = False,
         continue_on_step_failure: bool = False,
+        parent_run_id: str | None = None,
         **kwargs: Any,
     ) -> PipelineRun:
-        from hyperpipe.pipeline._orchestrator import start_orchestrator
-        from hyperpipe.pipeline.core._pipeline_run import PipelineRun
-
         workspace = experiment.workspace
-        values = self._bind(pipeline_parameters or {})
-        datastore = (self._default_datastore or workspace.get_default_datastore()).name
-        specs = [
-            step_spec(
-                step,
-                workspace=workspace,
-                default_source_directory=self._default_source_directory,
-                default_datastore=datastore,
-                parameters=values,
-                depends_on=self._graph.deps[name],
-            )
-            for name, step in self._graph.steps.items()
-        ]
-        record = workspace._store.create_run(
-            experiment_name=experiment.name,
-            run_id=str(uuid.uuid4()),
-            run_type="azureml.PipelineRun",
-            target="pipeline",
-            display_name=self.description,
-            definition={
-                "steps": specs,
-                "parameters": {k: _plain(v) for k, v in values.items()},
-                "regenerate_outputs": bool(regenerate_outputs),
-                "continue_on_step_failure": bool(continue_on_step_failure),
-                "datastore": datastore,
-                "description": self.description,
-            },
-            **_lifecycle.process_identity(),  # responsible until its driver is recorded
+        # Parameters are checked before anything is stored (snapshots and datasets included).
+        check_values(
+            declare_parameters(self._parameters), pipeline_parameters or {}, workspace=workspace
         )
-        start_orchestrator(workspace, record.id)
-        return PipelineRun._from_record(experiment, workspace._store.get_run(record.id))  # type: ignore[return-value]
-
-    def _bind(self, given: dict[str, Any]) -> dict[str, Any]:
-        unknown = set(given) - set(self._parameters)
-        if unknown:
-            known = ", ".join(sorted(self._parameters)) or "none"
-            raise UserErrorException(
-                f"pipeline parameter {sorted(unknown)[0]!r} does not exist in this pipeline; its "
-                f"parameters: {known}"
-            )
-        values = {name: p.default_value for name, p in self._parameters.items()}
-        for name, value in given.items():
-            values[name] = self._parameters[name]._check_value(value)
-        return values
+        return submit(
+            experiment,
+            self._template(workspace),
+            pipeline_parameters,
+            regenerate_outputs=regenerate_outputs,
+            continue_on_step_failure=continue_on_step_failure,
+            parent_run_id=parent_run_id,
+        )
 
 
 def _roots(steps: Any) -> list[PipelineStep]:
@@ -236,14 +242,3 @@ def _parameters(graph: Graph) -> dict[str, PipelineParameter]:
                     f"({known.default_value!r} and {value.default_value!r}); use one object"
                 )
     return found
-
-
-def _plain(value: Any) -> Any:
-    """A parameter value as the run's definition records it (JSON)."""
-    if isinstance(value, (str, int, float, bool)) or value is None:
-        return value
-    if isinstance(value, DataPath):
-        return {"datastore": value.datastore_name, "path_on_datastore": value.path_on_datastore}
-    if hasattr(value, "_kind"):  # a dataset: saved (given an id) by the step specs
-        return {"dataset_id": value.id, "name": value.name, "version": value.version}
-    return str(value)

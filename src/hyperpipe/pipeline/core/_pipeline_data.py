@@ -228,26 +228,6 @@ class PipelineParameter(SdkV1Surface):
                 return label
         return "datapath" if isinstance(self.default_value, DataPath) else "dataset"
 
-    def _check_value(self, value: Any) -> Any:
-        """``value`` if it may replace the default at submit, else a clear error."""
-        default = self.default_value
-        if isinstance(default, DataPath):
-            ok = isinstance(value, DataPath)
-            wanted = "a DataPath (DataPath(datastore, 'path/on/datastore'))"
-        elif hasattr(default, "_kind"):
-            ok = getattr(value, "_kind", None) == default._kind
-            wanted = f"a {type(default).__name__}"
-        else:
-            expected = type(default)
-            widened = expected is float and isinstance(value, int) and not isinstance(value, bool)
-            ok = isinstance(value, expected) or widened
-            wanted = f"a {expected.__name__}"
-        if not ok:
-            raise UserErrorException(
-                f"pipeline parameter {self.name!r} takes {wanted}, got {value!r}"
-            )
-        return value
-
     def __str__(self) -> str:
         return f"PipelineParameter_Name:{self.name}_Default:{self.default_value}"
 

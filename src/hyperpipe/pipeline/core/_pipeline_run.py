@@ -15,6 +15,8 @@ from hyperpipe.store import RunStatus
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
+    from hyperpipe.core._workspace import Workspace
+    from hyperpipe.pipeline.core._published import PublishedPipeline
 
 __all__ = ["PipelineRun", "PortDataReference", "StepRun", "StepRunOutput"]
 
@@ -163,6 +165,52 @@ class PipelineRun(Run):
         if raise_on_error and record.status in (RunStatus.FAILED, RunStatus.CRASHED):
             self._raise_if_failed(record, "pipeline run", self.get_details())
         return record.status.value
+
+    def publish_pipeline(
+        self,
+        name: str,
+        description: str | None,
+        version: str | None,
+        continue_on_step_failure: bool | None = None,
+    ) -> PublishedPipeline:
+        """Publish the pipeline this run ran: its step specs and source snapshots as stored with
+        the run, its parameters with their defaults (not the values this run was given)."""
+        from hyperpipe.pipeline._template import run_template
+        from hyperpipe.pipeline.core._published import PublishedPipeline
+
+        template = run_template(self._record.definition)
+        if template is None:
+            raise UserErrorException(
+                f"pipeline run {self.id!r} was recorded without its pipeline's definition (an "
+                "older hyperpipe made it); publish the Pipeline object with pipeline.publish(name)"
+            )
+        return PublishedPipeline._publish(
+            self._workspace,
+            template,
+            name=name,
+            description=description,
+            version=version,
+            continue_on_step_failure=continue_on_step_failure,
+            source_run_id=self.id,
+        )
+
+    @staticmethod
+    def get_pipeline_runs(workspace: Workspace, pipeline_id: str) -> list[PipelineRun]:
+        """The runs of the published pipeline ``pipeline_id``, newest first."""
+        from hyperpipe.core._experiment import Experiment
+        from hyperpipe.pipeline.core._published import PIPELINE_ID_PROPERTY
+
+        records = workspace._store.list_runs(
+            run_type="azureml.PipelineRun",
+            property_name=PIPELINE_ID_PROPERTY,
+            property_value=pipeline_id,
+        )
+        return [
+            PipelineRun._from_record(  # type: ignore[misc]
+                Experiment(workspace, r.experiment_name, _skip_name_validation=True), r
+            )
+            for r in records
+        ]
 
     def resume(self) -> PipelineRun:
         """Continue a failed, cancelled or crashed run; finished steps are not run again."""
