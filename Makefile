@@ -8,7 +8,7 @@ DEMO_WS ?= demo-workspace
 HYPERPIPE_NEWSGROUPS ?= $(firstword $(wildcard ../shared/data/20news-bydate.tar.gz))
 export HYPERPIPE_NEWSGROUPS
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench bench-faults clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,9 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/sampler_efficiency.py
 	$(BIN)/python benchmarks/portal_load.py
 	$(BIN)/python benchmarks/scheduler_latency.py
+
+bench-faults: $(STAMP)
+	$(BIN)/python benchmarks/faults.py --kills 200
 
 clean:
 	rm -rf $(VENV) $(DEMO_WS) .pytest_cache .ruff_cache
