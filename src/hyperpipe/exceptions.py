@@ -27,6 +27,7 @@ __all__ = [
     "RunEnvironmentException",
     "RunNotFoundError",
     "StoreError",
+    "StoreUnwritableError",
     "UserErrorException",
     "WebserviceException",
 ]
@@ -85,6 +86,11 @@ class ModelPathNotFoundException(WebserviceException, FileNotFoundError):
 
 class StoreError(HyperpipeError, RuntimeError):
     """The metadata store could not be opened or written."""
+
+
+class StoreUnwritableError(StoreError):
+    """The store's disk is full, or it is read-only: the write changed nothing, and the same
+    call works again once that is fixed."""
 
 
 class InvalidStatusTransition(HyperpipeError, RuntimeError):

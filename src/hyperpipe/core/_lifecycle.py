@@ -10,6 +10,7 @@ same way. A signal only ever goes to a process whose pid and start time match th
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import signal
 import socket
@@ -21,6 +22,8 @@ import psutil
 from hyperpipe.compute._process import ProcessIdentity, kill_group_leftovers
 from hyperpipe.core import _paths
 from hyperpipe.core._metrics import replay_journals
+from hyperpipe.data._materialize import remove_tree
+from hyperpipe.exceptions import StoreUnwritableError
 from hyperpipe.store import RunStatus
 
 if TYPE_CHECKING:
@@ -28,6 +31,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "HOST",
+    "clear_run_folder",
     "identity_fields",
     "is_alive",
     "log_tail",
@@ -110,7 +114,6 @@ def reconcile(
     if fresh.status.is_terminal() or is_alive(fresh) is not False:
         return fresh
     stop_task_processes(fresh)
-    replay_journals(store, fresh.key, _paths.journal_dir(workspace_root, fresh.id))
     ended = RunStatus.CANCELED if fresh.status == RunStatus.CANCEL_REQUESTED else RunStatus.CRASHED
     error = None
     if ended == RunStatus.CRASHED:
@@ -128,14 +131,27 @@ def reconcile(
                 "logTail": log_tail(fresh),
             }
         }
-    final = store.set_status(
-        fresh.id, ended, error=error, strict=False, if_fields=identity_fields(fresh)
-    )
+    try:
+        replay_journals(store, fresh.key, _paths.journal_dir(workspace_root, fresh.id))
+        final = store.set_status(
+            fresh.id, ended, error=error, strict=False, if_fields=identity_fields(fresh)
+        )
+    except StoreUnwritableError:
+        # A full or read-only store must not hide how the run ended: say it now, and record
+        # it on a read once the store takes writes again (the judgement is the same then).
+        return dataclasses.replace(fresh, status=ended, error=error)
     if final.status.is_terminal():
         for child in store.list_runs(parent_id=final.id, newest_first=False):
             if not child.status.is_terminal():
                 reconcile(store, child, workspace_root, _parent=fresh)
     return final
+
+
+def clear_run_folder(store: Store, record: RunRecord, workspace_root: Path) -> None:
+    """Remove a run's local folder, storing first the metric values its journals hold (a
+    process that died, or a driver that could not finish the run, left them there)."""
+    replay_journals(store, record.key, _paths.journal_dir(workspace_root, record.id))
+    remove_tree(_paths.run_dir(workspace_root, record.id))
 
 
 def lost_with_driver(record: RunRecord) -> bool:

@@ -221,7 +221,7 @@ class Scheduler:
                     },
                     strict=False,
                 )
-            remove_tree(_paths.run_dir(self.ws.root, record.id))  # its staged outputs
+            _lifecycle.clear_run_folder(self.store, record, self.ws.root)  # staged outputs
             self._discard_outputs(record)
         for name, record in latest.items():
             if record.status == RunStatus.FINISHED:
@@ -503,6 +503,7 @@ class Scheduler:
 
     def _finish(self, active: _Active, code: int) -> None:
         record = active.record
+        final = None
         try:
             try:
                 store_run_files(self.ws, record, active.workdir, active.log_path)
@@ -519,7 +520,8 @@ class Scheduler:
             final = self.store.set_status(record.id, status, error=err, strict=False, **fields)
         finally:
             active.slot.release()
-            remove_tree(active.run_dir)
+            if final is not None:  # else its metric journal stays, for whoever ends the run
+                remove_tree(active.run_dir)
         if final.status == RunStatus.FINISHED:
             self.done[active.spec["name"]] = final
         else:

@@ -23,6 +23,7 @@ from hyperpipe.exceptions import (
     InvalidStatusTransition,
     RunNotFoundError,
     StoreError,
+    StoreUnwritableError,
     UserErrorException,
 )
 from hyperpipe.store._engine import BUSY_TIMEOUT_S, WRITE_OPTION, ensure_schema, make_engine
@@ -122,12 +123,12 @@ class SqlStore(MetricQueries, CatalogQueries, AutomationQueries):
             database = self._engine.url.database
             sqlite_file = self.dialect == "sqlite" and database not in (None, "", ":memory:")
             location = disk_location(Path(database)) if sqlite_file else ""  # type: ignore[arg-type]
-            return StoreError(
+            return StoreUnwritableError(
                 f"store write failed: no space left{location} for the store {where} "
                 f"({exc.orig}); free space there (this call wrote nothing), then retry or resume"
             )
         if "readonly" in text or "read-only" in text:
-            return StoreError(
+            return StoreUnwritableError(
                 f"store write failed: the store {where} is read-only ({exc.orig}); make the "
                 "database file and its folder writable"
             )

@@ -339,6 +339,23 @@ def test_shuffled_batches_keep_every_document_intact():
     assert got == [[6, 7], [2, 3, 4], [0, 1], [5]]
 
 
+def test_training_flushes_subnormals_only_while_it_trains(corpus):
+    smallest = float.fromhex("0x0.0000000000001p-1022")
+    seen = []
+    vocab, rows = features.fit(features.read_corpus(corpus[0]), features.FeatureConfig())
+    hp = model.Hyperparameters(learning_rate=0.01, num_epochs=1, batch_size=8, hidden_size=4)
+    on_epoch = lambda *_: seen.append(smallest == 0.0)  # noqa: E731
+    model.train(rows, len(vocab.terms), len(vocab.labels), hp, on_epoch=on_epoch)
+    assert seen == [True]  # fast Adam on the CPU
+    assert smallest != 0.0  # the caller's IEEE subnormals are back
+    torch.set_flush_denormal(True)
+    try:
+        model.train(rows, len(vocab.terms), len(vocab.labels), hp)
+        assert smallest == 0.0  # and a caller who had them flushed keeps that
+    finally:
+        torch.set_flush_denormal(False)
+
+
 def test_the_gpu_path_cuts_the_same_batches_and_sums_the_same_gradient():
     """What runs on a GPU (a device copy of the rows beside the host's row pointers; the gradient
     scattered with index_add_), run here on the CPU against the CPU path."""

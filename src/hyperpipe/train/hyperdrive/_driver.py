@@ -289,13 +289,15 @@ class Driver:
 
     def _finish_trial(self, trial: _Trial, code: int) -> None:
         record = trial.record
+        final = None
         try:
             store_run_files(self.ws, record, trial.workdir, trial.log_path)
             status, err = ending(self.store, record.id, code, cancelled=trial.stopped_by_policy)
             final = self.store.set_status(record.id, status, error=err, strict=False)
         finally:
             trial.slot.release()
-            remove_tree(trial.run_dir)
+            if final is not None:  # else its metric journal stays, for whoever ends the trial
+                remove_tree(trial.run_dir)
         self.ended.append(final)
         self._tell(trial.optuna_trial, final)
 
@@ -489,7 +491,7 @@ class Driver:
                 )
                 lost = True
             if lost:
-                remove_tree(_paths.run_dir(self.ws.root, record.id))
+                _lifecycle.clear_run_folder(self.store, record, self.ws.root)
                 self.store.add_properties(record.id, {"driver_lost": "true"})
                 continue
             if record.properties.get("driver_lost"):
