@@ -110,7 +110,7 @@ def lab_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabRun]:
         mp.syspath_prepend(str(ROOT / "examples/newsgroups/code/pipelines"))
         from pipeline_retrain import SPACES, build_pipeline
 
-        pipeline = build_pipeline(ws, SPACES["recommended"], 3, 2)
+        pipeline = build_pipeline(ws, SPACES["quick"], 3, 2)
         run = Experiment(ws, "re-train").submit(pipeline)
         run.wait_for_completion(show_output=False)
         assert run.get_status() == "Finished"

@@ -96,7 +96,7 @@ def test_the_published_lab_pipeline_runs_by_id_from_python_the_cli_and_rest(
     monkeypatch.delenv("HYPERPIPE_STORE_URL", raising=False)
     from pipeline_retrain import SPACES, build_pipeline
 
-    pipeline = build_pipeline(lab_ws, SPACES["recommended"], 2, 2, source_directory=modeling)
+    pipeline = build_pipeline(lab_ws, SPACES["quick"], 2, 2, source_directory=modeling)
     published_id = pipeline.publish("retrain", description="the lab's retraining", version="1").id
     shutil.rmtree(modeling)
     del pipeline

@@ -56,6 +56,14 @@ SPACES = {
         "batch_size": choice(64, 128),
         "hidden_size": choice(100, 200, 300),
     },
+    # A few short epochs on a small layer: the whole loop in about a minute (accuracy ~0.8),
+    # to try it out or to test what surrounds it.
+    "quick": {
+        "learning_rate": uniform(0.002, 0.004),
+        "num_epochs": choice(2, 3),
+        "batch_size": choice(128),
+        "hidden_size": choice(32, 64),
+    },
 }
 
 
