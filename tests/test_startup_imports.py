@@ -125,3 +125,50 @@ def test_a_first_sweep_submit_loads_only_what_it_uses(workspace):
     )
     # The sampler (Optuna) lives in the sweep's driver process, not in the submitter.
     _assert_none_of(loaded, NOT_FOR_SQLITE + NOT_FOR_SUBMIT + ("rich",), "a sweep submit")
+
+
+def _cli_loaded(args: list[str], cwd: Path) -> set[str]:
+    return _loaded_after(
+        f"""
+        import sys
+        sys.argv = ["hyperpipe", *{args!r}]
+        from hyperpipe.cli import main
+        try:
+            main()
+        except SystemExit as exc:
+            assert not exc.code, exc.code
+        """,
+        cwd,
+    )
+
+
+def test_cli_help_loads_neither_the_engine_nor_rich(tmp_path):
+    loaded = _cli_loaded(["--help"], tmp_path)
+    _assert_none_of(
+        loaded,
+        ("rich", "markdown_it", "pygments", "hyperpipe.core", "sqlalchemy", "psutil"),
+        "hyperpipe --help",
+    )
+
+
+def test_cli_runs_list_and_pipelines_show_load_only_what_they_use(workspace):
+    _loaded_after(
+        """
+        from hyperpipe.core import Experiment, Workspace
+        from hyperpipe.pipeline.core import Pipeline, PipelineData
+        from hyperpipe.pipeline.steps import PythonScriptStep
+        ws = Workspace.from_config(path="ws")
+        out = PipelineData("out")
+        step = PythonScriptStep("step.py", arguments=[out], outputs=[out], source_directory="src")
+        run = Experiment(ws, "startup").submit(Pipeline(ws, [step]))
+        run.wait_for_completion(show_output=False)
+        open("run_id", "w").write(run.id)
+        """,
+        workspace,
+    )
+    run_id = (workspace / "run_id").read_text()
+    never = (*NOT_FOR_SQLITE, "pandas", "optuna", "numpy", "markdown_it", "pygments", "fastapi")
+    for args in (["runs", "list"], ["pipelines", "show", run_id]):
+        loaded = _cli_loaded(["-w", "ws", *args], workspace)
+        _assert_none_of(loaded, never, f"hyperpipe {' '.join(args)}")
+        assert "rich" in loaded  # it did print its table
