@@ -39,6 +39,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/sampler_efficiency.py
 	$(BIN)/python benchmarks/portal_load.py
 	$(BIN)/python benchmarks/scheduler_latency.py
+	$(BIN)/python benchmarks/cold_start.py
 
 bench-faults: $(STAMP)
 	$(BIN)/python benchmarks/faults.py --kills 200

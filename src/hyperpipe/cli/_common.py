@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import sys
 import time
 from datetime import datetime
@@ -9,10 +10,6 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich import table as rich_table
-from rich.console import Console
-from rich.markup import escape
-from rich.text import Text
 
 __all__ = [
     "Markup",
@@ -28,9 +25,28 @@ __all__ = [
     "workspace",
 ]
 
-# Output read by programs (a pipe, a file) is not cut to 80 columns.
-console = Console() if sys.stdout.isatty() else Console(width=200)
-errors = Console(stderr=True) if sys.stderr.isatty() else Console(stderr=True, width=200)
+
+class _Console:
+    """A Rich console made on first use, so that commands which print nothing through Rich
+    (``--help``) never load it. Output read by programs (a pipe, a file) is not cut to 80
+    columns."""
+
+    def __init__(self, *, stderr: bool) -> None:
+        self._stderr = stderr
+        self._console: Any = None
+
+    def __getattr__(self, name: str) -> Any:
+        if self._console is None:
+            from rich.console import Console
+
+            stream = sys.stderr if self._stderr else sys.stdout
+            width = None if stream.isatty() else 200
+            self._console = Console(stderr=self._stderr, width=width)
+        return getattr(self._console, name)
+
+
+console: Any = _Console(stderr=False)
+errors: Any = _Console(stderr=True)
 state: dict[str, Any] = {"workspace": None}
 
 WorkspaceOption = Annotated[
@@ -79,20 +95,31 @@ class Markup(str):
 
 def esc(value: object) -> str:
     """``value`` as text that Rich markup shows literally."""
+    from rich.markup import escape
+
     return escape(str(value))
 
 
-class Table(rich_table.Table):
+def Table(*columns: Any, **kwargs: Any) -> Any:
     """A Rich table whose string cells are literal text unless they are :class:`Markup`."""
-
-    def add_row(self, *cells: Any, **kwargs: Any) -> None:
-        super().add_row(*(_cell(c) for c in cells), **kwargs)
+    return _table_class()(*columns, **kwargs)
 
 
-def _cell(value: Any) -> Any:
-    if isinstance(value, Markup):
-        return Text.from_markup(value)
-    return Text(value) if isinstance(value, str) else value
+@functools.cache
+def _table_class() -> type:
+    from rich import table as rich_table
+    from rich.text import Text
+
+    def cell(value: Any) -> Any:
+        if isinstance(value, Markup):
+            return Text.from_markup(value)
+        return Text(value) if isinstance(value, str) else value
+
+    class LiteralTable(rich_table.Table):
+        def add_row(self, *cells: Any, **kwargs: Any) -> None:
+            super().add_row(*(cell(c) for c in cells), **kwargs)
+
+    return LiteralTable
 
 
 def show_status(value: str) -> Markup:

@@ -34,6 +34,9 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    # The root's help is plain text: Rich's help renderer (and the Markdown and Pygments it
+    # loads) would triple the start-up of `hyperpipe --help`. Command groups keep Rich's.
+    rich_markup_mode=None,
 )
 app.command()(_workspace.init)
 app.command(context_settings=_runs.RUN_CONTEXT)(_runs.run)

@@ -56,8 +56,16 @@ class ZygoteBackend:
     """Runs Python-script tasks as forks of one zygote process (see the module docstring)."""
 
     def __init__(
-        self, python: str, preload: list[str], log_path: str, env: dict[str, str] | None = None
+        self,
+        python: str,
+        preload: list[str],
+        log_path: str,
+        env: dict[str, str] | None = None,
+        *,
+        wait: bool = True,
     ) -> None:
+        """Start the zygote; with ``wait=False`` the caller does other work while it imports,
+        and calls :meth:`ready` before the first task."""
         with open(log_path, "ab") as log:
             self._process = subprocess.Popen(
                 [python, "-m", "hyperpipe.compute._zygote", *preload],
@@ -72,13 +80,21 @@ class ZygoteBackend:
         self._started: set[int] = set()
         self._buffer = b""
         self.dead = False  # the fork server is gone (its tasks died with it)
+        self._log_path = log_path
+        self.preloaded: list[str] = []
+        if wait:
+            self.ready()
+
+    def ready(self) -> ZygoteBackend:
+        """Wait until the zygote has imported its modules; RuntimeError when it cannot serve."""
         ready = self._read_message(timeout=300)
         if ready is not None and "refused" in ready:
             self.close()
             raise RuntimeError(ready["refused"])
         if ready is None or "ready" not in ready:
-            raise RuntimeError(f"the trial fork server did not start; see {log_path}")
-        self.preloaded: list[str] = ready["ready"]
+            raise RuntimeError(f"the trial fork server did not start; see {self._log_path}")
+        self.preloaded = ready["ready"]
+        return self
 
     def start(self, spec: TaskSpec) -> TaskHandle:
         Path(spec.log_path).parent.mkdir(parents=True, exist_ok=True)

@@ -8,7 +8,6 @@ import io
 import json
 import os
 import tempfile
-import time
 import uuid
 import warnings
 from pathlib import Path
@@ -19,6 +18,7 @@ from hyperpipe.core import _lifecycle, _paths
 from hyperpipe.core._log_follower import LogFollower
 from hyperpipe.core._metrics import MetricWriter, shape_metrics, to_point
 from hyperpipe.core._run_details import run_details
+from hyperpipe.core._waiting import EndWatch
 from hyperpipe.exceptions import (
     ActivityFailedException,
     ModelPathNotFoundException,
@@ -283,14 +283,15 @@ class Run(SdkV1Surface):
         """
         follower = LogFollower(self) if show_output else None
         delay = 0.02
-        while True:
-            record = self._refresh()
-            if follower:
-                follower.pump()
-            if record.status.is_terminal():
-                break
-            time.sleep(delay)
-            delay = min(delay * 1.5, 0.5)
+        with EndWatch() as watch:
+            while True:
+                record = self._refresh()
+                if follower:
+                    follower.pump()
+                if record.status.is_terminal():
+                    break
+                watch.sleep(record, delay)
+                delay = min(delay * 1.5, 0.5)
         if follower:
             follower.pump()
             print(f"\nRunId: {self.id}\nStatus: {record.status.value}\n", flush=True)  # noqa: T201

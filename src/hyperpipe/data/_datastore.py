@@ -31,9 +31,6 @@ from importlib.util import find_spec
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
-import fsspec
-from fsspec.registry import known_implementations
-
 from hyperpipe._surface import SdkV1Surface
 from hyperpipe.data._data_reference import (
     CHUNK,
@@ -47,6 +44,8 @@ from hyperpipe.exceptions import UserErrorException
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Sequence
+
+    import fsspec
 
 __all__ = ["WORKSPACE_DEFAULT_BLOB_STORE_NAME", "Datastore"]
 
@@ -90,7 +89,7 @@ class Datastore(SdkV1Surface):
         self.url = url
         self.workspace = workspace
         self._options = dict(options or {})
-        self._protocol = fsspec.core.split_protocol(url.split("::")[0])[0] or "file"
+        self._protocol = split_protocol(url.split("::")[0])[0] or "file"
         self._local = self._protocol in _LOCAL
         return self
 
@@ -216,7 +215,7 @@ class Datastore(SdkV1Surface):
         """SDK v1's blob container (the URL's first path segment) for ``az://`` datastores."""
         if _TYPES.get(self._protocol) != "AzureBlob":
             return None
-        return fsspec.core.split_protocol(self.url)[1].split("/")[0] or None
+        return split_protocol(self.url)[1].split("/")[0] or None
 
     @property
     def account_name(self) -> str | None:
@@ -374,6 +373,8 @@ class Datastore(SdkV1Surface):
 
     @cached_property
     def _fs_and_root(self) -> tuple[fsspec.AbstractFileSystem, str]:
+        import fsspec
+
         _check_backend(self.name, self.url)
         fs, root = fsspec.core.url_to_fs(self.url, **self._options)
         return fs, root.rstrip("/")
@@ -382,8 +383,10 @@ class Datastore(SdkV1Surface):
     def _fs(self) -> fsspec.AbstractFileSystem:
         return self._fs_and_root[0]
 
-    @property
+    @cached_property
     def _root(self) -> str:
+        if self._local and "::" not in self.url:  # a plain folder: no filesystem to open
+            return _local_root(self.url)
         return self._fs_and_root[1]
 
     def _full(self, path: str) -> str:
@@ -529,12 +532,33 @@ def _check_options(name: str, options: dict[str, Any] | None) -> dict[str, Any]:
     return dict(options)
 
 
+def split_protocol(url: str) -> tuple[str | None, str]:
+    """``fsspec.core.split_protocol``, without importing fsspec: ``("s3", "bucket/key")``."""
+    if "://" in url:
+        protocol, path = url.split("://", 1)
+        if len(protocol) > 1:  # a longer protocol than a Windows drive letter
+            return protocol, path
+    if url.startswith("data:"):
+        protocol, path = url.split(":", 1)
+        return protocol, path
+    return None, url
+
+
+def _local_root(url: str) -> str:
+    """The absolute folder of a local datastore URL, as fsspec's LocalFileSystem names it."""
+    path = split_protocol(url)[1]
+    return os.path.abspath(os.path.expanduser(path)).rstrip("/") or "/"
+
+
 def _check_backend(name: str, url: str) -> None:
     """Raise a one-line fix when ``url``'s protocol is unknown or its package is missing."""
     for part in url.split("::"):
-        protocol = fsspec.core.split_protocol(part)[0]
+        protocol = split_protocol(part)[0]
         if protocol is None or protocol in _LOCAL:
             continue
+        import fsspec
+        from fsspec.registry import known_implementations
+
         try:
             fsspec.get_filesystem_class(protocol)
         except ValueError as exc:

@@ -14,13 +14,13 @@ import posixpath
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import fsspec
-
 from hyperpipe.data._datastore import is_temporary
 from hyperpipe.exceptions import UserErrorException
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
+
+    import fsspec
 
     from hyperpipe.data._datastore import Datastore
 
@@ -97,6 +97,8 @@ def build_manifest(
             datastore = datastores[source.datastore]
             fs, root = datastore._fs, datastore._root
         else:
+            import fsspec
+
             fs, root = fsspec.core.url_to_fs(source.path)[0], ""
         files = _list_source(source, fs, root)
         if not files and validate:

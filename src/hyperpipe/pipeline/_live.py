@@ -6,11 +6,10 @@ import sys
 import time
 from typing import TYPE_CHECKING, Any
 
-from rich.console import Console
-from rich.live import Live
-from rich.table import Table
-
 if TYPE_CHECKING:
+    from rich.live import Live
+    from rich.table import Table
+
     from hyperpipe.pipeline.core._pipeline_run import PipelineRun
     from hyperpipe.store import RunRecord
 
@@ -29,13 +28,17 @@ class StepView:
     def __init__(self, run: PipelineRun) -> None:
         self._run = run
         self._store = run._store
-        self._console = Console(file=sys.stdout)
         self._seen: dict[str, str] = {}
         self._live: Live | None = None
         print(f"PipelineRun {run.id} (experiment {run.experiment.name})", flush=True)  # noqa: T201
-        if self._console.is_terminal:
-            self._live = Live(console=self._console, refresh_per_second=8, transient=False)
-            self._live.start()
+        if sys.stdout.isatty():  # Rich is loaded only for the in-place view
+            from rich.console import Console
+            from rich.live import Live
+
+            console = Console(file=sys.stdout)
+            if console.is_terminal:
+                self._live = Live(console=console, refresh_per_second=8, transient=False)
+                self._live.start()
 
     def update(self, record: RunRecord) -> None:
         steps = self._store.list_runs(parent_id=record.id, newest_first=False)
@@ -64,6 +67,8 @@ class StepView:
         return f"{step.status.value} (reused)" if reused else step.status.value
 
     def _table(self, record: RunRecord, names: list[str], latest: dict[str, Any]) -> Table:
+        from rich.table import Table
+
         table = Table(
             "Step",
             "Status",

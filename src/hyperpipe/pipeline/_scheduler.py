@@ -104,8 +104,14 @@ class Scheduler:
             progressed = self._reap() + self._launch_ready()
             if not self.active and not self._launchable():
                 return self._conclude()
-            delay = 0.001 if progressed else min(delay * 2, 0.05)
-            time.sleep(delay)
+            if progressed:
+                delay = 0.001
+                continue
+            delay = min(delay * 2, 0.05)
+            # Woken by the kernel when a step's process exits; the timeout paces the checks
+            # for cancellation and for slots that other runs free.
+            wait = max(min(delay if not self.active else CANCEL_CHECK_S, next_check - now), 0)
+            self.backend.wait_any([a.handle for a in self.active.values()], wait)
 
     def _launchable(self) -> list[str]:
         """Steps not started yet whose dependencies have all finished."""

@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Text, and_, cast, func, insert, select, update
-from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from hyperpipe._disk import disk_location
@@ -506,6 +505,8 @@ def _where(  # type: ignore[no-untyped-def]
         if tag_value is not None:
             query = query.where(runs.c.tags[tag].as_string() == tag_value)
         elif dialect == "postgresql":  # a tag may have no value (JSON null): test the key
+            from sqlalchemy.dialects.postgresql import JSONB
+
             query = query.where(cast(runs.c.tags, JSONB).has_key(tag))
         else:
             path = '$."' + tag.replace('"', '""') + '"'

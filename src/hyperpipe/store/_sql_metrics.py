@@ -13,8 +13,6 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import and_, bindparam, case, func, insert, literal_column, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from hyperpipe.exceptions import RunEndedError
 from hyperpipe.store._base import NewPoint
@@ -50,7 +48,10 @@ class MetricQueries:
     @cached_property
     def _upsert_rollups(self):  # type: ignore[no-untyped-def]
         """Add a batch's chunk summaries to those already stored (dialect-specific upsert)."""
-        insert_into = pg_insert if self.dialect == "postgresql" else sqlite_insert
+        if self.dialect == "postgresql":  # each dialect's module is loaded only where it is used
+            from sqlalchemy.dialects.postgresql import insert as insert_into
+        else:
+            from sqlalchemy.dialects.sqlite import insert as insert_into
         new = insert_into(metric_rollups)
         old, add = metric_rollups.c, new.excluded
         return new.on_conflict_do_update(

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from hyperpipe.core import _lifecycle
 from hyperpipe.core._run import Run
+from hyperpipe.core._waiting import EndWatch
 from hyperpipe.exceptions import UserErrorException
 from hyperpipe.pipeline.core._port_data import PortDataReference, StepRunOutput
 from hyperpipe.store import RunStatus
@@ -150,6 +151,7 @@ class PipelineRun(Run):
         view = StepView(self) if show_output else None
         deadline = time.monotonic() + timeout_seconds
         delay = 0.005
+        watch = EndWatch()
         try:
             while True:
                 record = self._refresh()
@@ -157,9 +159,10 @@ class PipelineRun(Run):
                     view.update(record)
                 if record.status.is_terminal() or time.monotonic() > deadline:
                     break
-                time.sleep(delay)
+                watch.sleep(record, min(delay, max(deadline - time.monotonic(), 0)))
                 delay = min(delay * 1.25, 0.05)
         finally:
+            watch.close()
             if view is not None:
                 view.close()
         if raise_on_error and record.status in (RunStatus.FAILED, RunStatus.CRASHED):

@@ -12,6 +12,7 @@ ones re-run).
 from __future__ import annotations
 
 import ast
+import contextlib
 import json
 import os
 import sys
@@ -100,44 +101,47 @@ class Driver:
     def execute(self) -> RunStatus | None:
         if self.store.get_run(self.run_id).status == RunStatus.CANCEL_REQUESTED:
             return self._end(RunStatus.CANCELED)
-        self.study = self.sampling.create_study(self.goal)
-        self._warm_start()
-        self._adopt_earlier_trials()
-        self._set_run(RunStatus.RUNNING)
+        # The fork server imports while this process imports the sampler (Optuna).
         self.backend = self._start_backend()
-        deadline = time.monotonic() + 60 * self.config["max_duration_minutes"]
-        next_policy = next_cancel = 0.0
         try:
-            while True:
-                now = time.monotonic()
-                if self.stop.is_set():
-                    return self._cancel_all(RunStatus.CANCELED)
-                if now >= next_cancel:
-                    next_cancel = now + CANCEL_CHECK_S
-                    record = self.store.get_run(self.run_id)
-                    if record.status.is_terminal() or not _lifecycle.owned_by(
-                        record, self.identity
-                    ):
-                        return self._abandon()
-                    if record.status == RunStatus.CANCEL_REQUESTED:
-                        return self._cancel_all(RunStatus.CANCELED)
-                if now > deadline:
-                    return self._cancel_all(None)
-                progressed = self._reap() + self._launch()
-                if self.policy is not None and now >= next_policy:
-                    self._apply_policy()
-                    next_policy = now + POLICY_CHECK_S
-                if not self.active and not self._can_launch():
-                    return self._conclude()
-                if not progressed:
-                    self.backend.wait_any(
-                        [t.handle for t in self.active.values()],
-                        POLICY_CHECK_S if self.active else 0.05,
-                    )
+            self.study = self.sampling.create_study(self.goal)
+            self._warm_start()
+            self._adopt_earlier_trials()
+            self._set_run(RunStatus.RUNNING)
+            self.backend = self._ready(self.backend)
+            return self._loop()
         finally:
             close = getattr(self.backend, "close", None)
             if close is not None:
                 close()
+
+    def _loop(self) -> RunStatus | None:
+        deadline = time.monotonic() + 60 * self.config["max_duration_minutes"]
+        next_policy = next_cancel = 0.0
+        while True:
+            now = time.monotonic()
+            if self.stop.is_set():
+                return self._cancel_all(RunStatus.CANCELED)
+            if now >= next_cancel:
+                next_cancel = now + CANCEL_CHECK_S
+                record = self.store.get_run(self.run_id)
+                if record.status.is_terminal() or not _lifecycle.owned_by(record, self.identity):
+                    return self._abandon()
+                if record.status == RunStatus.CANCEL_REQUESTED:
+                    return self._cancel_all(RunStatus.CANCELED)
+            if now > deadline:
+                return self._cancel_all(None)
+            progressed = self._reap() + self._launch()
+            if self.policy is not None and now >= next_policy:
+                self._apply_policy()
+                next_policy = now + POLICY_CHECK_S
+            if not self.active and not self._can_launch():
+                return self._conclude()
+            if not progressed:
+                self.backend.wait_any(
+                    [t.handle for t in self.active.values()],
+                    POLICY_CHECK_S if self.active else 0.05,
+                )
 
     def _can_launch(self) -> bool:
         if self.used >= self.config["max_total_runs"]:
@@ -149,7 +153,7 @@ class Driver:
         while self._can_launch() and len(self.active) < self.config["max_concurrent_runs"]:
             if getattr(self.backend, "dead", False):  # the fork server was killed: a new one
                 self.backend.close()
-                self.backend = self._start_backend()
+                self.backend = self._ready(self._start_backend())
             slot = self.pool.try_acquire()
             if slot is None:
                 break
@@ -191,9 +195,23 @@ class Driver:
                 ["hyperpipe.core", "hyperpipe.store:warm", *preload],
                 str(log),
                 env={OWNER_ENV: self.run_id},  # what its trials leave behind is the sweep's
+                wait=False,
             )
         except Exception as exc:  # fall back, but say so
             print(f"fork server unavailable ({exc}); trials start as new processes for {script}")  # noqa: T201
+            return LocalBackend()
+
+    def _ready(self, backend: Any) -> Any:
+        """The fork server once it has imported its modules; plain processes if it cannot
+        serve."""
+        if not hasattr(backend, "ready"):
+            return backend
+        try:
+            return backend.ready()
+        except Exception as exc:  # fall back, but say so
+            with contextlib.suppress(Exception):
+                backend.close()
+            print(f"fork server unavailable ({exc}); trials start as new processes")  # noqa: T201
             return LocalBackend()
 
     def _start_trial(self, slot: Slot) -> None:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import sys
-import time
 from typing import TYPE_CHECKING, Any
 
 from hyperpipe.core._run import Run
+from hyperpipe.core._waiting import EndWatch
 from hyperpipe.exceptions import UserErrorException
 from hyperpipe.store import RunStatus
 from hyperpipe.train.hyperdrive._goal import PrimaryMetricGoal
@@ -120,14 +120,15 @@ class HyperDriveRun(Run):
         """Wait for the sweep to end; with ``show_output`` print each trial as it ends."""
         seen: set[str] = set()
         delay = 0.02
-        while True:
-            record = self._refresh()
-            if show_output:
-                self._print_progress(seen)
-            if record.status.is_terminal():
-                break
-            time.sleep(delay)
-            delay = min(delay * 1.5, 0.5)
+        with EndWatch() as watch:
+            while True:
+                record = self._refresh()
+                if show_output:
+                    self._print_progress(seen)
+                if record.status.is_terminal():
+                    break
+                watch.sleep(record, delay)
+                delay = min(delay * 1.5, 0.5)
         details = self.get_details()
         if raise_on_error:
             self._raise_if_failed(record, "HyperDrive run", details)
