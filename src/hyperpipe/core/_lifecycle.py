@@ -34,6 +34,7 @@ __all__ = [
     "clear_run_folder",
     "identity_fields",
     "is_alive",
+    "left_running",
     "log_tail",
     "lost_with_driver",
     "owned_by",
@@ -192,3 +193,17 @@ def driver_log_path(record: RunRecord) -> Path | None:
     """Where the run's stdout/stderr is written on the machine that executes it."""
     log = record.definition.get("log_path")
     return Path(log) if log else None
+
+
+def left_running(run_id: str, kind: str = "run") -> None:
+    """Say, on stderr, that a run whose wait was interrupted (Ctrl-C) goes on in the background,
+    and how to follow or cancel it: its driver is a process of its own, not the one waiting."""
+    import sys
+
+    group = "pipelines" if kind == "pipeline run" else "runs"
+    sys.stderr.write(
+        f"\nStopped waiting. The {kind} {run_id} goes on in the background.\n"
+        f"  follow it:  hyperpipe runs logs --follow {run_id}\n"
+        f"  cancel it:  hyperpipe {group} cancel {run_id}  (or run.cancel() in Python)\n"
+    )
+    sys.stderr.flush()

@@ -159,6 +159,12 @@ class PipelineRun(Run):
                     break
                 time.sleep(delay)
                 delay = min(delay * 1.25, 0.05)
+        except KeyboardInterrupt:
+            if view is not None:
+                view.close()
+                view = None
+            _lifecycle.left_running(self.id, "pipeline run")
+            raise
         finally:
             if view is not None:
                 view.close()

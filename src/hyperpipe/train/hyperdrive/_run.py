@@ -6,6 +6,7 @@ import sys
 import time
 from typing import TYPE_CHECKING, Any
 
+from hyperpipe.core import _lifecycle
 from hyperpipe.core._run import Run
 from hyperpipe.exceptions import UserErrorException
 from hyperpipe.store import RunStatus
@@ -120,14 +121,18 @@ class HyperDriveRun(Run):
         """Wait for the sweep to end; with ``show_output`` print each trial as it ends."""
         seen: set[str] = set()
         delay = 0.02
-        while True:
-            record = self._refresh()
-            if show_output:
-                self._print_progress(seen)
-            if record.status.is_terminal():
-                break
-            time.sleep(delay)
-            delay = min(delay * 1.5, 0.5)
+        try:
+            while True:
+                record = self._refresh()
+                if show_output:
+                    self._print_progress(seen)
+                if record.status.is_terminal():
+                    break
+                time.sleep(delay)
+                delay = min(delay * 1.5, 0.5)
+        except KeyboardInterrupt:
+            _lifecycle.left_running(self.id, "HyperDrive run")
+            raise
         details = self.get_details()
         if raise_on_error:
             self._raise_if_failed(record, "HyperDrive run", details)
