@@ -151,12 +151,13 @@ def test_a_pipeline_page_shows_the_best_hyperparameters_and_the_registered_model
             assert page.locator("#files-region").is_hidden()
             assert _overflow(page) == 0
             page.screenshot(path=str(SHOTS / f"pipeline-results-{width}.png"), full_page=True)
-        step = page.locator("#graph a, .graph a").first
-        if step.count():
-            step.click()
-            _settle(page)
-            crumbs = page.locator(".crumbs").inner_text()
-            assert "parent run" not in crumbs and "pipeline" in crumbs
+        # Named, not numbered: the title is the first step's script and how many steps follow.
+        assert page.locator("h1").inner_text().startswith("trial.py + 1 step")
+        page.locator("#children a.run-link", has_text="register").click()
+        _settle(page)
+        crumbs = page.locator(".crumbs").inner_text()
+        assert "parent run" not in crumbs and "pipeline trial.py + 1 step" in crumbs
+        page.screenshot(path=str(SHOTS / "pipeline-step-1280.png"), full_page=True)
 
 
 def test_integer_hyperparameters_read_as_integers_on_the_sweep_page(
@@ -172,6 +173,10 @@ def test_integer_hyperparameters_read_as_integers_on_the_sweep_page(
         column = next(i for i, h in enumerate(headers) if h.strip().startswith("--layers")) + 1
         layers = page.locator(f"#trials tbody td:nth-child({column})").all_inner_texts()
         assert sorted(layers) == ["2", "2", "4", "4"]
+        # Chart legends name their lines; away from the cursor they show no placeholder values.
+        page.locator(".best-so-far canvas").wait_for()
+        values = page.locator(".u-legend .u-value").all_inner_texts()
+        assert values and all(v.strip() in ("",) for v in values), values
         page.screenshot(path=str(SHOTS / "pipeline-sweep-1280.png"), full_page=True)
 
 
