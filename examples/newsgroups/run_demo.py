@@ -17,6 +17,7 @@ import shutil
 import subprocess
 import sys
 import time
+import warnings
 from pathlib import Path
 
 from hyperpipe.core import Model, Workspace
@@ -101,8 +102,17 @@ def main() -> None:
     )
     from hyperpipe.core import Experiment
 
-    pipeline = build_pipeline(workspace, SPACES[args.space], args.max_total_runs, concurrent)
-    run = Experiment(workspace, "re-train").submit(pipeline)
+    if not gpus:
+        print("No GPU in use: the lab trains on the CPU", flush=True)
+    with warnings.catch_warnings():
+        # The lab is SDK v1 code as written (a PyTorch 1.4 estimator with pip packages, use_gpu):
+        # what hyperpipe says about that is for people porting their own code, not the demo's.
+        warnings.simplefilter("ignore", FutureWarning)
+        for message in (r"PyTorch \S+ is recorded", r".*packages .* are recorded, not installed"):
+            warnings.filterwarnings("ignore", message=message, category=UserWarning)
+        warnings.filterwarnings("ignore", message="use_gpu=True but compute target")
+        pipeline = build_pipeline(workspace, SPACES[args.space], args.max_total_runs, concurrent)
+        run = Experiment(workspace, "re-train").submit(pipeline)
     status = run.wait_for_completion(show_output=True)
 
     full = run.find_step_run("fullmodel")[0]
