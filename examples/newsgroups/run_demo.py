@@ -12,10 +12,12 @@
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import subprocess
 import sys
 import time
+import warnings
 from pathlib import Path
 
 from hyperpipe.core import Model, Workspace
@@ -100,27 +102,43 @@ def main() -> None:
     )
     from hyperpipe.core import Experiment
 
-    pipeline = build_pipeline(workspace, SPACES[args.space], args.max_total_runs, concurrent)
-    run = Experiment(workspace, "re-train").submit(pipeline)
+    if not gpus:
+        print("No GPU in use: the lab trains on the CPU", flush=True)
+    with warnings.catch_warnings():
+        # The lab is SDK v1 code as written (a PyTorch 1.4 estimator with pip packages, use_gpu):
+        # what hyperpipe says about that is for people porting their own code, not the demo's.
+        warnings.simplefilter("ignore", FutureWarning)
+        for message in (r"PyTorch \S+ is recorded", r".*packages .* are recorded, not installed"):
+            warnings.filterwarnings("ignore", message=message, category=UserWarning)
+        warnings.filterwarnings("ignore", message="use_gpu=True but compute target")
+        pipeline = build_pipeline(workspace, SPACES[args.space], args.max_total_runs, concurrent)
+        run = Experiment(workspace, "re-train").submit(pipeline)
     status = run.wait_for_completion(show_output=True)
 
     full = run.find_step_run("fullmodel")[0]
     metrics = full.get_metrics()
     best = {k: metrics.get(k) for k in ("learning_rate", "num_epochs", "batch_size", "hidden_size")}
-    model = Model(workspace, "newsgroups-classifier")
+    # The version this run registered: its full-model step's, or the one it reused.
+    made_by = full.reuse_decision.get("reused_run_id") or full.id
+    registered = Model.list(workspace, name="newsgroups-classifier", run_id=made_by)
+    model = registered[0] if registered else Model(workspace, "newsgroups-classifier")
     elapsed = time.perf_counter() - started
     print(f"\nPipeline run {run.id}: {status}")
     print(f"  best hyperparameters   {best}")
     print(f"  full model accuracy    {metrics.get('accuracy'):.4f} on the by-date test split")
     print(f"  registered model       {model.name} version {model.version}")
     print(f"  wall time              {elapsed:.1f} s")
+    # `hyperpipe` is in the virtualenv's bin folder: named so, the commands work without
+    # activating it.
+    cli = shutil.which("hyperpipe") or os.path.relpath(Path(sys.executable).parent / "hyperpipe")
+    where = os.path.relpath(root)
     print("\nLook at it in the portal (the lab's last step):")
-    print(f"  hyperpipe -w {root} portal   # then open http://127.0.0.1:8765/runs/{run.id}")
+    print(f"  {cli} -w {where} portal   # then open http://127.0.0.1:8765/runs/{run.id}")
     print("or from the shell:")
-    print(f"  hyperpipe -w {root} pipelines show {run.id}")
-    print(f"  hyperpipe -w {root} pipelines why {full.id}")
-    print(f"  hyperpipe -w {root} runs list --children")
-    print(f"  hyperpipe -w {root} models list")
+    print(f"  {cli} -w {where} pipelines show {run.id}")
+    print(f"  {cli} -w {where} pipelines why {full.id}")
+    print(f"  {cli} -w {where} runs list --children")
+    print(f"  {cli} -w {where} models list")
 
 
 if __name__ == "__main__":

@@ -89,3 +89,28 @@ def test_cancel_then_resume_from_the_command_line(ws, experiment, make_step, tar
     assert "Resumed" in resumed.stderr
     run.cancel()
     assert run.wait_for_completion(show_output=False, raise_on_error=False) == "Canceled"
+
+
+def test_runs_show_on_a_step_whose_arguments_hold_pipeline_data(ws, experiment, make_step, target):
+    run = experiment.submit(_two_steps(ws, make_step, target, "one"))
+    assert run.wait_for_completion(show_output=False) == "Finished"
+    step = run.find_step_run("first")[0]
+    shown = hyperpipe(ws, "runs", "show", step.id)
+    assert "Traceback" not in shown.stderr
+    assert step.id in shown.stdout and "script     first.py" in shown.stdout
+
+
+def test_why_prints_only_the_changed_setting_as_a_diff(ws, experiment, make_step, target):
+    arguments = ["--epochs", 3, "--lr", 0.1, "--batch", 64, "--seed", 1]
+    code = "print('training')\n"
+    first = experiment.submit(Pipeline(ws, [make_step("train", code, arguments=arguments)]))
+    assert first.wait_for_completion(show_output=False) == "Finished"
+    changed = [*arguments[:3], 0.2, *arguments[4:]]
+    second = experiment.submit(Pipeline(ws, [make_step("train", code, arguments=changed)]))
+    assert second.wait_for_completion(show_output=False) == "Finished"
+
+    why = hyperpipe(ws, "pipelines", "why", second.find_step_run("train")[0].id).stdout
+    lines = why.strip().splitlines()
+    assert lines[0].endswith(": ran")
+    assert lines[1:3] == ["  - arguments[3]: '0.1'", "  + arguments[3]: '0.2'"]
+    assert "--epochs" not in why and "64" not in why  # the unchanged entries are left out

@@ -92,7 +92,9 @@ def test_changed_argument_reruns_that_step_and_the_consumer_of_its_changed_outpu
     steps = _run(experiment, build(a_suffix="-A"))
 
     assert _reused(steps) == {"prep": True, "a": False, "b": True, "join": False}
-    assert [r.split(":")[0] for r in steps["a"].reuse_decision["reasons"]] == ["arguments changed"]
+    assert [r.split(":")[0] for r in steps["a"].reuse_decision["reasons"]] == [
+        "arguments[2] changed"
+    ]
     assert steps["join"].reuse_decision["reasons"] == [
         "input 'a' content changed (output 'a' of step 'a')"
     ]

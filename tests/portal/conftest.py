@@ -360,7 +360,27 @@ def serving(
 
 # -- a real browser ------------------------------------------------------------------------------
 
-CHROMIUM = Path("/usr/bin/chromium")
+# A Chromium found on the machine: HYPERPIPE_TEST_CHROMIUM, else Debian's, else one on PATH.
+CHROMIUM_ENV = "HYPERPIPE_TEST_CHROMIUM"
+CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
+
+
+def find_chromium() -> Path | None:
+    """The Chromium the browser tests drive, or None when there is none on this machine."""
+    import shutil
+
+    named = os.environ.get(CHROMIUM_ENV, "").strip()
+    if named:
+        return Path(named) if Path(named).is_file() else None
+    if Path("/usr/bin/chromium").is_file():
+        return Path("/usr/bin/chromium")
+    for name in CHROMIUM_NAMES:
+        found = shutil.which(name)
+        if found:
+            return Path(found)
+    return None
+
+
 # Flags that avoid stalls on a closed network; never `playwright install` (it downloads).
 CHROMIUM_ARGS = [
     "--headless",
@@ -376,16 +396,23 @@ CHROMIUM_ARGS = [
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    """Debian's Chromium driven by Playwright. Missing, the test skips, except under CI=true."""
-    if not CHROMIUM.is_file():
-        message = f"no Chromium at {CHROMIUM} (apt-get install chromium)"
+    """A Chromium of the machine driven by Playwright (never one Playwright downloads). Missing,
+    the test skips with one reason saying how to get one, except under CI=true."""
+    chromium = find_chromium()
+    if chromium is None:
+        message = (
+            "browser tests need Chromium: none found (looked for $HYPERPIPE_TEST_CHROMIUM, "
+            f"/usr/bin/chromium, {', '.join(CHROMIUM_NAMES)} on PATH); on Debian/Ubuntu "
+            "`apt-get install chromium`, elsewhere set HYPERPIPE_TEST_CHROMIUM to a Chromium or "
+            "Chrome binary"
+        )
         if os.environ.get("CI", "").strip().lower() in ("true", "1", "yes"):
             pytest.fail(f"{message} (CI=true: browser tests must not be skipped)", pytrace=False)
         pytest.skip(message)
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        launched = playwright.chromium.launch(executable_path=str(chromium), args=CHROMIUM_ARGS)
         try:
             yield launched
         finally:

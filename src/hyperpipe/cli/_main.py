@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from typing import Annotated
 
+import click
 import typer
 
 from hyperpipe import __version__
@@ -26,7 +27,7 @@ from hyperpipe.cli import (
 from hyperpipe.cli._common import WorkspaceOption, console, errors, esc, state
 from hyperpipe.exceptions import HyperpipeError
 
-__all__ = ["app", "main"]
+__all__ = ["app", "command", "main"]
 
 app = typer.Typer(
     name="hyperpipe",
@@ -70,10 +71,34 @@ def _root(
     state["workspace"] = workspace
 
 
+def command() -> click.Command:
+    """The root command as Click runs it, with help text made for a terminal: flags show no
+    ``<bool>`` type, and the reStructuredText quotes of the docstrings (double backticks, single
+    ones around commands) are dropped or become plain quotes."""
+    root = typer.main.get_command(app)
+    _plain_help(root)
+    return root
+
+
+def _plain_help(cmd: click.Command) -> None:
+    for text_field in ("help", "short_help"):
+        text = getattr(cmd, text_field, None)
+        if text:
+            setattr(cmd, text_field, text.replace("``", "").replace("`", "'"))
+    helper = cmd.get_help_option(click.Context(cmd))  # Click keeps this one option per command
+    for param in [*cmd.params, *([helper] if helper is not None else [])]:
+        if getattr(param, "is_flag", False):
+            param.metavar = ""
+        if getattr(param, "help", None):
+            param.help = param.help.replace("``", "").replace("`", "'")
+    for sub in getattr(cmd, "commands", {}).values():
+        _plain_help(sub)
+
+
 def main() -> None:
     """Entry point: hyperpipe errors print as one line naming the fix, without a traceback."""
     try:
-        app()
+        command()(prog_name="hyperpipe")
     except HyperpipeError as exc:
         errors.print(f"[red]Error:[/] {esc(exc)}", highlight=False, soft_wrap=True)
         sys.exit(1)

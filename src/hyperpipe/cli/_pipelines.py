@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import inspect
+import re
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -135,9 +136,26 @@ def pipelines_why(step_run_id: Annotated[str, typer.Argument(help="A step run's 
     verdict = "[green]reused[/]" if decision.get("reused") else "[yellow]ran[/]"
     console.print(f"Step [bold]{esc(step.display_name)}[/] ({esc(step.id)}): {verdict}")
     for reason in decision.get("reasons", []):
-        console.print(f"  - {esc(reason)}")
+        for line in _diff_lines(reason):
+            console.print(line)
     if decision.get("key"):
         console.print(f"  reuse key {decision['key'][:16]}…")
+
+
+_CHANGE = re.compile(r"^(?P<key>\S+) changed: (?P<old>.*) -> (?P<new>.*)$")
+
+
+def _diff_lines(reason: str) -> list[str]:
+    """A reuse reason as diff lines: ``- key: old`` and ``+ key: new`` for a changed setting
+    (only the entry that changed), a plain ``~`` line for anything else."""
+    change = _CHANGE.match(reason)
+    if change is None:
+        return [f"  ~ {esc(reason)}"]
+    key = esc(change["key"])
+    return [
+        f"  [red]- {key}: {esc(change['old'])}[/]",
+        f"  [green]+ {key}: {esc(change['new'])}[/]",
+    ]
 
 
 @app.command("resume")
@@ -152,7 +170,11 @@ def pipelines_resume(
 
     enable_azureml_alias()  # steps written for SDK v1 keep their azureml imports working
     the_run = _pipeline_run(run_id).resume()
-    errors.print(f"Resumed pipeline run [bold]{esc(run_id)}[/]")
+    errors.print(
+        f"Resumed pipeline run [bold]{esc(run_id)}[/]: finished steps are kept, the others run "
+        "the code as it was submitted (the run's snapshot). Edited code needs a new submission: "
+        "submit the pipeline again (unchanged steps are reused)."
+    )
     if wait:
         status = the_run.wait_for_completion(show_output=True, raise_on_error=False)
         if status != "Finished":

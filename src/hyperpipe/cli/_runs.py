@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -136,7 +136,10 @@ def runs_list(
 
 @app.command("show")
 def runs_show(run_id: Annotated[str, typer.Argument(help="The run's id.")]) -> None:
-    """Show a run: status, definition, error, metrics, files and children."""
+    """Show a run: status, definition, error, metrics, files and children.
+
+    A HyperDrive run shows the sweep's summary and its best trials, sorted by the primary metric.
+    """
     from hyperpipe.core import Run
 
     the_run = Run.get(workspace(), run_id)
@@ -147,13 +150,11 @@ def runs_show(run_id: Annotated[str, typer.Argument(help="The run's id.")]) -> N
     )
     definition = details["runDefinition"]
     if definition.get("script"):
-        console.print(
-            f"  script     {esc(definition['script'])} "
-            f"{esc(' '.join(map(str, definition.get('arguments', []))))}"
-        )
+        arguments = " ".join(str(a) for a in definition.get("arguments") or [])
+        console.print(f"  script     {esc(definition['script'])} {esc(_short(arguments, 160))}")
     console.print(f"  target     {esc(details['target'])}")
     environment = definition.get("environment")
-    if environment:
+    if isinstance(environment, dict) and environment.get("name"):
         console.print(f"  environment {esc(environment['name'])}")
     for warning in details.get("warnings", []):
         console.print(f"  [yellow]note[/]       {esc(warning['message'])}")
@@ -161,33 +162,106 @@ def runs_show(run_id: Annotated[str, typer.Argument(help="The run's id.")]) -> N
         f"  started    {details['startTimeUtc'] or '-'}\n"
         f"  ended      {details['endTimeUtc'] or '-'}"
     )
-    if details["tags"]:
-        console.print(f"  tags       {esc(details['tags'])}")
-    if details["properties"]:
-        console.print(f"  properties {esc(details['properties'])}")
+    sweep = the_run.type == "hyperdrive"
+    for label, values in (("tags", details["tags"]), ("properties", details["properties"])):
+        shown = _brief_mapping(values, skip_system=sweep)
+        if shown:
+            console.print(f"  {label:<10} {esc(shown)}")
     error = details.get("error", {}).get("error")
     if error:
         console.print(f"  [red]error[/]      {esc(error.get('message'))}")
-    metrics = the_run.get_metrics()
-    if metrics:
-        table = Table("Metric", "Value", box=None, title="Metrics", title_justify="left")
-        for name, value in metrics.items():
-            shown = (
-                f"{value[-1]!r}  (last of {len(value)})" if isinstance(value, list) else repr(value)
+    if sweep:
+        _show_sweep(the_run)
+    else:
+        _show_metrics(the_run)
+        children = list(the_run.get_children())
+        if children:
+            console.print(
+                "Children:\n" + "\n".join(f"  {c.id}  {c.get_status()}" for c in children),
+                markup=False,
             )
-            table.add_row(name, shown)
-        console.print(table)
     files = the_run.get_file_names()
     if files:
-        console.print("Files:\n" + "\n".join(f"  {f}" for f in files), markup=False)
-    children = list(the_run.get_children())
-    if children:
-        console.print(
-            "Children:\n" + "\n".join(f"  {c.id}  {c.get_status()}" for c in children),
-            markup=False,
-        )
+        listed = [f"  {f}" for f in files[:SHOWN_ROWS]]
+        if len(files) > SHOWN_ROWS:
+            listed.append(f"  ... {len(files) - SHOWN_ROWS} more")
+        console.print("Files:\n" + "\n".join(listed), markup=False)
     for name, path in details["logFiles"].items():
         console.print(f"Log: {esc(name)} ({esc(path)})  -> hyperpipe runs logs {esc(the_run.id)}")
+
+
+# At most this many trials, metrics or files in `runs show`; the portal lists them all.
+SHOWN_ROWS = 20
+
+
+def _short(text: str, width: int = 80) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _brief_mapping(values: dict[str, Any], *, skip_system: bool) -> str:
+    """``key=value`` pairs with long values cut; a sweep's bookkeeping (the ``_aml_system_*``
+    per-trial records SDK v1 keeps in its tags) is left to the portal."""
+    pairs = []
+    for key, value in values.items():
+        if skip_system and str(key).startswith("_"):
+            continue
+        pairs.append(f"{key}={_short(str(value), 60)}")
+    return _short(", ".join(pairs), 240)
+
+
+def _show_metrics(the_run: Any) -> None:
+    metrics = the_run.get_metrics()
+    if not metrics:
+        return
+    table = Table("Metric", "Value", box=None, title="Metrics", title_justify="left")
+    for name, value in list(metrics.items())[:SHOWN_ROWS]:
+        shown = f"{value[-1]!r}  (last of {len(value)})" if isinstance(value, list) else repr(value)
+        table.add_row(name, _short(shown, 100))
+    console.print(table)
+    if len(metrics) > SHOWN_ROWS:
+        console.print(f"  ... {len(metrics) - SHOWN_ROWS} more metrics (the portal shows all)")
+
+
+def _show_sweep(sweep: Any) -> None:
+    """The sweep's summary line and its trials, best first, cut to ``SHOWN_ROWS``."""
+    import json
+    from collections import Counter
+
+    rows = sweep.get_children_sorted_by_primary_metric()
+    counts = Counter(row["status"] for row in rows)
+    settings = sweep._sweep
+    console.print(
+        f"  sweep      {len(rows)} trials ({esc(', '.join(f'{n} {s}' for s, n in counts.items()))}"
+        f"), max {settings.get('max_total_runs')}; primary metric "
+        f"{esc(sweep.primary_metric_name)} ({esc(settings.get('primary_metric_goal'))})"
+    )
+    table = Table("Trial", "Status", sweep.primary_metric_name, "Hyperparameters", box=None)
+    for row in rows[:SHOWN_ROWS]:
+        value = row["best_primary_metric"]
+        try:
+            params = json.loads(row["hyperparameters"] or "{}")
+            shown = " ".join(f"{k}={_number(v)}" for k, v in params.items())
+        except (TypeError, ValueError):
+            shown = str(row["hyperparameters"])
+        table.add_row(
+            row["run_id"],
+            show_status(row["status"]),
+            "-" if value is None else f"{value:.4g}",
+            _short(shown, 90),
+        )
+    console.print(table)
+    if len(rows) > SHOWN_ROWS:
+        console.print(
+            f"  ... {len(rows) - SHOWN_ROWS} more trials: hyperpipe runs list --children "
+            f"-e {esc(sweep.experiment.name)}, or the sweep's page in the portal"
+        )
+
+
+def _number(value: Any) -> str:
+    """A hyperparameter as a person writes it: 64, not 64.0; 0.001 with 4 significant digits."""
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() else f"{value:.4g}"
+    return str(value)
 
 
 @app.command("logs")

@@ -34,6 +34,7 @@ __all__ = [
     "clear_run_folder",
     "identity_fields",
     "is_alive",
+    "left_running",
     "log_tail",
     "lost_with_driver",
     "owned_by",
@@ -42,6 +43,7 @@ __all__ = [
     "request_cancel",
     "stop_task_processes",
     "task_process",
+    "why_gone",
 ]
 
 HOST = socket.gethostname()
@@ -126,7 +128,7 @@ def reconcile(
                     "while it ran"
                     if lost
                     else f"the process running this run (pid {fresh.pid} on {fresh.host}) "
-                    "ended without reporting; it was killed or ran out of memory"
+                    f"ended without reporting; {why_gone(fresh.pid)}"
                 ),
                 "logTail": log_tail(fresh),
             }
@@ -192,3 +194,59 @@ def driver_log_path(record: RunRecord) -> Path | None:
     """Where the run's stdout/stderr is written on the machine that executes it."""
     log = record.definition.get("log_path")
     return Path(log) if log else None
+
+
+def left_running(run_id: str, kind: str = "run") -> None:
+    """Say, on stderr, that a run whose wait was interrupted (Ctrl-C) goes on in the background,
+    and how to follow or cancel it: its driver is a process of its own, not the one waiting."""
+    import sys
+
+    group = "pipelines" if kind == "pipeline run" else "runs"
+    sys.stderr.write(
+        f"\nStopped waiting. The {kind} {run_id} goes on in the background.\n"
+        f"  follow it:  hyperpipe runs logs --follow {run_id}\n"
+        f"  cancel it:  hyperpipe {group} cancel {run_id}  (or run.cancel() in Python)\n"
+    )
+    sys.stderr.flush()
+
+
+def why_gone(pid: int | None) -> str:
+    """What is known of why a detached process ended without a word. Its exit code and signal went
+    to no parent that could record them (it is re-parented to init), so the kernel's log is the
+    one witness: an out-of-memory kill of the pid is named there, when the log can be read."""
+    if pid is None:
+        return "it was killed or ran out of memory"
+    records = _kernel_log()
+    if records is None:
+        return (
+            "it was killed or ran out of memory (the kernel's log, which would say which, "
+            "cannot be read here)"
+        )
+    for record in reversed(records):
+        text = record.split(";", 1)[-1].strip()
+        if f"Killed process {pid} " in text or (f"pid={pid}," in text and "oom" in text):
+            return f"the kernel's out-of-memory killer ended it ({text[:160]})"
+    return (
+        f"not by the kernel's out-of-memory killer (its log has no kill of pid {pid}): most "
+        "likely a SIGKILL, or the machine restarted"
+    )
+
+
+def _kernel_log() -> list[str] | None:
+    """The kernel's log records (``/dev/kmsg``), or None where this process may not read them."""
+    try:
+        fd = os.open("/dev/kmsg", os.O_RDONLY | os.O_NONBLOCK)
+    except OSError:
+        return None
+    records = []
+    try:
+        while True:
+            try:
+                records.append(os.read(fd, 8192).decode("utf-8", errors="replace"))
+            except BlockingIOError:
+                break
+            except OSError:  # EPIPE: a record was overwritten while reading; go on
+                continue
+    finally:
+        os.close(fd)
+    return records

@@ -283,15 +283,19 @@ class Run(SdkV1Surface):
         """
         follower = LogFollower(self) if show_output else None
         delay = 0.02
-        with EndWatch() as watch:
-            while True:
-                record = self._refresh()
-                if follower:
-                    follower.pump()
-                if record.status.is_terminal():
-                    break
-                watch.sleep(record, delay)
-                delay = min(delay * 1.5, 0.5)
+        try:
+            with EndWatch() as watch:
+                while True:
+                    record = self._refresh()
+                    if follower:
+                        follower.pump()
+                    if record.status.is_terminal():
+                        break
+                    watch.sleep(record, delay)
+                    delay = min(delay * 1.5, 0.5)
+        except KeyboardInterrupt:
+            _lifecycle.left_running(self.id)
+            raise
         if follower:
             follower.pump()
             print(f"\nRunId: {self.id}\nStatus: {record.status.value}\n", flush=True)  # noqa: T201

@@ -61,8 +61,7 @@ def explain(before: dict[str, Any] | None, after: dict[str, Any]) -> list[str]:
     changes = []
     old_def, new_def = before.get("definition", {}), after["definition"]
     for key in sorted(set(old_def) | set(new_def)):
-        if old_def.get(key) != new_def.get(key):
-            changes.append(f"{key} changed: {old_def.get(key)!r} -> {new_def.get(key)!r}")
+        changes.extend(_changed(key, old_def.get(key), new_def.get(key)))
     old_src, new_src = before.get("source", {}), after["source"]
     for path in sorted(set(old_src) | set(new_src)):
         if path not in old_src:
@@ -83,6 +82,26 @@ def explain(before: dict[str, Any] | None, after: dict[str, Any]) -> list[str]:
             label = f": {old} -> {new}" if old != new else f" ({new})"
             changes.append(f"input {port!r} content changed{label}")
     return changes
+
+
+def _changed(path: str, old: Any, new: Any) -> list[str]:
+    """The leaves that differ between two JSON values, ``path changed: old -> new`` each: a sweep's
+    settings or a long argument list name the one entry that changed, not the whole value."""
+    if old == new:
+        return []
+    if isinstance(old, dict) and isinstance(new, dict):
+        return [
+            line
+            for key in sorted(set(old) | set(new), key=str)
+            for line in _changed(f"{path}.{key}", old.get(key), new.get(key))
+        ]
+    if isinstance(old, list) and isinstance(new, list) and len(old) == len(new):
+        return [
+            line
+            for index, (a, b) in enumerate(zip(old, new, strict=True))
+            for line in _changed(f"{path}[{index}]", a, b)
+        ]
+    return [f"{path} changed: {old!r} -> {new!r}"]
 
 
 def output_digest(path: Path) -> str:

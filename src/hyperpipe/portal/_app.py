@@ -173,6 +173,7 @@ def _number(value: Any) -> str:
         return "true" if value else "false"  # as JSON has it, not Python's True
     if not isinstance(value, (int, float)):
         return str(value)
-    if isinstance(value, float) and math.isfinite(value) and value != int(value):
-        return f"{value:.6g}"
+    if isinstance(value, float) and math.isfinite(value):
+        # 64, not 64.0: a sampler hands integer choices back as floats
+        return str(int(value)) if value.is_integer() else f"{value:.6g}"
     return str(value)

@@ -36,7 +36,7 @@ def lab_ws(tmp_path_factory) -> Workspace:
     return ws
 
 
-def test_the_sdk_v1_pipeline_runs_unchanged_through_the_alias(lab_ws):
+def test_the_sdk_v1_pipeline_runs_unchanged_through_the_alias(lab_ws, monkeypatch):
     env = {
         **os.environ,
         "HYPERPIPE_AZUREML_ALIAS": "1",
@@ -77,6 +77,23 @@ def test_the_sdk_v1_pipeline_runs_unchanged_through_the_alias(lab_ws):
     devices = [t.get_properties().get("device") for t in sweep.get_children()]
     assert devices == ["cpu", "cpu"]
     assert steps["fullmodel"].get_properties()["device"] == "cpu"
+
+    # The SDK v1 variant is the same pipeline as hyperpipe's (space, settings, seed parameter):
+    # with the same settings, one reuses both steps of the other (as after `make demo`).
+    monkeypatch.syspath_prepend(str(ROOT / "examples/newsgroups/code/pipelines"))
+    from pipeline_retrain import SPACES, build_pipeline
+
+    from hyperpipe.core import Experiment
+
+    again = Experiment(lab_ws, "re-train").submit(
+        build_pipeline(lab_ws, SPACES["recommended"], 2, 2)
+    )
+    assert again.wait_for_completion(show_output=False) == "Finished"
+    reused = {s.name: s.reuse_decision for s in again.get_steps()}
+    assert {name: d["reused"] for name, d in reused.items()} == {
+        "hypertrain": True,
+        "fullmodel": True,
+    }, reused
 
 
 def test_the_published_lab_pipeline_runs_by_id_from_python_the_cli_and_rest(

@@ -84,6 +84,16 @@ def _config(source, space, sampling=GridParameterSampling, arguments=("--data", 
     )
 
 
+def test_show_output_prints_each_trial_and_the_sweeps_progress(ws, source, capsys):
+    run = Experiment(ws, "sweep").submit(_config(source, {"quality": choice(0.2, 0.9, 0.5, 0.7)}))
+    run.wait_for_completion(show_output=True)
+    lines = capsys.readouterr().out.splitlines()
+    assert sum(line.startswith("  trial ") for line in lines) == 4
+    progress = [line.strip() for line in lines if line.startswith("  [")]
+    assert progress[-1] == "[4/4 done, 0 running, best accuracy 0.9]"
+    assert all(" done, " in line for line in progress)
+
+
 def test_a_sweep_finds_the_best_trial_and_reports_sdk_v1_shapes(ws, source):
     config = _config(source, {"quality": choice(0.2, 0.9, 0.5, 0.7)})
     run = Experiment(ws, "sweep").submit(config)

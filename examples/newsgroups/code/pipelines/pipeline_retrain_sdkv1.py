@@ -1,11 +1,16 @@
 """The lab's retraining pipeline written for the Azure ML SDK v1, unchanged: azureml imports.
 
-With hyperpipe installed and the real SDK absent, run it with the azureml alias on:
+With hyperpipe installed and the real SDK absent, run it with the azureml alias on, from the
+workspace folder (``Workspace.from_config`` looks in the current folder and its parents); after
+``make demo``, from the repository's root:
 
-    HYPERPIPE_AZUREML_ALIAS=1 python examples/newsgroups/code/pipelines/pipeline_retrain_sdkv1.py
-    # or: hyperpipe run examples/newsgroups/code/pipelines/pipeline_retrain_sdkv1.py
+    cd demo-workspace && HYPERPIPE_AZUREML_ALIAS=1 ../.venv/bin/python \
+        ../examples/newsgroups/code/pipelines/pipeline_retrain_sdkv1.py
 
-``--max-total-runs`` and ``--space`` only exist so tests can run it small; the rest is Lab 8.
+It is the same pipeline as ``pipeline_retrain.py`` with the same defaults (its recommended space,
+80 trials, as many at once as the sweep's target runs, the ``seed`` parameter), so after
+``make demo`` both steps are reused. ``--max-total-runs`` and ``--space`` only exist so tests can
+run it small.
 """
 
 import argparse
@@ -14,7 +19,7 @@ import os
 from azureml.core import Dataset, Datastore, Experiment, Workspace
 from azureml.core.authentication import AzureCliAuthentication
 from azureml.core.runconfig import MpiConfiguration
-from azureml.pipeline.core import Pipeline, PipelineData
+from azureml.pipeline.core import Pipeline, PipelineData, PipelineParameter
 from azureml.pipeline.steps import HyperDriveStep, PythonScriptStep
 from azureml.train.dnn import PyTorch
 from azureml.train.hyperdrive import BayesianParameterSampling, HyperDriveConfig, PrimaryMetricGoal
@@ -22,7 +27,7 @@ from azureml.train.hyperdrive.parameter_expressions import choice, uniform
 
 parser = argparse.ArgumentParser()
 parser.add_argument("--max-total-runs", type=int, default=80)
-parser.add_argument("--space", choices=["lab", "recommended"], default="lab")
+parser.add_argument("--space", choices=["lab", "recommended"], default="recommended")
 args = parser.parse_args()
 
 workspace = Workspace.from_config(auth=AzureCliAuthentication())
@@ -54,10 +59,6 @@ estimator = PyTorch(
     framework_version="1.4",
     use_gpu=True,
     pip_packages=["numpy", "torch"],
-    inputs=[
-        subset_dataset_train.as_named_input("subset_train"),
-        subset_dataset_test.as_named_input("subset_test"),
-    ],
 )
 
 if args.space == "lab":
@@ -88,7 +89,8 @@ hypertuning = HyperDriveStep(
         primary_metric_name="accuracy",
         primary_metric_goal=PrimaryMetricGoal.MAXIMIZE,
         max_total_runs=args.max_total_runs,
-        max_concurrent_runs=None,
+        # as many trials at once as the target has nodes (make demo sizes it to this machine)
+        max_concurrent_runs=compute_target_hyper.scale_settings.maximum_node_count,
     ),
     estimator_entry_script_arguments=[],
     inputs=[
@@ -98,14 +100,14 @@ hypertuning = HyperDriveStep(
     outputs=[],
     metrics_output=metrics_data,
     allow_reuse=True,
-    version=None,
 )
 
+seed = PipelineParameter(name="seed", default_value=0)  # the full model's random seed
 fullmodel = PythonScriptStep(
     name="fullmodel",
     script_name="train.py",
     source_directory=modeling,
-    arguments=["--models", "deeplearning", "--full_model"],
+    arguments=["--models", "deeplearning", "--full_model", "--seed", seed],
     inputs=[
         metrics_data,
         dataset_train.as_named_input("train"),

@@ -161,6 +161,12 @@ class PipelineRun(Run):
                     break
                 watch.sleep(record, min(delay, max(deadline - time.monotonic(), 0)))
                 delay = min(delay * 1.25, 0.05)
+        except KeyboardInterrupt:
+            if view is not None:
+                view.close()
+                view = None
+            _lifecycle.left_running(self.id, "pipeline run")
+            raise
         finally:
             watch.close()
             if view is not None:

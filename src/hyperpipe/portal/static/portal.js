@@ -29,6 +29,10 @@
     return String(Number(v.toPrecision(4)));
   }
 
+  function legendValue(v) {
+    return v === null || v === undefined || Number.isNaN(v) ? "" : fmt(v);
+  }
+
   // -- line charts --------------------------------------------------------------------------
 
   // One chart, one or many lines: series are {label, values, color?, dash?, pointsOnly?}.
@@ -36,18 +40,20 @@
     const old = plots.get(el);
     if (old) old.destroy();
     el.textContent = "";
+    integerX = integerX || xs.every(Number.isInteger); // steps and indexes: no 0.2 ticks
     const opts = {
       width: Math.max(280, el.clientWidth || 460),
       height,
       scales: { x: { time: false } },
       axes: [{ label: xLabel, values: (u, ticks) => ticks.map(fmt), incrs: integerX ? [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000] : undefined }, { values: (u, ticks) => ticks.map(fmt), size: 60 }],
-      series: [{ label: xLabel, value: (u, v) => fmt(v) }].concat(series.map((s) => ({
+      // A legend shows values only under the cursor: elsewhere blank, never a placeholder dash.
+      series: [{ label: xLabel, value: (u, v) => legendValue(v) }].concat(series.map((s) => ({
         label: s.label,
         stroke: s.color || "#2f6fde",
         width: s.pointsOnly ? 0 : 1.6,
         dash: s.dash,
         spanGaps: true,
-        value: (u, v) => fmt(v),
+        value: (u, v) => legendValue(v),
         paths: s.pointsOnly ? () => null : undefined,
         points: { show: s.pointsOnly || xs.length <= 60, size: s.pointsOnly ? 7 : 5, fill: s.color || "#2f6fde" },
       }))),
@@ -204,7 +210,7 @@
         values: t.y,
         color: hue(t.index, n),
         dash: t.early_terminated ? [5, 4] : undefined,
-      })), data.x_label, { height: 260, legend: n <= 12 });
+      })), data.x_label, { height: 260, legend: n <= 12, integerX: true });
       el.dataset.trials = String(n);
     } catch (err) {
       note(el, `could not load the trials: ${err.message}`);

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import sys
+import time
 from typing import TYPE_CHECKING, Any
 
+from hyperpipe.core import _lifecycle
 from hyperpipe.core._run import Run
 from hyperpipe.core._waiting import EndWatch
 from hyperpipe.exceptions import UserErrorException
@@ -120,22 +122,27 @@ class HyperDriveRun(Run):
         """Wait for the sweep to end; with ``show_output`` print each trial as it ends."""
         seen: set[str] = set()
         delay = 0.02
-        with EndWatch() as watch:
-            while True:
-                record = self._refresh()
-                if show_output:
-                    self._print_progress(seen)
-                if record.status.is_terminal():
-                    break
-                watch.sleep(record, delay)
-                delay = min(delay * 1.5, 0.5)
+        try:
+            with EndWatch() as watch:
+                while True:
+                    record = self._refresh()
+                    if show_output:
+                        self._print_progress(seen)
+                    if record.status.is_terminal():
+                        break
+                    watch.sleep(record, delay)
+                    delay = min(delay * 1.5, 0.5)
+        except KeyboardInterrupt:
+            _lifecycle.left_running(self.id, "HyperDrive run")
+            raise
         details = self.get_details()
         if raise_on_error:
             self._raise_if_failed(record, "HyperDrive run", details)
         return details
 
     def _print_progress(self, seen: set[str]) -> None:
-        trials = [t for t in self._trials() if t.status.is_terminal() and t.id not in seen]
+        every = self._trials()
+        trials = [t for t in every if t.status.is_terminal() and t.id not in seen]
         if not trials:
             return
         best = self._best_values(trials)
@@ -149,6 +156,27 @@ class HyperDriveRun(Run):
                 file=sys.stdout,
                 flush=True,
             )
+        print(self._progress_line(every), file=sys.stdout, flush=True)  # noqa: T201
+
+    def _progress_line(self, trials: list[RunRecord]) -> str:
+        """``[12/80 done, 2 running, best accuracy 0.85, about 3.1 min left]``: the sweep so far,
+        its time left estimated from the pace of the trials done so far."""
+        total = self._sweep.get("max_total_runs") or len(trials)
+        done = [t for t in trials if t.status.is_terminal()]
+        running = sum(1 for t in trials if not t.status.is_terminal())
+        values = self._best_values(done)
+        parts = [f"{len(done)}/{total} done", f"{running} running"]
+        if values:
+            pick = max if self._goal == PrimaryMetricGoal.MAXIMIZE else min
+            parts.append(f"best {self.primary_metric_name} {pick(values.values()):.4g}")
+        started = self._record.started_at
+        if started and done and len(done) < total:
+            elapsed = time.time() - started
+            left = elapsed / len(done) * (total - len(done))
+            parts.append(
+                f"about {left / 60:.1f} min left" if left >= 60 else f"about {left:.0f} s left"
+            )
+        return f"  [{', '.join(parts)}]"
 
     def resume(self) -> HyperDriveRun:
         """Continue a sweep whose driver crashed (or that was cancelled): finished trials count,
