@@ -54,13 +54,17 @@ def table(rows: int, seed: int, drifted: bool = False) -> pd.DataFrame:
     )
 
 
-def stream(days: int, rows_per_day: int, drift_from: int) -> pd.DataFrame:
+def stream(
+    days: int, rows_per_day: int, drift_from: int, first_day: datetime = DAY0
+) -> pd.DataFrame:
     frames = []
     for day in range(days):
         # fixed draws: a 5 % test may alarm on some no-drift draw; these seeds do not
         frame = table(rows_per_day, seed=1000 + day, drifted=day >= drift_from)
         frame.insert(
-            0, "timestamp", [DAY0 + timedelta(days=day, minutes=i) for i in range(rows_per_day)]
+            0,
+            "timestamp",
+            [first_day + timedelta(days=day, minutes=i) for i in range(rows_per_day)],
         )
         frames.append(frame)
     return pd.concat(frames, ignore_index=True)
