@@ -8,7 +8,7 @@ DEMO_WS ?= demo-workspace
 HYPERPIPE_NEWSGROUPS ?= $(firstword $(wildcard ../shared/data/20news-bydate.tar.gz))
 export HYPERPIPE_NEWSGROUPS
 
-.PHONY: demo test lint bench bench-faults clean
+.PHONY: demo demo-drift test lint bench bench-faults clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +22,10 @@ $(STAMP): $(BIN)/python pyproject.toml
 
 demo: $(STAMP)
 	$(BIN)/python examples/newsgroups/run_demo.py --workspace $(DEMO_WS)
+
+# The drift loop: a monitor fires on shifting posts and starts the retrain pipeline endpoint.
+demo-drift: $(STAMP)
+	$(BIN)/python examples/newsgroups/run_drift_demo.py --workspace demo-drift-workspace
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
@@ -45,4 +49,4 @@ bench-faults: $(STAMP)
 	$(BIN)/python benchmarks/faults.py --kills 200
 
 clean:
-	rm -rf $(VENV) $(DEMO_WS) .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(DEMO_WS) demo-drift-workspace .pytest_cache .ruff_cache

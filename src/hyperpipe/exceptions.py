@@ -18,6 +18,8 @@ __all__ = [
     "AzureMLNotSupportedError",
     "ComputeTargetException",
     "ConfigError",
+    "DataDriftNameError",
+    "DatasetTypeError",
     "ExperimentExecutionException",
     "HyperpipeError",
     "InvalidStatusTransition",
@@ -50,6 +52,17 @@ class ComputeTargetException(UserErrorException, KeyError):
 
     def __str__(self) -> str:  # KeyError would otherwise repr() the message
         return str(self.args[0]) if self.args else ""
+
+
+class DataDriftNameError(UserErrorException, KeyError):
+    """A data drift monitor name is taken (create) or unknown (get_by_name), as SDK v1 raised."""
+
+    def __str__(self) -> str:  # KeyError would otherwise repr() the message
+        return str(self.args[0]) if self.args else ""
+
+
+class DatasetTypeError(UserErrorException, TypeError):
+    """A dataset of the wrong kind, or without the timestamp column a monitor needs."""
 
 
 class RunNotFoundError(UserErrorException, LookupError):

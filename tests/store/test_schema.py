@@ -156,6 +156,7 @@ _AUTOMATION_TABLES = {
     "schedule_fires",
     "scheduler_daemons",
 }
+_DRIFT_TABLES = {"datadrift_detectors"}
 
 
 def _downgrade(url: str, revision: str) -> None:
@@ -202,7 +203,7 @@ def test_a_store_from_before_environments_and_schedules_upgrades_keeping_its_dat
     _downgrade(new_url, "0005")  # back to before environments (0006) and schedules (0007)
     assert _schema_state(new_url) == (
         ["0005"],
-        _TABLES - {"environments"} - _AUTOMATION_TABLES,
+        _TABLES - {"environments"} - _AUTOMATION_TABLES - _DRIFT_TABLES,
     )
 
     reopened = SqlStore(new_url)  # upgrades through 0006 and 0007
@@ -224,7 +225,7 @@ def test_a_store_with_environments_from_before_schedules_upgrades_keeping_them(
     store.register_environment("train", {"name": "train", "python": {"version": "3.12"}})
     store.close()
     _downgrade(new_url, "0006")  # environments exist, schedules do not yet
-    assert _schema_state(new_url) == (["0006"], _TABLES - _AUTOMATION_TABLES)
+    assert _schema_state(new_url) == (["0006"], _TABLES - _AUTOMATION_TABLES - _DRIFT_TABLES)
 
     reopened = SqlStore(new_url)
     try:
@@ -233,6 +234,31 @@ def test_a_store_with_environments_from_before_schedules_upgrades_keeping_them(
         assert kept is not None and kept.version == 1
         assert kept.definition == {"name": "train", "python": {"version": "3.12"}}
         _publish_and_schedule(reopened)
+    finally:
+        reopened.close()
+    assert _schema_state(new_url) == ([SCHEMA_REVISION], _TABLES)
+
+
+def test_a_store_from_before_drift_monitors_upgrades_keeping_its_data(new_url: str) -> None:
+    store = SqlStore(new_url)
+    run = store.create_run(experiment_name="e", run_id="kept", run_type="azureml.PipelineRun")
+    _publish_and_schedule(store)
+    store.close()
+    _downgrade(new_url, "0007")  # schedules exist, drift monitors do not yet
+    assert _schema_state(new_url) == (["0007"], _TABLES - _DRIFT_TABLES)
+
+    reopened = SqlStore(new_url)  # upgrades through 0008
+    try:
+        assert reopened.get_run("kept") == run
+        assert reopened.get_schedule("s1") is not None
+        first = reopened.save_datadrift("monitor", {"state": "Disabled", "frequency": "Day"})
+        assert first.version == 1
+        assert (
+            reopened.save_datadrift("monitor", {"state": "Disabled", "frequency": "Day"}) == first
+        )
+        second = reopened.save_datadrift("monitor", {"state": "Enabled", "frequency": "Day"})
+        assert (second.version, reopened.get_datadrift("monitor")) == (2, second)
+        assert reopened.list_datadrifts() == [second]
     finally:
         reopened.close()
     assert _schema_state(new_url) == ([SCHEMA_REVISION], _TABLES)

@@ -326,6 +326,36 @@ class TabularDataset(AbstractDataset):
     def drop_columns(self, columns: str | list[str]) -> TabularDataset:
         return self._with(drop_columns=[columns] if isinstance(columns, str) else list(columns))
 
+    @property
+    def timestamp_columns(self) -> tuple[str | None, str | None]:
+        """(timestamp column, partition timestamp column), as set by ``with_timestamp_columns``."""
+        return (self._options.get("timestamp"), self._options.get("partition_timestamp"))
+
+    def with_timestamp_columns(
+        self,
+        timestamp: str | None = None,
+        partition_timestamp: str | None = None,
+        validate: bool = False,
+        **kwargs: Any,
+    ) -> TabularDataset:
+        """This dataset with its time columns named (what time filters and drift monitors read);
+        ``validate`` reads the table to check the columns exist."""
+        for value, what in ((timestamp, "timestamp"), (partition_timestamp, "partition_timestamp")):
+            if value is not None and (not isinstance(value, str) or not value):
+                raise UserErrorException(
+                    f"with_timestamp_columns: {what} must be a column name, got {value!r}"
+                )
+        dataset = self._with(timestamp=timestamp, partition_timestamp=partition_timestamp)
+        if validate:
+            columns = set(dataset.to_pandas_dataframe().columns)
+            for value in (timestamp, partition_timestamp):
+                if value is not None and value not in columns:
+                    raise UserErrorException(
+                        f"with_timestamp_columns: no column {value!r} in this dataset; its "
+                        f"columns: {', '.join(sorted(map(str, columns)))}"
+                    )
+        return dataset
+
     def _with(self, **options: Any) -> TabularDataset:
         return TabularDataset(
             self._sources,

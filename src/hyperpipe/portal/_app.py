@@ -20,7 +20,7 @@ from fastapi.templating import Jinja2Templates
 import hyperpipe
 from hyperpipe.core._portal_access import workspace_token
 from hyperpipe.exceptions import HyperpipeError
-from hyperpipe.portal import _api, _pages, _rest
+from hyperpipe.portal import _api, _drift, _pages, _rest
 from hyperpipe.portal._automation import AutomationViews
 from hyperpipe.portal._security import SecurityHeaders, TokenGate
 from hyperpipe.portal._views import NotFound, Views
@@ -55,6 +55,8 @@ def create_app(workspace: Workspace, token: str | None = None, scheduler: bool =
     app.include_router(_rest.router)
     app.include_router(_api.router)
     app.include_router(_pages.router)
+    app.include_router(_drift.router)
+    app.include_router(_drift.api_router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.add_exception_handler(NotFound, _error(404))
     app.add_exception_handler(HyperpipeError, _error(400))

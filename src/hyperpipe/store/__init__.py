@@ -8,6 +8,7 @@ import threading
 from hyperpipe.store._base import NewFire, NewPoint, Store
 from hyperpipe.store._records import (
     ArtifactRecord,
+    DataDriftRecord,
     DatasetRecord,
     EnvironmentRecord,
     ExperimentRecord,
@@ -27,6 +28,7 @@ from hyperpipe.store._status import TERMINAL_STATUSES, RunStatus, can_transition
 __all__ = [
     "TERMINAL_STATUSES",
     "ArtifactRecord",
+    "DataDriftRecord",
     "DatasetRecord",
     "EnvironmentRecord",
     "ExperimentRecord",

@@ -9,6 +9,7 @@ if TYPE_CHECKING:
 
     from hyperpipe.store._records import (
         ArtifactRecord,
+        DataDriftRecord,
         DatasetRecord,
         EnvironmentRecord,
         ExperimentRecord,
@@ -160,6 +161,11 @@ class Store(Protocol):
     def list_environments(
         self, name: str | None = None, latest: bool = False
     ) -> list[EnvironmentRecord]: ...
+
+    # Data drift monitors: versioned definitions, the newest is the monitor.
+    def save_datadrift(self, name: str, definition: dict[str, Any]) -> DataDriftRecord: ...
+    def get_datadrift(self, name: str) -> DataDriftRecord | None: ...
+    def list_datadrifts(self) -> list[DataDriftRecord]: ...
 
     # What starts pipelines without a person. Firing is exactly-once: a fire is claimed by
     # recording it, and (schedule, fire key) is unique.

@@ -167,6 +167,16 @@ class EnvironmentRecord:
 
 
 @dataclass(frozen=True)
+class DataDriftRecord:
+    """A data drift monitor's definition at one version (the newest version is the monitor)."""
+
+    name: str
+    version: int
+    definition: dict[str, Any]
+    created_at: float
+
+
+@dataclass(frozen=True)
 class PublishedPipelineRecord:
     """A published pipeline. ``definition`` (step specs, parameters) never changes; ``status``
     is ``Active`` or ``Disabled``."""

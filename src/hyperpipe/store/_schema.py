@@ -25,7 +25,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-SCHEMA_REVISION = "0007"
+SCHEMA_REVISION = "0008"
 
 metadata = MetaData(
     naming_convention={
@@ -308,4 +308,17 @@ scheduler_daemons = Table(
     Column("heartbeat_at", Float, nullable=False),
     Column("stopped_at", Float, nullable=True),
     Column("details", JSON, nullable=False),
+)
+
+# A data drift monitor (SDK v1's DataDriftDetector): each change records a new version of its
+# definition as JSON; the newest version is the monitor (a deleted one has state "Deleted").
+datadrift_detectors = Table(
+    "datadrift_detectors",
+    metadata,
+    Column("key", _Id, primary_key=True, autoincrement=True),
+    Column("name", String(255), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("definition", JSON, nullable=False),
+    Column("created_at", Float, nullable=False),
+    UniqueConstraint("name", "version"),
 )

@@ -14,8 +14,14 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import delete, func, insert, select, update
 
 from hyperpipe.exceptions import ModelNotFoundException, UserErrorException
-from hyperpipe.store._records import ArtifactRecord, DatasetRecord, EnvironmentRecord, ModelRecord
-from hyperpipe.store._schema import artifacts, datasets, environments, models
+from hyperpipe.store._records import (
+    ArtifactRecord,
+    DataDriftRecord,
+    DatasetRecord,
+    EnvironmentRecord,
+    ModelRecord,
+)
+from hyperpipe.store._schema import artifacts, datadrift_detectors, datasets, environments, models
 from hyperpipe.store._schema import dataset_files as manifest_rows
 
 if TYPE_CHECKING:
@@ -207,6 +213,49 @@ class CatalogQueries:
             records = [r for r in records if not (r.name in seen or seen.add(r.name))]
         return records
 
+    # -- data drift monitors ----------------------------------------------------------------------
+
+    def save_datadrift(self, name: str, definition: dict[str, Any]) -> DataDriftRecord:
+        """Record the next version of monitor ``name``'s definition (unchanged: the latest)."""
+        table = datadrift_detectors
+
+        def insert_next() -> DataDriftRecord:
+            with self._write() as conn:
+                latest = conn.execute(
+                    select(table).where(table.c.name == name).order_by(table.c.version.desc())
+                ).first()
+                if latest is not None and latest.definition == definition:
+                    return _datadrift(latest)
+                version = (latest.version if latest is not None else 0) + 1
+                conn.execute(
+                    insert(table).values(
+                        name=name, version=version, definition=definition, created_at=time.time()
+                    )
+                )
+                row = conn.execute(
+                    select(table).where(table.c.name == name, table.c.version == version)
+                ).one()
+                return _datadrift(row)
+
+        return self._retry_on_conflict(insert_next)
+
+    def get_datadrift(self, name: str) -> DataDriftRecord | None:
+        table = datadrift_detectors
+        with self._read() as conn:
+            row = conn.execute(
+                select(table).where(table.c.name == name).order_by(table.c.version.desc())
+            ).first()
+        return None if row is None else _datadrift(row)
+
+    def list_datadrifts(self) -> list[DataDriftRecord]:
+        """The newest version of every monitor, by name."""
+        table = datadrift_detectors
+        with self._read() as conn:
+            rows = conn.execute(select(table).order_by(table.c.name, table.c.version.desc()))
+            records = [_datadrift(row) for row in rows]
+        seen: set[str] = set()
+        return [r for r in records if not (r.name in seen or seen.add(r.name))]
+
     # -- datasets -------------------------------------------------------------------------------
 
     def register_dataset(
@@ -365,6 +414,12 @@ def _model(row: Row) -> ModelRecord:
 
 def _environment(row: Row) -> EnvironmentRecord:
     return EnvironmentRecord(
+        name=row.name, version=row.version, definition=row.definition, created_at=row.created_at
+    )
+
+
+def _datadrift(row: Row) -> DataDriftRecord:
+    return DataDriftRecord(
         name=row.name, version=row.version, definition=row.definition, created_at=row.created_at
     )
 
