@@ -186,6 +186,9 @@ def validate_submission(workspace: Workspace, config: ScriptRunConfig) -> Submis
     # A command (e.g. torchrun for several processes) runs as given; else python runs the script.
     command = config.command.split() if isinstance(config.command, str) else config.command
     target = workspace._target_spec(config.target_name)
+    from hyperpipe.core._backends import check_targets
+
+    check_targets(workspace, [target.name])
     arguments, inputs = resolve_arguments(config.arguments, workspace)
     inputs += [c._to_spec(workspace) for c in config._extra_inputs]
     return Submission(
