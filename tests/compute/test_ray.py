@@ -178,10 +178,16 @@ def test_cancel_kills_a_running_steps_grandchild_on_its_node(cluster_ws: Workspa
 
 
 @pytest.mark.slow
-def test_a_step_whose_node_is_killed_runs_again_on_the_head(
-    cluster_ws: Workspace, ray_cluster: LocalRayCluster, tmp_path: Path
+@pytest.mark.parametrize("retries", [1, 0])
+def test_a_run_whose_node_is_killed_runs_again_on_the_head_or_fails_naming_the_node(
+    cluster_ws: Workspace, ray_cluster: LocalRayCluster, tmp_path: Path, retries: int
 ):
     import ray
+
+    config = RayCompute.provisioning_configuration(
+        address=ray_cluster.address, max_concurrency=2, max_retries=retries
+    )
+    ComputeTarget.create(cluster_ws, "retrying", config)
 
     names = _node_names(ray_cluster)  # connects this process to the cluster
 
@@ -207,7 +213,7 @@ def test_a_step_whose_node_is_killed_runs_again_on_the_head(
         """,
     )
     run = Experiment(cluster_ws, "ray-retry").submit(
-        ScriptRunConfig(str(source), "long.py", compute_target="anywhere")
+        ScriptRunConfig(str(source), "long.py", compute_target="retrying")
     )
     _wait(lambda: started.exists() and started.read_text().strip(), what="the first attempt")
     first = started.read_text().split()[0]
@@ -219,11 +225,18 @@ def test_a_step_whose_node_is_killed_runs_again_on_the_head(
     ray.kill(blocker)
     try:
         run.wait_for_completion(raise_on_error=False)
-        assert run.get_status() == "Completed", run.get_details()
-        attempts = started.read_text().split()
-        assert [names.get(a) for a in attempts] == ["node_1", "node_head"]
         logs = _driver_log(run, tmp_path)
-        assert "was lost while the task ran" in logs and "retry 1 of 1" in logs
+        attempts = [names.get(a) for a in started.read_text().split()]
+        if retries:
+            assert run.get_status() == "Completed", run.get_details().get("error")
+            assert attempts == ["node_1", "node_head"]
+            assert "was lost while the task ran" in logs and "retry 1 of 1" in logs
+        else:
+            assert run.get_status() == "Failed" and attempts == ["node_1"]
+            error = run.get_details()["error"]["error"]
+            assert error["code"] == "NodeLost"
+            assert f"node {first[:12]}" in error["message"]
+            assert "no retries were left" in error["message"]
     finally:
         node.stop()
         ray_cluster.add_node("node_1")

@@ -38,7 +38,7 @@ INSTALL_HINT = "pip install 'hyperpipe[ray]'"
 # How long a new runner may wait for a node before idle runners are released to make room.
 PLACEMENT_PATIENCE_S = 1.0
 _POLL_MIN_S = 0.002
-_POLL_MAX_S = 0.05
+_POLL_MAX_S = 0.01
 
 
 def import_ray() -> Any:
