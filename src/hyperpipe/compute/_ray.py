@@ -300,12 +300,10 @@ class RayBackend:
             self.preload, self.env
         )
         ready = runner.node.remote()
-        waited = 0.0
-        while True:
+        while True:  # the target's slots bound how many wait here
             done, _ = self.ray.wait([ready], timeout=PLACEMENT_PATIENCE_S)
             if done:
                 return runner, self.ray.get(ready)
-            waited += PLACEMENT_PATIENCE_S
             if any(self._idle.values()):
                 self.close()  # idle runners of other shapes hold what this one needs
 
