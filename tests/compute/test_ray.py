@@ -178,6 +178,56 @@ def test_cancel_kills_a_running_steps_grandchild_on_its_node(cluster_ws: Workspa
 
 
 @pytest.mark.slow
+def test_a_two_node_gloo_training_all_reduces_across_its_ranks_and_finishes(
+    cluster_ws: Workspace, ray_cluster: LocalRayCluster, tmp_path: Path
+):
+    pytest.importorskip("torch")
+    from hyperpipe.core.runconfig import PyTorchConfiguration
+
+    source = _source(
+        tmp_path,
+        "ddp.py",
+        """
+        import os
+        import torch
+        import torch.distributed as dist
+        from hyperpipe.core import Run
+        dist.init_process_group("gloo")
+        rank, world = dist.get_rank(), dist.get_world_size()
+        value = torch.tensor([float(rank + 1)])
+        dist.all_reduce(value)
+        print(f"rank {rank} of {world} on {os.environ['HYPERPIPE_RAY_NODE']}: {value.item()}",
+              flush=True)
+        run = Run.get_context()
+        run.log("sum", value.item())
+        run.log("node", os.environ["HYPERPIPE_RAY_NODE"])
+        dist.destroy_process_group()
+        """,
+    )
+    config = ScriptRunConfig(
+        str(source),
+        "ddp.py",
+        compute_target="anywhere",
+        distributed_job_config=PyTorchConfiguration(
+            communication_backend="Gloo", process_count=2, node_count=2
+        ),
+    )
+    run = Experiment(cluster_ws, "ray-ddp").submit(config)
+    run.wait_for_completion(raise_on_error=False)
+    assert run.get_status() == "Completed", run.get_details().get("error")
+    metrics = run.get_metrics()
+    assert metrics["sum"] == 3.0  # 1 + 2: both ranks took part; only rank 0 recorded it
+    names = _node_names(ray_cluster)
+    log = _driver_log(run, tmp_path)
+    assert "rank 0 of 2" in log and "rank 1 of 2" not in log
+    other = tmp_path / "rank1.log"
+    run.download_file("logs/rank_1.log", output_file_path=str(other))
+    assert "rank 1 of 2" in other.read_text()
+    rank1_node = other.read_text().split(" on ")[1].split(":")[0]
+    assert {names[metrics["node"]], names[rank1_node]} == {"node_head", "node_1"}
+
+
+@pytest.mark.slow
 @pytest.mark.parametrize("retries", [1, 0])
 def test_a_run_whose_node_is_killed_runs_again_on_the_head_or_fails_naming_the_node(
     cluster_ws: Workspace, ray_cluster: LocalRayCluster, tmp_path: Path, retries: int

@@ -183,6 +183,16 @@ class _RayTask:
     attempts: list[str] = field(default_factory=list)
 
 
+@dataclass
+class _RayGroup:
+    """The ranks of one distributed job and the placement group that holds their nodes."""
+
+    tasks: list[_RayTask]
+    group: Any
+    exit_code: int | None = None
+    failure: str | None = None
+
+
 class RayBackend:
     """Runs tasks on a Ray cluster (see the module docstring)."""
 
@@ -221,7 +231,121 @@ class RayBackend:
         handle.request = request  # type: ignore[attr-defined]
         return handle
 
+    def start_group(
+        self,
+        spec: TaskSpec,
+        nodes: int,
+        per_node: int,
+        *,
+        rank_zero_env: tuple[str, ...] = (),
+        request: RayRequest | None = None,
+    ) -> TaskHandle:
+        """Start ``spec`` as ``nodes * per_node`` ranks of one distributed job, ``per_node`` on
+        each of ``nodes`` distinct nodes (a placement group), with the variables
+        ``torch.distributed`` reads (``MASTER_ADDR``, ``MASTER_PORT``, ``WORLD_SIZE``, ``RANK``,
+        ``LOCAL_RANK``, ``NODE_RANK``). Rank 0 writes to ``spec.log_path``; rank r to
+        ``logs/rank_<r>.log`` in the task's folder. ``rank_zero_env``: variables only rank 0
+        gets (so that only it records into the run). A rank that fails stops the others."""
+        from ray.util.placement_group import placement_group, remove_placement_group
+        from ray.util.scheduling_strategies import PlacementGroupSchedulingStrategy
+
+        request = request or self.request
+        bundle = {k: v * per_node for k, v in request.wants().items() if k != "memory"}
+        if request.memory:
+            bundle["memory"] = request.memory * per_node
+        group = placement_group(
+            [dict(bundle) for _ in range(nodes)],
+            strategy="STRICT_SPREAD" if nodes > 1 else "PACK",
+        )
+        if not group.wait(timeout_seconds=60):
+            remove_placement_group(group)
+            raise ComputeTargetException(
+                f"compute target {self.target!r}: the Ray cluster has no {nodes} distinct nodes "
+                f"with {bundle} free each for a {nodes}-node job; add nodes or lower node_count"
+            )
+        if self._runner_class is None:
+            self._runner_class = self.ray.remote(_Runner)
+        world = nodes * per_node
+        runners = []
+        for rank in range(world):
+            options = request.options()
+            options.pop("resources", None)
+            runners.append(
+                self._runner_class.options(
+                    max_restarts=0,
+                    scheduling_strategy=PlacementGroupSchedulingStrategy(
+                        placement_group=group, placement_group_bundle_index=rank // per_node
+                    ),
+                    **options,
+                ).remote([], self.env)
+            )
+        master, port = self.ray.get(runners[0].rendezvous.remote())
+        tasks = []
+        for rank, runner in enumerate(runners):
+            env = {
+                **{k: v for k, v in spec.env.items() if rank == 0 or k not in rank_zero_env},
+                "MASTER_ADDR": master,
+                "MASTER_PORT": str(port),
+                "WORLD_SIZE": str(world),
+                "RANK": str(rank),
+                "LOCAL_RANK": str(rank % per_node),
+                "LOCAL_WORLD_SIZE": str(per_node),
+                "NODE_RANK": str(rank // per_node),
+                "GROUP_RANK": str(rank // per_node),
+            }
+            log = spec.log_path if rank == 0 else os.path.join(spec.cwd, "logs", f"rank_{rank}.log")
+            rank_spec = replace(spec, env=env, log_path=log)
+            node = self.ray.get(runner.node.remote())
+            task = _RayTask(rank_spec, runner, node)
+            task.attempts.append(node)
+            tasks.append(task)
+        started = self.ray.get([t.runner.start.remote(_remote_spec(t.spec)) for t in tasks])
+        job = _RayGroup(tasks, group)
+        return TaskHandle(spec.run_id, started[0][0], started[0][1], job)
+
+    def _poll_group(self, handle: TaskHandle, job: _RayGroup) -> int | None:
+        if job.exit_code is not None:
+            return job.exit_code
+        codes = []
+        for task in job.tasks:
+            if task.exit_code is None:
+                try:
+                    code, chunk = self.ray.get(task.runner.poll.remote(task.offset))
+                except self.ray.exceptions.RayError as exc:
+                    code, chunk = -signal.SIGKILL, b""
+                    task.failure = f"node {task.node} was lost while rank ran ({exc!s:.200})"
+                    job.failure = task.failure
+                self._append(task, chunk)
+                task.exit_code = code
+            codes.append(task.exit_code)
+        failed = [c for c in codes if c not in (None, 0)]
+        if failed:  # one rank failed: the others cannot finish without it
+            self._end_group(job, grace_s=5.0)
+            job.exit_code = failed[0]
+        elif all(c == 0 for c in codes):
+            self._end_group(job, grace_s=0)
+            job.exit_code = 0
+        return job.exit_code
+
+    def _end_group(self, job: _RayGroup, grace_s: float) -> None:
+        from ray.util.placement_group import remove_placement_group
+
+        for task in job.tasks:
+            if task.exit_code is None:
+                with contextlib.suppress(self.ray.exceptions.RayError):
+                    code, chunk = self.ray.get(
+                        task.runner.terminate.remote(grace_s, task.offset), timeout=grace_s + 30
+                    )
+                    self._append(task, chunk)
+                    task.exit_code = code
+            with contextlib.suppress(Exception):
+                self.ray.kill(task.runner)
+        with contextlib.suppress(Exception):
+            remove_placement_group(job.group)
+
     def poll(self, handle: TaskHandle) -> int | None:
+        if isinstance(handle.native, _RayGroup):
+            return self._poll_group(handle, handle.native)
         task = self._task(handle)
         if task.exit_code is not None:
             return task.exit_code
@@ -258,6 +382,12 @@ class RayBackend:
 
     def terminate(self, handle: TaskHandle, grace_s: float = 10.0) -> int:
         """Stop the task's whole process tree on its node; a lost node has nothing to stop."""
+        if isinstance(handle.native, _RayGroup):
+            job = handle.native
+            if job.exit_code is None:
+                self._end_group(job, grace_s)
+                job.exit_code = -signal.SIGTERM
+            return job.exit_code
         task = self._task(handle)
         if task.exit_code is not None:
             return task.exit_code
@@ -400,6 +530,15 @@ class _Runner:
 
         context = ray.get_runtime_context()
         return f"{context.get_node_id()[:12]} ({ray.util.get_node_ip_address()})"
+
+    def rendezvous(self) -> tuple[str, int]:
+        """This node's address and a free port on it, for rank 0 to listen on."""
+        import ray
+
+        address = ray.util.get_node_ip_address()
+        with socket.socket() as sock:
+            sock.bind((address, 0))
+            return address, sock.getsockname()[1]
 
     def start(self, remote: dict[str, Any]) -> tuple[int, float]:
         import ray

@@ -132,7 +132,16 @@ class Monitor:
         log_path: Path,
     ) -> int:
         definition = record.definition
-        handle = backend.start(spec)
+        distributed = definition.get("distributed")
+        if distributed and hasattr(backend, "start_group"):  # one process per rank, across nodes
+            handle = backend.start_group(
+                spec,
+                distributed["node_count"],
+                distributed["process_count_per_node"],
+                rank_zero_env=("AZUREML_RUN_ID",),  # only rank 0 records into the run
+            )
+        else:
+            handle = backend.start(spec)
         self._set(
             RunStatus.RUNNING,
             definition={
