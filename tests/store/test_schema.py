@@ -236,3 +236,19 @@ def test_a_store_with_environments_from_before_schedules_upgrades_keeping_them(
     finally:
         reopened.close()
     assert _schema_state(new_url) == ([SCHEMA_REVISION], _TABLES)
+
+
+def test_a_store_from_before_heartbeats_upgrades_keeping_its_runs(new_url: str) -> None:
+    store = SqlStore(new_url)
+    run = store.create_run(experiment_name="e", run_id="kept", run_type="azureml.scriptrun")
+    store.close()
+    _downgrade(new_url, "0007")  # no heartbeat column yet
+    assert _schema_state(new_url)[0] == ["0007"]
+
+    reopened = SqlStore(new_url)  # upgrades to 0008
+    try:
+        assert reopened.get_run("kept") == run and run.heartbeat_at is None
+        assert reopened.update_run("kept", heartbeat_at=123.5).heartbeat_at == 123.5
+    finally:
+        reopened.close()
+    assert _schema_state(new_url) == ([SCHEMA_REVISION], _TABLES)

@@ -42,7 +42,17 @@ if TYPE_CHECKING:
 __all__ = ["SqlStore"]
 
 _UPDATABLE_RUN_FIELDS = frozenset(
-    {"display_name", "target", "definition", "error", "host", "pid", "pid_started_at", "reuse_key"}
+    {
+        "display_name",
+        "target",
+        "definition",
+        "error",
+        "host",
+        "pid",
+        "pid_started_at",
+        "reuse_key",
+        "heartbeat_at",
+    }
 )
 _parent = runs.alias("parent")
 _STARTED = frozenset({RunStatus.RUNNING, RunStatus.COMPLETED, RunStatus.FINISHED})
@@ -574,4 +584,5 @@ def _run(row: Row) -> RunRecord:
         pid=row.pid,
         pid_started_at=row.pid_started_at,
         reuse_key=row.reuse_key,
+        heartbeat_at=row.heartbeat_at,
     )
