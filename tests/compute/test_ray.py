@@ -303,7 +303,7 @@ def test_a_resource_no_node_has_is_refused_naming_what_the_nodes_have(
     with pytest.raises(
         ComputeTargetException,
         match=r"compute target 'tpus' asks each run for CPU=1, tpu=1, which no node of the Ray "
-        r"cluster has \(nodes: 127\.0\.0\.1: CPU=1.*node_head=100.*\); lower the request",
+        r"cluster has \(nodes: [0-9.]+: CPU=1.*node_head=100.*\); lower the request",
     ):
         Experiment(cluster_ws, "bad").submit(
             ScriptRunConfig(str(source), "where.py", compute_target="tpus")
