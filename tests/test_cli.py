@@ -208,6 +208,42 @@ def test_compute_targets_from_the_command_line(project):
     )
 
 
+def test_a_ray_target_from_the_command_line_and_its_bad_input(project):
+    added = hyperpipe(
+        "compute",
+        "add",
+        "cluster",
+        "--type",
+        "ray",
+        "--address",
+        "10.0.0.5:6379",
+        "--max-concurrency",
+        "4",
+        "--resources",
+        '{"node_b": 1}',
+        cwd=project,
+    ).stdout
+    assert "Ray cluster at 10.0.0.5:6379, 4 at once" in added
+    listing = hyperpipe("compute", "list", cwd=project).stdout
+    assert re.search(r"cluster\s+ray\s+4", listing)
+    missing = hyperpipe("compute", "add", "x", "--type", "ray", cwd=project, check=False)
+    assert missing.returncode == 1 and "--type ray needs --address" in missing.stderr
+    bad = hyperpipe(
+        "compute",
+        "add",
+        "x",
+        "--type",
+        "ray",
+        "--address",
+        "auto",
+        "--resources",
+        "{node",
+        cwd=project,
+        check=False,
+    )
+    assert bad.returncode == 1 and "--resources must be JSON like" in bad.stderr
+
+
 def test_error_text_is_shown_as_it_is_never_read_as_markup(project):
     result = hyperpipe("runs", "show", "abc[/]", cwd=project, check=False)
     assert result.returncode == 1

@@ -106,3 +106,82 @@ def test_concurrent_runs_share_a_gpu_and_runs_on_a_target_without_gpus_see_none(
     assert second[0] < first[1]  # both at once, on the one GPU
     assert [r.get_metrics()["gpu"] for r in shared] == ["'1'", "'1'"]
     assert plain.get_metrics()["gpu"] == "''"
+
+
+# -- ray targets ----------------------------------------------------------------------------
+
+
+def test_a_ray_target_keeps_its_address_and_what_each_run_asks_of_a_node(ws):
+    from hyperpipe.core.compute import RayCompute
+
+    config = RayCompute.provisioning_configuration(
+        address="10.0.0.5:6379",
+        max_concurrency=4,
+        num_cpus=2,
+        memory=2**30,
+        resources={"node_b": 1},
+        max_retries=2,
+    )
+    ComputeTarget.create(ws, "cluster", config)
+    again = Workspace.from_config(path=ws.root).compute_targets["cluster"]
+    assert isinstance(again, RayCompute) and again.type == "ray"
+    assert (again.address, again.max_concurrency, again.max_retries) == ("10.0.0.5:6379", 4, 2)
+    assert again.resources == {
+        "num_cpus": 2,
+        "num_gpus": 0,
+        "memory": 2**30,
+        "resources": {"node_b": 1},
+    }
+    assert isinstance(ComputeTarget(ws, "cluster"), RayCompute)
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        ({"address": ""}, "address must be the Ray cluster's address"),
+        ({"num_cpus": -1}, "num_cpus must be a number >= 0, found -1"),
+        ({"memory": 1.5}, "memory must be a number of bytes, found 1.5"),
+        ({"resources": {"node_b": 0}}, r"resources must map custom resource names to amounts > 0"),
+        ({"max_retries": -1}, "max_retries must be an integer >= 0, found -1"),
+    ],
+)
+def test_a_bad_ray_setting_is_a_one_line_error_naming_it(arguments, message):
+    from hyperpipe.core.compute import RayCompute
+
+    with pytest.raises(ComputeTargetException, match=message):
+        RayCompute.provisioning_configuration(**{"address": "auto", **arguments})
+
+
+def test_an_unreachable_ray_address_fails_the_submission_naming_it_and_how_to_start_ray(
+    ws, scripts
+):
+    from hyperpipe.core import Experiment
+    from hyperpipe.core.compute import RayCompute
+
+    with __import__("socket").socket() as sock:  # a port nothing listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    ComputeTarget.create(
+        ws, "cluster", RayCompute.provisioning_configuration(address=f"127.0.0.1:{port}")
+    )
+    folder = scripts("hello.py", "print('hi')\n")
+    config = ScriptRunConfig(str(folder), "hello.py", compute_target="cluster")
+    message = (
+        rf"no Ray cluster answers at '127.0.0.1:{port}' \(.*\); start one with `ray start --head "
+        rf"--port {port}`"
+    )
+    with pytest.raises(ComputeTargetException, match=message):
+        Experiment(ws, "ray").submit(config)
+    assert ws._store.list_runs() == []  # nothing half-started
+
+
+def test_a_ray_target_without_ray_installed_says_how_to_install_it(ws, monkeypatch):
+    import sys
+
+    from hyperpipe.core._backends import check_targets
+    from hyperpipe.core.compute import RayCompute
+
+    ComputeTarget.create(ws, "cluster", RayCompute.provisioning_configuration(address="auto"))
+    monkeypatch.setitem(sys.modules, "ray", None)  # what an environment without Ray imports
+    with pytest.raises(ComputeTargetException, match=r"pip install 'hyperpipe\[ray\]'"):
+        check_targets(ws, ["cluster"])

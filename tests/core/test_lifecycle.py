@@ -70,3 +70,38 @@ def test_a_run_context_writes_nothing_once_its_run_has_ended(ws, capsys):
     assert ws._store.get_metrics([record.key]).get(record.key, []) == []
     err = capsys.readouterr().err
     assert err.count("run ended_1 has ended (Crashed)") == 1
+
+
+def test_a_run_driven_from_another_machine_is_judged_by_its_heartbeat(ws):
+    from hyperpipe.core import _lifecycle
+
+    store = ws._store
+    store.create_run(
+        experiment_name="e",
+        run_id="remote",
+        run_type="azureml.scriptrun",
+        status=RunStatus.RUNNING,
+        host="another-machine",
+        pid=4242,
+        pid_started_at=1.0,
+    )
+    assert _lifecycle.is_alive(store.get_run("remote")) is None  # no heartbeat: cannot tell
+    store.update_run("remote", heartbeat_at=time.time())
+    assert _lifecycle.is_alive(store.get_run("remote")) is True
+    store.update_run("remote", heartbeat_at=time.time() - _lifecycle.HEARTBEAT_STALE_S - 1)
+    ended = _lifecycle.reconcile(store, store.get_run("remote"), ws.root)
+    assert ended.status == RunStatus.CRASHED
+    assert "pid 4242 on another-machine" in ended.error["error"]["message"]
+
+
+def test_a_driver_keeps_a_heartbeat_on_its_run_while_it_runs(ws, scripts):
+    from hyperpipe.core import Experiment
+
+    folder = scripts("slow.py", "import time\ntime.sleep(2)\n")
+    run = Experiment(ws, "beat").submit(ScriptRunConfig(str(folder), "slow.py"))
+    deadline = time.monotonic() + 30
+    while ws._store.get_run(run.id).heartbeat_at is None and time.monotonic() < deadline:
+        time.sleep(0.1)
+    beat = ws._store.get_run(run.id).heartbeat_at
+    assert beat is not None and abs(time.time() - beat) < 30
+    run.wait_for_completion()

@@ -247,7 +247,7 @@ def test_a_store_from_before_drift_monitors_upgrades_keeping_its_data(new_url: s
     _downgrade(new_url, "0007")  # schedules exist, drift monitors do not yet
     assert _schema_state(new_url) == (["0007"], _TABLES - _DRIFT_TABLES)
 
-    reopened = SqlStore(new_url)  # upgrades through 0008
+    reopened = SqlStore(new_url)  # upgrades through the head
     try:
         assert reopened.get_run("kept") == run
         assert reopened.get_schedule("s1") is not None
@@ -259,6 +259,22 @@ def test_a_store_from_before_drift_monitors_upgrades_keeping_its_data(new_url: s
         second = reopened.save_datadrift("monitor", {"state": "Enabled", "frequency": "Day"})
         assert (second.version, reopened.get_datadrift("monitor")) == (2, second)
         assert reopened.list_datadrifts() == [second]
+    finally:
+        reopened.close()
+    assert _schema_state(new_url) == ([SCHEMA_REVISION], _TABLES)
+
+
+def test_a_store_from_before_heartbeats_upgrades_keeping_its_runs(new_url: str) -> None:
+    store = SqlStore(new_url)
+    run = store.create_run(experiment_name="e", run_id="kept", run_type="azureml.scriptrun")
+    store.close()
+    _downgrade(new_url, "0008")  # no heartbeat column yet
+    assert _schema_state(new_url)[0] == ["0008"]
+
+    reopened = SqlStore(new_url)  # upgrades to 0009
+    try:
+        assert reopened.get_run("kept") == run and run.heartbeat_at is None
+        assert reopened.update_run("kept", heartbeat_at=123.5).heartbeat_at == 123.5
     finally:
         reopened.close()
     assert _schema_state(new_url) == ([SCHEMA_REVISION], _TABLES)

@@ -34,13 +34,41 @@ def compute_add(
             show_default=False,
         ),
     ] = None,
+    type_: Annotated[
+        str, typer.Option("--type", help="local (this machine) or ray (a Ray cluster).")
+    ] = "local",
+    address: Annotated[
+        str | None,
+        typer.Option(help="ray: the cluster head's HOST:PORT, or auto.", show_default=False),
+    ] = None,
+    num_cpus: Annotated[float, typer.Option(help="ray: CPUs each run asks of a node.")] = 1,
+    num_gpus: Annotated[float, typer.Option(help="ray: GPUs each run asks of a node.")] = 0,
+    memory: Annotated[
+        int | None, typer.Option(help="ray: bytes of memory each run asks.", show_default=False)
+    ] = None,
+    resources: Annotated[
+        str,
+        typer.Option(help="ray: custom resources each run asks, as JSON, e.g. '{\"node_b\": 1}'."),
+    ] = "",
+    max_retries: Annotated[
+        int, typer.Option(help="ray: how often a run whose node died starts again elsewhere.")
+    ] = 1,
 ) -> None:
-    """Declare (or change) a local compute target.
+    """Declare (or change) a compute target: local processes, or a Ray cluster (--type ray).
 
     A run on it sees only the GPU it is given (CUDA_VISIBLE_DEVICES); on a target without
-    --gpus, none. Example: --gpus 0 --trials-per-gpu 4 runs four trials at once on GPU 0.
+    --gpus, none. Example: --gpus 0 --trials-per-gpu 4 runs four trials at once on GPU 0;
+    --type ray --address 10.0.0.5:6379 --max-concurrency 8 runs eight at once on that cluster.
     """
     from hyperpipe.core.compute import ComputeTarget, LocalCompute
+
+    if type_ == "ray":
+        _add_ray(name, address, max_concurrency, num_cpus, num_gpus, memory, resources, max_retries)
+        return
+    if type_ != "local":
+        raise HyperpipeError(f"--type must be local or ray; got {type_!r}")
+    if address is not None:
+        raise HyperpipeError(f"--address {address} is for --type ray; add --type ray")
 
     try:
         gpu_list = [int(g) for g in gpus.split(",") if g.strip()]
@@ -61,6 +89,47 @@ def compute_add(
     console.print(
         f"Compute target [bold]{esc(target.name)}[/]: local, {target.max_concurrency} at once, "
         f"GPUs {list(target.gpus) or 'none'}{sharing}"
+    )
+
+
+def _add_ray(
+    name: str,
+    address: str | None,
+    max_concurrency: int | None,
+    num_cpus: float,
+    num_gpus: float,
+    memory: int | None,
+    resources: str,
+    max_retries: int,
+) -> None:
+    import json
+
+    from hyperpipe.core.compute import ComputeTarget, RayCompute
+
+    if not address:
+        raise HyperpipeError(
+            "--type ray needs --address: the Ray head's HOST:PORT (what `ray start --head` "
+            "prints), or auto"
+        )
+    try:
+        custom = json.loads(resources) if resources.strip() else {}
+    except ValueError:
+        raise HyperpipeError(
+            f"--resources must be JSON like '{{\"node_b\": 1}}'; got {resources!r}"
+        ) from None
+    config = RayCompute.provisioning_configuration(
+        address=address,
+        max_concurrency=max_concurrency,
+        num_cpus=num_cpus,
+        num_gpus=num_gpus,
+        memory=memory,
+        resources=custom,
+        max_retries=max_retries,
+    )
+    target = ComputeTarget.create(workspace(), name, config)
+    console.print(
+        f"Compute target [bold]{esc(target.name)}[/]: Ray cluster at {esc(address)}, "
+        f"{target.max_concurrency} at once, each run asking {esc(str(target.resources))}"
     )
 
 

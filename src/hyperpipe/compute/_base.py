@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
-__all__ = ["ComputeBackend", "TaskHandle", "TaskSpec", "gpu_environment"]
+__all__ = ["ComputeBackend", "TaskHandle", "TaskSpec", "gpu_environment", "lost_node"]
 
 CUDA_VISIBLE_DEVICES = "CUDA_VISIBLE_DEVICES"
 
@@ -78,3 +78,11 @@ def gpu_environment(spec: TaskSpec) -> dict[str, str]:
     if CUDA_VISIBLE_DEVICES in spec.env:
         return {}
     return {CUDA_VISIBLE_DEVICES: ""}
+
+
+def lost_node(handle: TaskHandle) -> str | None:
+    """Why a task ended without an exit code of its own (the node it ran on was lost, and it
+    could not run again elsewhere), or None. Only backends that run tasks on other machines set
+    a ``failure`` on their handles."""
+    failure = getattr(handle.native, "failure", None)
+    return failure if isinstance(failure, str) else None

@@ -24,6 +24,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 import traceback
 from typing import TYPE_CHECKING, Any
 
@@ -215,6 +216,11 @@ def drive(root: str, run_id: str, make_driver: Callable[[Workspace, str], Any], 
     driver = make_driver(workspace, run_id)
     for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         signal.signal(signum, lambda *_: driver.stop.set())
+    beating = threading.Event()
+    heart = threading.Thread(
+        target=_heartbeat, args=(store, run_id, beating), name="heartbeat", daemon=True
+    )
+    heart.start()
     try:
         driver.execute()
     except BaseException as exc:
@@ -233,4 +239,17 @@ def drive(root: str, run_id: str, make_driver: Callable[[Workspace, str], Any], 
                 if_fields=me,
             )
         return 1
+    finally:
+        beating.set()
+        heart.join(timeout=10)
     return 0
+
+
+def _heartbeat(store: Any, run_id: str, stop: threading.Event) -> None:
+    """Stamp the run every ``HEARTBEAT_S`` while its driver runs (one row update each): how a
+    reader on another machine knows the driver lives."""
+    while True:
+        with contextlib.suppress(Exception):  # a store that is briefly unwritable: next time
+            store.update_run(run_id, heartbeat_at=time.time())
+        if stop.wait(_lifecycle.HEARTBEAT_S):
+            return

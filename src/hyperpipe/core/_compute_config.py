@@ -12,16 +12,21 @@ from hyperpipe.exceptions import ComputeTargetException
 
 __all__ = [
     "LOCAL_TARGET",
+    "RAY_TARGET",
     "TARGET_TYPES",
     "TargetSpec",
     "check_target_name",
+    "ray_settings",
     "resolve_concurrency",
     "target_spec",
     "validate_target",
 ]
 
 LOCAL_TARGET = "local"
-TARGET_TYPES = ("local",)
+RAY_TARGET = "ray"
+TARGET_TYPES = ("local", RAY_TARGET)
+# A ray target's settings: where the cluster is, and what each run asks of a node by default.
+RAY_KEYS = ("address", "num_cpus", "num_gpus", "memory", "resources", "max_retries")
 
 
 @dataclass(frozen=True)
@@ -46,6 +51,8 @@ class TargetSpec:
     vm_priority: str | None = None
     idle_seconds_before_scaledown: int | None = None
     trials_per_gpu: int = 1
+    # A ``ray`` target's settings (``RAY_KEYS``); None for a local target.
+    ray: dict[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
         entry: dict[str, Any] = {
@@ -62,6 +69,8 @@ class TargetSpec:
             entry["min_nodes"] = self.min_nodes
             entry["vm_priority"] = self.vm_priority
             entry["idle_seconds_before_scaledown"] = self.idle_seconds_before_scaledown
+        if self.ray is not None:
+            entry.update(self.ray)
         return entry
 
 
@@ -103,6 +112,10 @@ def validate_target(entry: dict[str, Any]) -> tuple[str, str] | None:
     kind = entry.get("type", "local")
     if kind not in TARGET_TYPES:
         return "type", f"must be one of {list(TARGET_TYPES)}, found {kind!r}"
+    if kind == RAY_TARGET:
+        problem = _validate_ray(entry)
+        if problem:
+            return problem
     concurrency = entry.get("max_concurrency", 1)
     if not isinstance(concurrency, int) or isinstance(concurrency, bool) or concurrency < 1:
         return "max_concurrency", f"must be a positive integer, found {concurrency!r}"
@@ -128,6 +141,49 @@ def validate_target(entry: dict[str, Any]) -> tuple[str, str] | None:
     return None
 
 
+def _number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and value >= 0
+
+
+def _validate_ray(entry: dict[str, Any]) -> tuple[str, str] | None:
+    address = entry.get("address")
+    if not isinstance(address, str) or not address.strip():
+        return "address", (
+            f"must be the Ray cluster's address (host:port of the head, ray://host:port, or "
+            f"'auto'), found {address!r}"
+        )
+    for key in ("num_cpus", "num_gpus"):
+        if entry.get(key) is not None and not _number(entry[key]):
+            return key, f"must be a number >= 0, found {entry[key]!r}"
+    memory = entry.get("memory")
+    if memory is not None and not (_number(memory) and int(memory) == memory):
+        return "memory", f"must be a number of bytes, found {memory!r}"
+    resources = entry.get("resources") or {}
+    if not isinstance(resources, dict) or not all(
+        isinstance(k, str) and k and _number(v) and v > 0 for k, v in resources.items()
+    ):
+        return "resources", (
+            f"must map custom resource names to amounts > 0, like {{'node_b': 1}}, "
+            f"found {resources!r}"
+        )
+    retries = entry.get("max_retries", 1)
+    if not isinstance(retries, int) or isinstance(retries, bool) or retries < 0:
+        return "max_retries", f"must be an integer >= 0, found {retries!r}"
+    return None
+
+
+def ray_settings(entry: dict[str, Any]) -> dict[str, Any]:
+    """A ray target's settings with their defaults: one CPU per run, one retry."""
+    return {
+        "address": str(entry["address"]).strip(),
+        "num_cpus": entry.get("num_cpus", 1) if entry.get("num_cpus") is not None else 1,
+        "num_gpus": entry.get("num_gpus") or 0,
+        "memory": entry.get("memory"),
+        "resources": dict(entry.get("resources") or {}),
+        "max_retries": entry.get("max_retries", 1),
+    }
+
+
 def target_spec(name: str, entry: dict[str, Any] | None) -> TargetSpec:
     """The spec of a target entry; the implicit ``local`` target runs one run per CPU core."""
     check_target_name(name)
@@ -147,4 +203,5 @@ def target_spec(name: str, entry: dict[str, Any] | None) -> TargetSpec:
         vm_priority=entry.get("vm_priority"),
         idle_seconds_before_scaledown=entry.get("idle_seconds_before_scaledown"),
         trials_per_gpu=int(per_gpu),
+        ray=ray_settings(entry) if entry.get("type") == RAY_TARGET else None,
     )

@@ -84,12 +84,18 @@ def ending(
     cancelled: bool = False,
     timed_out: bool = False,
     success: RunStatus = RunStatus.COMPLETED,
+    lost: str | None = None,
 ) -> tuple[RunStatus, dict[str, Any] | None]:
-    """How a run whose process exited with ``code`` ends, and the error to record."""
+    """How a run whose process exited with ``code`` ends, and the error to record.
+
+    ``lost``: the run's node was lost and it could not run again (which node, and why)."""
     current = store.get_run(run_id)
     if cancelled:
         return RunStatus.CANCELED, None
     tail = _lifecycle.log_tail(current)
+    if lost:
+        message = f"{lost}; no retries were left (max_retries of the compute target)"
+        return RunStatus.FAILED, error("NodeLost", message, code, tail)
     if timed_out:
         limit = current.definition.get("max_run_duration_seconds")
         message = f"the run exceeded max_run_duration_seconds={limit} and was stopped"

@@ -16,8 +16,9 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from hyperpipe.compute import LocalBackend, SlotPool, TaskSpec
+from hyperpipe.compute import SlotPool, TaskSpec, lost_node
 from hyperpipe.core import _lifecycle, _paths
+from hyperpipe.core._backends import backend_for
 from hyperpipe.core._background import StopFlag, drive
 from hyperpipe.core._execution import (
     ending,
@@ -113,8 +114,34 @@ class Monitor:
         )
         if self._stopping():
             return self._finish_cancelled()
-        backend = LocalBackend()
-        handle = backend.start(spec)
+        backend = backend_for(self.workspace, self.workspace._target_spec(record.target))
+        try:
+            return self._run(backend, record, spec, workdir, run_dir, log_path)
+        finally:
+            close = getattr(backend, "close", None)
+            if close is not None:
+                close()
+
+    def _run(
+        self,
+        backend: Any,
+        record: RunRecord,
+        spec: TaskSpec,
+        workdir: Path,
+        run_dir: Path,
+        log_path: Path,
+    ) -> int:
+        definition = record.definition
+        distributed = definition.get("distributed")
+        if distributed and hasattr(backend, "start_group"):  # one process per rank, across nodes
+            handle = backend.start_group(
+                spec,
+                distributed["node_count"],
+                distributed["process_count_per_node"],
+                rank_zero_env=("AZUREML_RUN_ID",),  # only rank 0 records into the run
+            )
+        else:
+            handle = backend.start(spec)
         self._set(
             RunStatus.RUNNING,
             definition={
@@ -139,17 +166,21 @@ class Monitor:
             return 0
         self._set(RunStatus.FINALIZING)
         store_run_files(self.workspace, record, workdir, log_path)
-        self._finish(record, code, cancelled=cancelled, timed_out=timed_out)
+        self._finish(record, code, cancelled=cancelled, timed_out=timed_out, lost=lost_node(handle))
         remove_tree(run_dir / "wd")
         return 0
 
-    def _finish(self, record: RunRecord, code: int, *, cancelled: bool, timed_out: bool) -> None:
+    def _finish(
+        self,
+        record: RunRecord,
+        code: int,
+        *,
+        cancelled: bool,
+        timed_out: bool,
+        lost: str | None = None,
+    ) -> None:
         status, error = ending(
-            self.store,
-            record.id,
-            code,
-            cancelled=cancelled,
-            timed_out=timed_out,
+            self.store, record.id, code, cancelled=cancelled, timed_out=timed_out, lost=lost
         )
         self._set(status, error=error)
 

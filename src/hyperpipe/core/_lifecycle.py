@@ -14,6 +14,7 @@ import dataclasses
 import os
 import signal
 import socket
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -47,6 +48,11 @@ __all__ = [
 ]
 
 HOST = socket.gethostname()
+# A driver (monitor, orchestrator, sweep driver) stamps its run this often; a reader on another
+# machine, which cannot check host and pid, takes a stamp older than HEARTBEAT_STALE_S for a dead
+# driver, so such a run is seen Crashed within about 30 s of its driver's death.
+HEARTBEAT_S = 5.0
+HEARTBEAT_STALE_S = 20.0
 # Runs in these types are driven by a monitoring process; other runs (interactive, children made
 # with child_run) are ended by the code that owns them.
 MANAGED_TYPES = frozenset(
@@ -75,9 +81,16 @@ def owned_by(record: RunRecord, identity: dict[str, Any]) -> bool:
 
 
 def is_alive(record: RunRecord) -> bool | None:
-    """Whether the run's process lives; None when it cannot be known from this machine."""
-    if record.pid is None or record.host != HOST:
+    """Whether the run's process lives; None when it cannot be known from this machine.
+
+    On the run's own machine the process is checked (pid and start time); elsewhere its
+    heartbeat says, when it keeps one."""
+    if record.pid is None:
         return None
+    if record.host != HOST:
+        if record.heartbeat_at is None:
+            return None
+        return time.time() - record.heartbeat_at <= HEARTBEAT_STALE_S
     if record.pid_started_at is None:
         return psutil.pid_exists(record.pid)
     return ProcessIdentity(record.pid, record.pid_started_at).alive()

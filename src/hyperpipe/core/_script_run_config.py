@@ -186,6 +186,9 @@ def validate_submission(workspace: Workspace, config: ScriptRunConfig) -> Submis
     # A command (e.g. torchrun for several processes) runs as given; else python runs the script.
     command = config.command.split() if isinstance(config.command, str) else config.command
     target = workspace._target_spec(config.target_name)
+    from hyperpipe.core._backends import check_targets
+
+    check_targets(workspace, [target.name])
     arguments, inputs = resolve_arguments(config.arguments, workspace)
     inputs += [c._to_spec(workspace) for c in config._extra_inputs]
     return Submission(
@@ -196,6 +199,31 @@ def validate_submission(workspace: Workspace, config: ScriptRunConfig) -> Submis
         inputs=inputs,
         environment_variables=dict(getattr(config.environment, "environment_variables", {}) or {}),
         interpreter=getattr(getattr(config.environment, "python", None), "interpreter_path", None),
+    )
+
+
+def distribution(job: Any) -> dict[str, int] | None:
+    """``PyTorchConfiguration`` / ``MpiConfiguration`` as nodes and processes per node; None for
+    a run of one process."""
+    if job is None:
+        return None
+    nodes = int(getattr(job, "node_count", 1) or 1)
+    if hasattr(job, "process_count_per_node"):
+        per_node = int(job.process_count_per_node or 1)
+    else:
+        total = getattr(job, "process_count", None) or nodes
+        if total % nodes:
+            raise ExperimentExecutionException(
+                f"process_count={total} is not a multiple of node_count={nodes}; give each node "
+                "the same number of processes"
+            )
+        per_node = total // nodes
+    if nodes < 1 or per_node < 1:
+        raise ExperimentExecutionException(
+            f"node_count={nodes} and processes per node={per_node} must be at least 1"
+        )
+    return (
+        None if nodes * per_node == 1 else {"node_count": nodes, "process_count_per_node": per_node}
     )
 
 
@@ -232,6 +260,7 @@ def submit_script(experiment: Experiment, config: ScriptRunConfig, **kwargs: Any
             "log_path": str(log_path),
             "datastore": datastore.name,
             "max_run_duration_seconds": config.max_run_duration_seconds,
+            "distributed": distribution(config.distributed_job_config),
             "submitted_by": getpass.getuser(),
         },
         **_lifecycle.process_identity(),  # responsible until its monitor is recorded

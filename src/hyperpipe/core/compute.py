@@ -9,6 +9,10 @@ so SDK v1's "does it exist?" idioms (``ComputeTarget(ws, name)``, ``AmlCompute(w
 A target with ``gpus`` gives each concurrent run one of them (``CUDA_VISIBLE_DEVICES``), in turn;
 ``trials_per_gpu=k`` lets k concurrent runs share each GPU (models too small to fill one). A run
 on a target without GPUs sees none.
+
+A ``ray`` target (``RayCompute.provisioning_configuration(address=...)``) runs each run as Ray
+work on a cluster: ``num_cpus``, ``num_gpus``, ``memory`` and custom ``resources`` are what each
+run asks of a node, ``max_retries`` how often a run whose node died starts again elsewhere.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from hyperpipe._surface import SdkV1Surface
 from hyperpipe.core._compute_config import (
+    RAY_TARGET,
     TargetSpec,
     resolve_concurrency,
     target_spec,
@@ -38,6 +43,8 @@ __all__ = [
     "ComputeTargetException",
     "LocalCompute",
     "LocalComputeProvisioningConfiguration",
+    "RayCompute",
+    "RayComputeProvisioningConfiguration",
     "ScaleSettings",
 ]
 
@@ -109,13 +116,39 @@ class AmlComputeProvisioningConfiguration(LocalComputeProvisioningConfiguration)
         }
 
 
+@dataclass(frozen=True)
+class RayComputeProvisioningConfiguration(LocalComputeProvisioningConfiguration):
+    """What ``RayCompute.provisioning_configuration`` returns: a Ray cluster's address and what
+    each run asks of a node."""
+
+    address: str = "auto"
+    num_cpus: float = 1
+    num_gpus: float = 0
+    memory: int | None = None
+    resources: dict[str, float] = field(default_factory=dict)
+    max_retries: int = 1
+
+    def _entry(self) -> dict[str, Any]:
+        entry = super()._entry()
+        entry["type"] = RAY_TARGET
+        entry.update(
+            address=self.address,
+            num_cpus=self.num_cpus,
+            num_gpus=self.num_gpus,
+            memory=self.memory,
+            resources=self.resources,
+            max_retries=self.max_retries,
+        )
+        return entry
+
+
 class ComputeTarget(SdkV1Surface):
     """A named place where runs execute. ``ComputeTarget(ws, name)`` gets an existing one (as an
     ``AmlCompute`` when it was declared as one); a missing one raises ``ComputeTargetException``."""
 
     def __new__(cls, workspace: Workspace, name: str) -> ComputeTarget:
         spec = workspace._target_spec(name)
-        kind = AmlCompute if spec.sdk_type == AML_COMPUTE else LocalCompute
+        kind = _kind(spec)
         if cls is not ComputeTarget and not issubclass(kind, cls):
             raise ComputeTargetException(
                 f"compute target {name!r} is a {spec.sdk_type or spec.type} target, not "
@@ -129,7 +162,7 @@ class ComputeTarget(SdkV1Surface):
     @classmethod
     def _from_spec(cls, workspace: Workspace, spec: TargetSpec) -> ComputeTarget:
         if cls is ComputeTarget:
-            cls = AmlCompute if spec.sdk_type == AML_COMPUTE else LocalCompute
+            cls = _kind(spec)
         target = object.__new__(cls)
         target.workspace = workspace
         target._spec = spec
@@ -145,7 +178,8 @@ class ComputeTarget(SdkV1Surface):
             raise ComputeTargetException(
                 f"cannot create compute target {name!r} from {provisioning_configuration!r}; use "
                 "AmlCompute.provisioning_configuration(max_nodes=...) or "
-                "LocalCompute.provisioning_configuration(max_concurrency=..., gpus=[...])"
+                "LocalCompute.provisioning_configuration(max_concurrency=..., gpus=[...]) or "
+                "RayCompute.provisioning_configuration(address=...)"
             )
         entry = provisioning_configuration._entry()
         problem = validate_target(entry)
@@ -323,6 +357,61 @@ class AmlCompute(ComputeTarget):
             vm_priority=vm_priority,
             idle_seconds_before_scaledown=idle_seconds_before_scaledown,
         )
+
+
+class RayCompute(ComputeTarget):
+    """A Ray cluster: each run becomes Ray work on a node that has what it asks for."""
+
+    @property
+    def address(self) -> str:
+        return (self._spec.ray or {})["address"]
+
+    @property
+    def resources(self) -> dict[str, Any]:
+        """What each run asks of a node: num_cpus, num_gpus, memory and custom resources."""
+        ray = self._spec.ray or {}
+        return {k: ray[k] for k in ("num_cpus", "num_gpus", "memory", "resources")}
+
+    @property
+    def max_retries(self) -> int:
+        return (self._spec.ray or {})["max_retries"]
+
+    @staticmethod
+    def provisioning_configuration(
+        address: str = "auto",
+        max_concurrency: int | None = None,
+        num_cpus: float = 1,
+        num_gpus: float = 0,
+        memory: int | None = None,
+        resources: dict[str, float] | None = None,
+        max_retries: int = 1,
+    ) -> RayComputeProvisioningConfiguration:
+        """A Ray cluster at ``address`` (``host:port`` of its head, or ``auto``), running up to
+        ``max_concurrency`` runs at once, each asking a node for ``num_cpus``, ``num_gpus``,
+        ``memory`` bytes and custom ``resources`` (``{"node_b": 1}`` pins runs to the nodes
+        started with that resource); a run whose node dies starts again up to ``max_retries``
+        times."""
+        config = RayComputeProvisioningConfiguration(
+            max_concurrency=resolve_concurrency(max_concurrency, [], None),
+            address=address,
+            num_cpus=num_cpus,
+            num_gpus=num_gpus,
+            memory=memory,
+            resources=dict(resources or {}) if isinstance(resources, dict) else resources,
+            max_retries=max_retries,
+        )
+        problem = validate_target(config._entry())
+        if problem:
+            raise ComputeTargetException(
+                f"RayCompute.provisioning_configuration: {problem[0]} {problem[1]}"
+            )
+        return config
+
+
+def _kind(spec: TargetSpec) -> type[ComputeTarget]:
+    if spec.type == RAY_TARGET:
+        return RayCompute
+    return AmlCompute if spec.sdk_type == AML_COMPUTE else LocalCompute
 
 
 @dataclass

@@ -20,8 +20,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hyperpipe._disk import write_failure
-from hyperpipe.compute import LocalBackend, Slot, SlotPool, TaskSpec
+from hyperpipe.compute import Slot, SlotPool, TaskSpec, lost_node
 from hyperpipe.core import _lifecycle, _paths
+from hyperpipe.core._backends import backend_for
 from hyperpipe.core._background import StopFlag
 from hyperpipe.core._execution import ending, error, run_context_env, store_run_files
 from hyperpipe.core._snapshot import copy_tree
@@ -35,13 +36,14 @@ from hyperpipe.pipeline.core._pipeline_data import DATA_REFERENCE_PREFIX
 from hyperpipe.store import RunStatus
 
 if TYPE_CHECKING:
-    from hyperpipe.compute import TaskHandle
+    from hyperpipe.compute import ComputeBackend, TaskHandle
     from hyperpipe.core._workspace import Workspace
     from hyperpipe.store import RunRecord
 
 __all__ = ["STEP_RUN_TYPE", "Scheduler"]
 
 STEP_RUN_TYPE = "azureml.StepRun"
+HYPERDRIVE_DRIVER = "\0sweep-driver"  # the backend key of sweep steps' own processes
 CANCEL_CHECK_S = 0.2
 SLOT_RETRY_S = 0.05
 
@@ -73,7 +75,7 @@ class Scheduler:
         self.regenerate = bool(definition.get("regenerate_outputs"))
         self.keep_going = bool(definition.get("continue_on_step_failure"))
         self.stop = StopFlag()
-        self.backend = LocalBackend()
+        self.backends: dict[str, ComputeBackend] = {}
         self.identity = _lifecycle.process_identity()
         self.done: dict[str, RunRecord] = {}
         self.failed: dict[str, RunRecord] = {}
@@ -84,6 +86,25 @@ class Scheduler:
     # -- the loop -----------------------------------------------------------------------------
 
     def execute(self) -> RunStatus | None:
+        try:
+            return self._execute()
+        finally:
+            for backend in self.backends.values():
+                close = getattr(backend, "close", None)
+                if close is not None:
+                    close()
+
+    def _backend(self, target: str) -> ComputeBackend:
+        """The backend of a step's target (chosen once per target, in ``core._backends``)."""
+        if target == HYPERDRIVE_DRIVER:  # a sweep's driver runs here; its trials go to the target
+            return self.backends.setdefault(
+                target, backend_for(self.ws, self.ws._target_spec(None))
+            )
+        if target not in self.backends:
+            self.backends[target] = backend_for(self.ws, self.ws._target_spec(target))
+        return self.backends[target]
+
+    def _execute(self) -> RunStatus | None:
         if self.store.get_run(self.run_id).status == RunStatus.CANCEL_REQUESTED:
             return self._end(RunStatus.CANCELED)
         self._adopt_earlier_step_runs()
@@ -144,7 +165,7 @@ class Scheduler:
     def _reap(self) -> int:
         ended = 0
         for name, active in list(self.active.items()):
-            code = self.backend.poll(active.handle)
+            code = self._backend(_where(active.spec)).poll(active.handle)
             if code is None:
                 continue
             del self.active[name]
@@ -187,7 +208,7 @@ class Scheduler:
     def _abandon(self) -> None:
         """The run ended or was taken over elsewhere: stop the steps, write nothing."""
         for name, active in list(self.active.items()):
-            self.backend.terminate(active.handle, grace_s=5.0)
+            self._backend(_where(active.spec)).terminate(active.handle, grace_s=5.0)
             active.slot.release()
             remove_tree(active.run_dir)
             del self.active[name]
@@ -195,7 +216,7 @@ class Scheduler:
 
     def _cancel(self) -> RunStatus:
         for name, active in list(self.active.items()):
-            self.backend.terminate(active.handle, grace_s=5.0)
+            self._backend(_where(active.spec)).terminate(active.handle, grace_s=5.0)
             active.slot.release()
             self.store.set_status(active.record.id, RunStatus.CANCELED, strict=False)
             remove_tree(active.run_dir)
@@ -453,7 +474,7 @@ class Scheduler:
         env.update({f"AML_PARAMETER_{_env_name(k)}": v for k, v in spec["params"].items()})
         env.update(run_context_env(self.ws, record))
         log_path = Path(record.definition["log_path"])
-        handle = self.backend.start(
+        handle = self._backend(_where(spec)).start(
             TaskSpec(
                 run_id=record.id,
                 argv=(
@@ -513,7 +534,13 @@ class Scheduler:
         try:
             try:
                 store_run_files(self.ws, record, active.workdir, active.log_path)
-                status, err = ending(self.store, record.id, code, success=RunStatus.FINISHED)
+                status, err = ending(
+                    self.store,
+                    record.id,
+                    code,
+                    success=RunStatus.FINISHED,
+                    lost=lost_node(active.handle),
+                )
                 fields = {}
                 if status == RunStatus.FINISHED:
                     committed = self._commit_outputs(record, active)
@@ -591,6 +618,11 @@ class Scheduler:
                 "version": registered.version,
             }
         return entry
+
+
+def _where(spec: dict[str, Any]) -> str:
+    """Which backend runs a step's process: a sweep step's driver always runs on this machine."""
+    return HYPERDRIVE_DRIVER if spec.get("hyperdrive") else spec["target"]
 
 
 def output_path(output: dict[str, Any], run_id: str) -> str:

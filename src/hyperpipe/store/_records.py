@@ -58,6 +58,7 @@ class RunRecord:
     pid: int | None = None
     pid_started_at: float | None = None
     reuse_key: str | None = None
+    heartbeat_at: float | None = None
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-SCHEMA_REVISION = "0008"
+SCHEMA_REVISION = "0009"
 
 metadata = MetaData(
     naming_convention={
@@ -71,6 +71,9 @@ runs = Table(
     Column("host", String(255), nullable=True),
     Column("pid", Integer, nullable=True),
     Column("pid_started_at", Float, nullable=True),
+    # When the process driving the run last said it lives (every few seconds): how a reader on
+    # another machine, which cannot check host and pid, tells a dead driver.
+    Column("heartbeat_at", Float, nullable=True),
     # Pipeline steps: the key a later run of the same step looks its outputs up by.
     Column("reuse_key", String(64), nullable=True),
     UniqueConstraint("experiment_key", "number"),

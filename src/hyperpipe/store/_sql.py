@@ -41,7 +41,17 @@ if TYPE_CHECKING:
 __all__ = ["SqlStore"]
 
 _UPDATABLE_RUN_FIELDS = frozenset(
-    {"display_name", "target", "definition", "error", "host", "pid", "pid_started_at", "reuse_key"}
+    {
+        "display_name",
+        "target",
+        "definition",
+        "error",
+        "host",
+        "pid",
+        "pid_started_at",
+        "reuse_key",
+        "heartbeat_at",
+    }
 )
 _parent = runs.alias("parent")
 _STARTED = frozenset({RunStatus.RUNNING, RunStatus.COMPLETED, RunStatus.FINISHED})
@@ -575,4 +585,5 @@ def _run(row: Row) -> RunRecord:
         pid=row.pid,
         pid_started_at=row.pid_started_at,
         reuse_key=row.reuse_key,
+        heartbeat_at=row.heartbeat_at,
     )

@@ -189,6 +189,9 @@ class Pipeline(SdkV1Surface):
         check_values(
             declare_parameters(self._parameters), pipeline_parameters or {}, workspace=workspace
         )
+        from hyperpipe.core._backends import check_targets
+
+        check_targets(workspace, [step.compute_target for step in self._graph.steps.values()])
         return submit(
             experiment,
             self._template(workspace),

@@ -166,6 +166,9 @@ class HyperDriveConfig(SdkV1Surface):
             [*config.arguments, *(extra_arguments or [])], workspace
         )
         target = workspace._target_spec(config.target_name)
+        from hyperpipe.core._backends import check_targets
+
+        check_targets(workspace, [target.name])
         if self.estimator is not None:
             from hyperpipe.train.dnn._pytorch import warn_if_no_gpus
 

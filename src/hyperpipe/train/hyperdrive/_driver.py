@@ -14,16 +14,15 @@ from __future__ import annotations
 import ast
 import contextlib
 import json
-import os
 import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from hyperpipe.compute import LocalBackend, SlotPool, TaskSpec
-from hyperpipe.compute._process import OWNER_ENV
+from hyperpipe.compute import LocalBackend, SlotPool, TaskSpec, lost_node
 from hyperpipe.core import _lifecycle, _paths
+from hyperpipe.core._backends import backend_for
 from hyperpipe.core._background import StopFlag, drive, start_in_background
 from hyperpipe.core._execution import ending, run_context_env, store_run_files
 from hyperpipe.core._snapshot import copy_tree
@@ -179,27 +178,18 @@ class Driver:
     # -- trials -------------------------------------------------------------------------------
 
     def _start_backend(self) -> Any:
-        """A fork server preloading the script's third-party imports; plain processes if it
-        cannot start."""
-        script = Path(self.config["source_directory"]) / self.config["script"]
+        """The target's backend, with the script's third-party imports preloaded once (by a fork
+        server here, or by each warm runner on a cluster)."""
         snapshot = self.ws.state_dir / "snapshots" / self.config["snapshot"]
         preload = third_party_imports(snapshot / self.config["script"], snapshot)
-        try:
-            from hyperpipe.compute._zygote import ZygoteBackend
-
-            log = _paths.run_dir(self.ws.root, self.run_id) / "trial-server.log"
-            log.parent.mkdir(parents=True, exist_ok=True)
-            os.environ["HYPERPIPE_STORE_URL"] = self.ws.store_url  # for hyperpipe.store:warm
-            return ZygoteBackend(
-                sys.executable,
-                ["hyperpipe.core", "hyperpipe.store:warm", *preload],
-                str(log),
-                env={OWNER_ENV: self.run_id},  # what its trials leave behind is the sweep's
-                wait=False,
-            )
-        except Exception as exc:  # fall back, but say so
-            print(f"fork server unavailable ({exc}); trials start as new processes for {script}")  # noqa: T201
-            return LocalBackend()
+        return backend_for(
+            self.ws,
+            self.ws._target_spec(self.config["target"]),
+            preload=["hyperpipe.core", "hyperpipe.store:warm", *preload],
+            server_log=_paths.run_dir(self.ws.root, self.run_id) / "trial-server.log",
+            owner=self.run_id,  # what its trials leave behind is the sweep's
+            wait=False,  # it imports while this process imports the sampler
+        )
 
     def _ready(self, backend: Any) -> Any:
         """The fork server once it has imported its modules; plain processes if it cannot
@@ -310,7 +300,13 @@ class Driver:
         final = None
         try:
             store_run_files(self.ws, record, trial.workdir, trial.log_path)
-            status, err = ending(self.store, record.id, code, cancelled=trial.stopped_by_policy)
+            status, err = ending(
+                self.store,
+                record.id,
+                code,
+                cancelled=trial.stopped_by_policy,
+                lost=lost_node(trial.handle),
+            )
             final = self.store.set_status(record.id, status, error=err, strict=False)
         finally:
             trial.slot.release()

@@ -1,0 +1,213 @@
+"""Ray overhead: hyperpipe on a real Ray cluster started here, side by side with local and Tune.
+
+Prints, in one run:
+  chain       a 20-step chain pipeline, every step executed, on the local target and on a ray
+              target; goal: <= 10 ms per step more on Ray than locally
+  trials      100 trivial trials 2 at a time: a hyperpipe sweep on the ray target (each trial its
+              own killable process) vs Ray Tune with reuse_actors=True on the same cluster;
+              goal: hyperpipe <= 1/3 of Tune's time
+  dispatch    trials of 1.6 s, 2 at a time, on the ray target: the time each trial costs beyond
+              its 1.6 s; goal: <= 5 % of it
+
+The cluster is one node with 2 CPUs (``ray start`` with its own temp dir, stopped at the end), so
+the embedded SQLite store and local datastore serve (a cluster of several nodes would need
+PostgreSQL and object storage). Wall times are whole submissions: submit to the run's end.
+
+    python benchmarks/ray_overhead.py [--trials 100] [--repeat 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import tempfile
+import textwrap
+import time
+from pathlib import Path
+
+from hyperpipe.core import Experiment, ScriptRunConfig, Workspace
+from hyperpipe.core.compute import ComputeTarget, RayCompute
+from hyperpipe.pipeline.core import Pipeline, PipelineData
+from hyperpipe.pipeline.steps import PythonScriptStep
+from hyperpipe.testing.ray_cluster import LocalRayCluster
+from hyperpipe.train.hyperdrive import (
+    GridParameterSampling,
+    HyperDriveConfig,
+    PrimaryMetricGoal,
+    choice,
+)
+
+STEP = """\
+import sys
+value = int(open(sys.argv[1]).read()) if sys.argv[1] != "-" else 0
+with open(sys.argv[2], "w") as out:
+    out.write(str(value + 1))
+"""
+
+TRIAL = """\
+import argparse, time
+from hyperpipe.core import Run
+parser = argparse.ArgumentParser()
+parser.add_argument("--x", type=float)
+parser.add_argument("--sleep", type=float, default=0.0)
+args = parser.parse_args()
+time.sleep(args.sleep)
+Run.get_context().log("score", args.x)
+"""
+
+
+def chain(ws: Workspace, source: Path, length: int, target: str) -> Pipeline:
+    steps, previous = [], None
+    for i in range(length):
+        out = PipelineData(f"out{i}")
+        steps.append(
+            PythonScriptStep(
+                "step.py",
+                name=f"step{i}",
+                arguments=[previous if previous is not None else "-", out],
+                inputs=[previous] if previous is not None else [],
+                outputs=[out],
+                source_directory=source,
+                compute_target=target,
+                allow_reuse=False,
+            )
+        )
+        previous = out
+    return Pipeline(ws, steps)
+
+
+def time_chain(ws: Workspace, source: Path, length: int, target: str) -> tuple[float, float]:
+    """(wall time of the pipeline run, time from the first step's start to the last one's end)."""
+    pipeline = chain(ws, source, length, target)
+    start = time.perf_counter()
+    run = Experiment(ws, f"chain-{target}").submit(pipeline)
+    status = run.wait_for_completion(show_output=False)
+    elapsed = time.perf_counter() - start
+    assert status == "Finished", status
+    steps = ws._store.list_runs(parent_id=run.id)
+    first = min(r.started_at or r.created_at for r in steps)
+    return elapsed, max(r.ended_at or 0.0 for r in steps) - first
+
+
+def time_sweep(ws: Workspace, source: Path, trials: int, sleep: float) -> tuple[float, float]:
+    """(wall time of the whole sweep, time from the first trial's start to the last one's end)."""
+    config = HyperDriveConfig(
+        run_config=ScriptRunConfig(
+            str(source), "trial.py", arguments=["--sleep", sleep], compute_target="ray"
+        ),
+        hyperparameter_sampling=GridParameterSampling({"--x": choice(*range(trials))}),
+        primary_metric_name="score",
+        primary_metric_goal=PrimaryMetricGoal.MAXIMIZE,
+        max_total_runs=trials,
+        max_concurrent_runs=2,
+    )
+    start = time.perf_counter()
+    run = Experiment(ws, "sweep").submit(config)
+    run.wait_for_completion()
+    elapsed = time.perf_counter() - start
+    children = ws._store.list_runs(parent_id=run.id)
+    assert len(children) == trials and all(c.status.value == "Completed" for c in children)
+    first = min(c.started_at or c.created_at for c in children)
+    last = max(c.ended_at or 0.0 for c in children)
+    return elapsed, last - first
+
+
+def time_tune(address: str, trials: int, storage: Path) -> float:
+    import ray
+    from ray import tune
+
+    ray.init(address=address, logging_level="ERROR", log_to_driver=False)
+    try:
+
+        def trivial(config: dict) -> None:
+            tune.report({"score": config["x"]})
+
+        run_config = getattr(tune, "RunConfig", None)
+        if run_config is None:  # older Ray
+            from ray.train import RunConfig as run_config
+        tuner = tune.Tuner(
+            tune.with_resources(trivial, {"cpu": 1}),
+            param_space={"x": tune.grid_search(list(range(trials)))},
+            tune_config=tune.TuneConfig(
+                max_concurrent_trials=2, reuse_actors=True, metric="score", mode="max"
+            ),
+            run_config=run_config(storage_path=str(storage), verbose=0),
+        )
+        start = time.perf_counter()
+        results = tuner.fit()
+        elapsed = time.perf_counter() - start
+        assert len(results) == trials and not results.errors
+        return elapsed
+    finally:
+        ray.shutdown()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--trials", type=int, default=100)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--length", type=int, default=20)
+    args = parser.parse_args()
+
+    scratch = Path(tempfile.mkdtemp(prefix="hp-rb-"))
+    cluster = LocalRayCluster(scratch / "ray", workers=0, num_cpus=2)
+    os.environ.pop("HYPERPIPE_STORE_URL", None)
+    try:
+        print("starting a one-node Ray cluster (2 CPUs) ...", flush=True)
+        cluster.start()
+        ws = Workspace.create("raybench", path=scratch / "ws")
+        ComputeTarget.create(
+            ws, "ray", RayCompute.provisioning_configuration(cluster.address, max_concurrency=2)
+        )
+        steps = scratch / "steps"
+        steps.mkdir()
+        (steps / "step.py").write_text(STEP)
+        trial = scratch / "trial"
+        trial.mkdir()
+        (trial / "trial.py").write_text(textwrap.dedent(TRIAL))
+
+        local = [time_chain(ws, steps, args.length, "local") for _ in range(args.repeat)]
+        on_ray = [time_chain(ws, steps, args.length, "ray") for _ in range(args.repeat)]
+        wall = {
+            k: statistics.median(t[0] for t in v) for k, v in (("local", local), ("ray", on_ray))
+        }
+        span = {
+            k: statistics.median(t[1] for t in v) for k, v in (("local", local), ("ray", on_ray))
+        }
+        per_step_ms = (wall["ray"] - wall["local"]) / args.length * 1e3
+        steps_ms = (span["ray"] - span["local"]) / args.length * 1e3
+        print(f"\n{args.length}-step chain, median of {args.repeat} (s):")
+        print(f"  whole run       local {wall['local']:7.2f}   ray {wall['ray']:7.2f}")
+        print(f"  first to last   local {span['local']:7.2f}   ray {span['ray']:7.2f}")
+        print(f"  per step on Ray beyond local: {per_step_ms:+.1f} ms in all (goal <= 10 ms),")
+        print(f"  {steps_ms:+.1f} ms once the orchestrator has joined the cluster")
+
+        ours, _ = time_sweep(ws, trial, args.trials, 0.0)
+        tune_s = time_tune(cluster.address, args.trials, scratch / "tune")
+        print(f"\n{args.trials} trivial trials, 2 at a time (s):")
+        print(f"  hyperpipe on Ray {ours:7.2f}   Ray Tune (reuse_actors=True) {tune_s:7.2f}")
+        print(f"  hyperpipe / Tune = {ours / tune_s:.2f} (goal <= 0.33)")
+
+        count, length = 8, 1.6
+        wall, running = time_sweep(ws, trial, count, length)
+        per_trial = running * 2 / count - length
+        print(f"\n{count} trials of {length} s, 2 at a time: {wall:.2f} s in all")
+        print(
+            "  before the first trial and after the last (joining the cluster, placing "
+            f"runners): {wall - running:.2f} s"
+        )
+        print(
+            f"  dispatch per trial, first start to last end: {per_trial * 1e3:.0f} ms = "
+            f"{per_trial / length:.1%} of a trial (goal <= 5 %)"
+        )
+    finally:
+        cluster.stop()
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

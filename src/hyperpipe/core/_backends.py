@@ -1,0 +1,156 @@
+"""The one place that chooses the compute backend for a target.
+
+The pipeline scheduler, the sweep driver and the script-run monitor all ask here: a local target
+gets local processes (or, for a sweep's trials, a fork server that has imported the script's
+heavy modules), a ``ray`` target gets Ray work on the cluster at its address. A ray target is
+also checked here, before anything starts: the cluster answers, some node has what each run
+asks for, and a cluster of more than one node is given a store and a default datastore that
+every node reaches (a SQLite file or a local folder would be another file on each node).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import TYPE_CHECKING, Any
+
+from hyperpipe.compute import LocalBackend
+from hyperpipe.compute._process import OWNER_ENV
+from hyperpipe.core._compute_config import RAY_TARGET
+from hyperpipe.exceptions import ComputeTargetException
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from hyperpipe.compute import ComputeBackend
+    from hyperpipe.core._compute_config import TargetSpec
+    from hyperpipe.core._workspace import Workspace
+
+__all__ = ["backend_for", "check_targets", "ray_request"]
+
+
+def backend_for(
+    workspace: Workspace,
+    target: TargetSpec,
+    *,
+    preload: list[str] | None = None,
+    server_log: Path | None = None,
+    owner: str | None = None,
+    wait: bool = True,
+) -> ComputeBackend:
+    """The backend that runs tasks on ``target``.
+
+    ``preload`` (a sweep's trials): modules a fork server imports once for every task; tasks
+    start as plain processes when it cannot start. ``owner``: the run whose leftovers the
+    fork server's tasks are. ``wait=False``: return before the fork server has imported them
+    (the caller calls its ``ready()``).
+    """
+    env = {OWNER_ENV: owner} if owner else {}
+    if target.type == RAY_TARGET:
+        return _ray_backend(workspace, target, preload, env)
+    if preload is None:
+        return LocalBackend()
+    try:
+        from hyperpipe.compute._zygote import ZygoteBackend
+
+        assert server_log is not None, "a fork server needs a log file"
+        server_log.parent.mkdir(parents=True, exist_ok=True)
+        os.environ["HYPERPIPE_STORE_URL"] = workspace.store_url  # for hyperpipe.store:warm
+        return ZygoteBackend(sys.executable, preload, str(server_log), env=env, wait=wait)
+    except Exception as exc:  # fall back, but say so
+        print(f"fork server unavailable ({exc}); trials start as new processes")  # noqa: T201
+        return LocalBackend()
+
+
+def ray_request(target: TargetSpec, overrides: dict[str, Any] | None = None) -> Any:
+    """What each run on a ray target asks of a node: the target's defaults, then ``overrides``
+    (a run configuration's own)."""
+    from hyperpipe.compute._ray import RayRequest
+
+    settings = {**(target.ray or {}), **(overrides or {})}
+    return RayRequest(
+        num_cpus=settings.get("num_cpus", 1),
+        num_gpus=settings.get("num_gpus") or 0,
+        memory=settings.get("memory"),
+        resources=dict(settings.get("resources") or {}),
+    )
+
+
+def _ray_backend(
+    workspace: Workspace, target: TargetSpec, preload: list[str] | None, env: dict[str, str]
+) -> ComputeBackend:
+    from hyperpipe.compute._ray import RayBackend
+
+    settings = target.ray or {}
+    backend = RayBackend(
+        settings["address"],
+        ray_request(target),
+        target=target.name,
+        max_retries=settings.get("max_retries", 1),
+        preload=preload,
+        env={**env, "HYPERPIPE_STORE_URL": workspace.store_url},
+    )
+    try:
+        check_shared_storage(workspace, target, backend.node_count())
+    except ComputeTargetException:
+        backend.close()
+        _disconnect()
+        raise
+    return backend
+
+
+def check_shared_storage(workspace: Workspace, target: TargetSpec, nodes: int) -> None:
+    """A cluster of several nodes needs a store and a default datastore every node reaches."""
+    if nodes <= 1:
+        return
+    if workspace.store_url.startswith("sqlite"):
+        raise ComputeTargetException(
+            f"compute target {target.name!r} is a Ray cluster of {nodes} nodes, but the "
+            f"workspace's store is a SQLite file ({workspace.store_url}) the other nodes cannot "
+            "reach; use PostgreSQL (store_url postgresql+psycopg://USER@HOST/DB in the workspace "
+            "config, or HYPERPIPE_STORE_URL)"
+        )
+    datastore = workspace.get_default_datastore()
+    if datastore._local_path("") is not None:
+        raise ComputeTargetException(
+            f"compute target {target.name!r} is a Ray cluster of {nodes} nodes, but the default "
+            f"datastore {datastore.name!r} is a local folder ({datastore.url}) the other nodes "
+            "cannot reach; register object storage (Datastore.register(ws, NAME, "
+            "'s3://BUCKET/PATH', ...)) and make it the default (ws.set_default_datastore(NAME))"
+        )
+
+
+def check_targets(workspace: Workspace, names: list[str | None]) -> None:
+    """Before a submission starts anything: every ray target among ``names`` is usable (see the
+    module docstring). A one-line ``ComputeTargetException`` otherwise."""
+    seen: set[str] = set()
+    for name in names:
+        target = workspace._target_spec(name)
+        if target.type != RAY_TARGET or target.name in seen:
+            continue
+        seen.add(target.name)
+        from hyperpipe.compute._ray import check_feasible, connect
+
+        was_connected = _connected()
+        ray = connect(target.ray["address"])  # type: ignore[index]
+        try:
+            check_feasible(ray, ray_request(target), target.name)
+            check_shared_storage(workspace, target, len(_alive(ray)))
+        finally:
+            if not was_connected:
+                _disconnect()
+
+
+def _alive(ray: Any) -> list[Any]:
+    return [node for node in ray.nodes() if node.get("Alive")]
+
+
+def _connected() -> bool:
+    ray = sys.modules.get("ray")
+    return bool(ray is not None and ray.is_initialized())
+
+
+def _disconnect() -> None:
+    ray = sys.modules.get("ray")
+    if ray is not None and ray.is_initialized():
+        ray.shutdown()
