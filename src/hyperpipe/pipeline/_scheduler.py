@@ -132,7 +132,23 @@ class Scheduler:
             # Woken by the kernel when a step's process exits; the timeout paces the checks
             # for cancellation and for slots that other runs free.
             wait = max(min(delay if not self.active else CANCEL_CHECK_S, next_check - now), 0)
-            self.backend.wait_any([a.handle for a in self.active.values()], wait)
+            self._wait_any(wait)
+
+    def _wait_any(self, timeout: float) -> None:
+        """Sleep until a step's process ends, or ``timeout``. Steps on one backend (the usual
+        case) wake this at once; steps spread over several are checked every few ms."""
+        groups: dict[str, list[TaskHandle]] = {}
+        for active in self.active.values():
+            groups.setdefault(_where(active.spec), []).append(active.handle)
+        if len(groups) <= 1:
+            where, handles = next(iter(groups.items()), (None, []))
+            if where is None:
+                time.sleep(timeout)
+            else:
+                self._backend(where).wait_any(handles, timeout)
+            return
+        for where, handles in groups.items():
+            self._backend(where).wait_any(handles, min(timeout, 0.005))
 
     def _launchable(self) -> list[str]:
         """Steps not started yet whose dependencies have all finished."""
