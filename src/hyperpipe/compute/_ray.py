@@ -30,7 +30,14 @@ from urllib.parse import urlsplit
 from hyperpipe.compute._base import TaskHandle, TaskSpec
 from hyperpipe.exceptions import ComputeTargetException
 
-__all__ = ["RayBackend", "RayRequest", "check_feasible", "connect", "import_ray"]
+__all__ = [
+    "RayBackend",
+    "RayRequest",
+    "check_feasible",
+    "connect",
+    "forget_cluster",
+    "import_ray",
+]
 
 # The Ray node a task runs on (its node id), in the task's environment.
 NODE_ENV = "HYPERPIPE_RAY_NODE"
@@ -83,21 +90,21 @@ def connect(address: str) -> Any:
     """Join the Ray cluster at ``address`` (once per process); a one-line error, and nothing
     started, when no cluster answers there."""
     ray = import_ray()
-    if ray.is_initialized():
-        return ray
     target = address.strip()
-    if target != "auto" and not target.startswith("ray://"):
-        host, _, port = target.rpartition(":")
-        if not host or not port.isdigit():
-            raise ComputeTargetException(
-                f"Ray address {address!r} is not host:port (e.g. 127.0.0.1:6379), ray://host:port "
-                "or 'auto'; fix the target with `hyperpipe compute add NAME --type ray --address "
-                "HOST:PORT`"
-            )
-        _check_reachable(address, host, int(port))
-    elif target.startswith("ray://"):
-        parts = urlsplit(target)
-        _check_reachable(address, parts.hostname or "", parts.port or 10001)
+    if ray.is_initialized():
+        joined = _joined.get("address")
+        if joined == target:
+            return ray
+        _check_address(address, target)
+        if joined is None:  # joined by other code, at an address not known here
+            return ray
+        # A process belongs to one cluster: quietly using the one it joined first would run
+        # this target's work somewhere else.
+        raise ComputeTargetException(
+            f"this process has joined the Ray cluster at {joined!r}, and a process can use one "
+            f"cluster only; give every ray target it uses that address, not {address!r}"
+        )
+    _check_address(address, target)
     # Ray's driver set-up replaces the SIGTERM handler with one that exits at once; a monitor or
     # orchestrator must keep its own (SIGTERM is how a run is cancelled: stop the task, record).
     handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
@@ -118,7 +125,32 @@ def connect(address: str) -> Any:
         for sig, handler in handlers.items():
             if handler is not None:
                 signal.signal(sig, handler)
+    _joined["address"] = target
     return ray
+
+
+_joined: dict[str, str] = {}  # the address this process joined, while it is joined
+
+
+def forget_cluster() -> None:
+    """After ``ray.shutdown()``: the process may join another cluster."""
+    _joined.clear()
+
+
+def _check_address(address: str, target: str) -> None:
+    """A one-line error for an address that is malformed or where no cluster answers."""
+    if target != "auto" and not target.startswith("ray://"):
+        host, _, port = target.rpartition(":")
+        if not host or not port.isdigit():
+            raise ComputeTargetException(
+                f"Ray address {address!r} is not host:port (e.g. 127.0.0.1:6379), ray://host:port "
+                "or 'auto'; fix the target with `hyperpipe compute add NAME --type ray --address "
+                "HOST:PORT`"
+            )
+        _check_reachable(address, host, int(port))
+    elif target.startswith("ray://"):
+        parts = urlsplit(target)
+        _check_reachable(address, parts.hostname or "", parts.port or 10001)
 
 
 def _check_reachable(address: str, host: str, port: int) -> None:

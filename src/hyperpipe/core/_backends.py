@@ -154,3 +154,6 @@ def _disconnect() -> None:
     ray = sys.modules.get("ray")
     if ray is not None and ray.is_initialized():
         ray.shutdown()
+        from hyperpipe.compute._ray import forget_cluster
+
+        forget_cluster()

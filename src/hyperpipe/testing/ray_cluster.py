@@ -39,14 +39,22 @@ class RayNode:
     name: str
     temp_dir: Path
     num_cpus: int
+    gcs_port: int | None = None  # the head's: its client server names only the GCS address
 
     def processes(self) -> list[psutil.Process]:
-        """Every live process of this node: those naming its temp dir, and their descendants."""
+        """Every live process of this node: those naming its temp dir (or, on the head, its
+        GCS address), and their descendants."""
         marker = str(self.temp_dir)
+        gcs = f":{self.gcs_port}" if self.gcs_port else None
         found: dict[int, psutil.Process] = {}
         for process in psutil.process_iter():
             try:
-                if any(marker in part for part in process.cmdline()):
+                cmdline = process.cmdline()
+                ours = any(marker in part for part in cmdline) or (
+                    gcs is not None
+                    and any(p.startswith("--address=") and p.endswith(gcs) for p in cmdline)
+                )
+                if ours:
                     found[process.pid] = process
                     for child in process.children(recursive=True):
                         found[child.pid] = child
@@ -105,7 +113,7 @@ class LocalRayCluster:
 
     def _start_node(self, name: str, *, head: bool, num_cpus: int | None = None) -> RayNode:
         temp_dir = self.root / f"{name}-{int(time.time() * 10) % 10**5}"
-        node = RayNode(name, temp_dir, num_cpus or self.num_cpus)
+        node = RayNode(name, temp_dir, num_cpus or self.num_cpus, self.port if head else None)
         self.nodes.append(node)
         command = [
             str(Path(sys.executable).with_name("ray")),
