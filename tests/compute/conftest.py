@@ -58,27 +58,10 @@ def s3_server() -> Iterator[dict[str, Any]]:
     missing = [m for m in ("s3fs", "moto", "flask") if importlib.util.find_spec(m) is None]
     if missing:
         pytest.skip(f"needs {', '.join(missing)}: pip install s3fs 'moto[server]'")
-    import fsspec
-    from moto.server import ThreadedMotoServer
+    from hyperpipe.testing.s3_server import moto_s3
 
-    with pytest.MonkeyPatch.context() as env:
-        # NOTE: s3fs needs the region from the environment, not client options, to make buckets.
-        env.setenv("AWS_DEFAULT_REGION", "us-east-1")
-        env.setenv("AWS_ACCESS_KEY_ID", "testing")
-        env.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-        server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-        server.start()
-        host, port = server.get_host_and_port()
-        options = {
-            "key": "testing",
-            "secret": "testing",
-            "client_kwargs": {"endpoint_url": f"http://{host}:{port}"},
-        }
-        fsspec.filesystem("s3", **options).mkdir(BUCKET)
-        try:
-            yield options
-        finally:
-            server.stop()
+    with moto_s3(BUCKET) as options:
+        yield options
 
 
 @pytest.fixture

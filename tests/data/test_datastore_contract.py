@@ -10,7 +10,6 @@ import importlib.util
 import uuid
 from typing import TYPE_CHECKING, Any
 
-import fsspec
 import pytest
 
 from hyperpipe.core import Workspace
@@ -29,26 +28,10 @@ def s3_options() -> Iterator[dict[str, Any]]:
     """storage_options for s3fs against a moto server (one per test session) with a bucket."""
     if S3_MISSING:
         pytest.skip(f"s3 tests need {', '.join(S3_MISSING)}: pip install s3fs 'moto[server]'")
-    from moto.server import ThreadedMotoServer
+    from hyperpipe.testing.s3_server import moto_s3
 
-    with pytest.MonkeyPatch.context() as env:
-        # NOTE: s3fs needs the region from the environment, not client options, to make buckets.
-        env.setenv("AWS_DEFAULT_REGION", "us-east-1")
-        env.setenv("AWS_ACCESS_KEY_ID", "testing")
-        env.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-        server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-        server.start()
-        host, port = server.get_host_and_port()
-        options = {
-            "key": "testing",
-            "secret": "testing",
-            "client_kwargs": {"endpoint_url": f"http://{host}:{port}"},
-        }
-        fsspec.filesystem("s3", **options).mkdir("hyperpipe-tests")
-        try:
-            yield options
-        finally:
-            server.stop()
+    with moto_s3("hyperpipe-tests") as options:
+        yield options
 
 
 @pytest.fixture(params=["local", "memory", "s3"])
