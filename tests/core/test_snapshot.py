@@ -36,3 +36,41 @@ def test_a_subfolder_snapshot_leaves_out_a_nested_workspace(tmp_path):
     Workspace.create("nested", path=tmp_path / "code" / "inner")
     (tmp_path / "code" / "inner" / "keep.py").write_text("")
     assert snapshot_files(tmp_path / "code") == [Path("inner/keep.py"), Path("train.py")]
+
+
+def test_the_fixed_rules_leave_out_what_their_gitignore_patterns_do(tmp_path):
+    """Without an ignore file the fixed rules are checked without pathspec: same answers."""
+    import pathspec
+
+    from hyperpipe.core._snapshot import ALWAYS_IGNORED, _ignore_rules
+
+    reference = pathspec.GitIgnoreSpec.from_lines(ALWAYS_IGNORED).match_file
+    fast = _ignore_rules(tmp_path)
+    paths = [
+        "train.py",
+        "a/b/model.pyc",
+        "a/b/model.pyo",
+        "a/b/model.py",
+        "logs/",
+        "logs",
+        "a/logs/",
+        "a/logs/x.txt",
+        "outputs/model.pkl",
+        "sub/outputs/",
+        "outputs.py",
+        "x.pyc/",
+        "x.pyc/readme.md",
+        "__pycache__/",
+        "pkg/__pycache__/m.cpython-311.pyc",
+        ".git/",
+        ".gitignore",
+        ".azureml/config.json",
+        ".hyperpipe/",
+        "data/.ipynb_checkpoints/",
+        "my.logs/",
+        "logsx/",
+    ]
+    assert [fast(p) for p in paths] == [reference(p) for p in paths]
+    (tmp_path / ".amlignore").write_text("*.csv\n")
+    assert _ignore_rules(tmp_path)("data/table.csv")
+    assert not fast("data/table.csv")

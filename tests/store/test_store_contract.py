@@ -1,4 +1,5 @@
-"""The store contract (``hyperpipe.testing.store_contract``) over SqlStore on SQLite and PostgreSQL.
+"""The store contract (``hyperpipe.testing.store_contract``) over every store: SQLite's fast path
+(``SqliteStore``, what a SQLite workspace opens), SqlStore on SQLite, and SqlStore on PostgreSQL.
 
 SQLite gets a new database file per test. PostgreSQL gets one new database per module (made by
 ``new_postgres_database``, dropped at the end), whose tables are emptied before each test: much
@@ -14,6 +15,7 @@ from sqlalchemy import create_engine, text
 
 from hyperpipe.store._schema import metadata
 from hyperpipe.store._sql import SqlStore
+from hyperpipe.store._sqlite import SqliteStore
 from hyperpipe.testing.store_contract import StoreContract
 
 if TYPE_CHECKING:
@@ -41,17 +43,19 @@ def wipe_postgres_store(postgres_store_url: str) -> Iterator[Callable[[], None]]
     engine.dispose()
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SqlStore]:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'store.db'}"
-    else:
+@pytest.fixture(
+    params=["sqlite", "sqlite-sqlalchemy", pytest.param("postgresql", marks=pytest.mark.postgres)]
+)
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SqlStore | SqliteStore]:
+    if request.param == "postgresql":
         url = request.getfixturevalue("postgres_store_url")
         request.getfixturevalue("wipe_postgres_store")()
-    opened = SqlStore(url)
+    else:
+        url = f"sqlite:///{tmp_path / 'store.db'}"
+    opened = SqliteStore(url) if request.param == "sqlite" else SqlStore(url)
     yield opened
     opened.close()
 
 
 class TestSqlStore(StoreContract):
-    """Every contract test, once per database."""
+    """Every contract test, once per store and database."""

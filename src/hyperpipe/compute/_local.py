@@ -12,9 +12,8 @@ import time
 from functools import partial
 from pathlib import Path
 
-import psutil
-
 from hyperpipe.compute._base import TaskHandle, TaskSpec, gpu_environment
+from hyperpipe.compute._process import start_time
 
 __all__ = ["LocalBackend", "readable"]
 
@@ -86,6 +85,8 @@ class LocalBackend:
 
     def terminate(self, handle: TaskHandle, grace_s: float = 10.0) -> int:
         """SIGTERM the task's group and descendants; SIGKILL them after ``grace_s``."""
+        import psutil
+
         process = self._process(handle)
         if process.returncode is not None:
             return process.returncode
@@ -136,10 +137,8 @@ def _reap(process: subprocess.Popen[bytes]) -> int:
 
 
 def _start_time(pid: int) -> float:
-    try:
-        return psutil.Process(pid).create_time()
-    except psutil.NoSuchProcess:  # it has already ended (and is a zombie we will reap)
-        return time.time()
+    started = start_time(pid)
+    return time.time() if started is None else started  # gone already: close enough
 
 
 def readable(fds: list[int], timeout: float) -> list[int]:

@@ -15,17 +15,52 @@ import signal
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import psutil
-
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
-__all__ = ["OWNER_ENV", "ProcessIdentity", "kill_group_leftovers"]
+    import psutil
+
+__all__ = ["OWNER_ENV", "ProcessIdentity", "kill_group_leftovers", "start_time"]
 
 # The run a process was started for; inherited by everything it starts.
 OWNER_ENV = "HYPERPIPE_OWNER"
 # Start times are read from /proc in clock ticks and rebased on the boot time: allow for rounding.
 _SAME_START_S = 0.5
+_boot_time: float | None = None
+
+
+def _proc_stat(pid: int) -> tuple[str, float] | None:
+    """``(state, start time)`` of ``pid`` from Linux's /proc, as psutil computes them (clock
+    ticks since boot, plus the boot time); None when the process is gone. Raises OSError where
+    there is no /proc, for the callers' psutil fallback."""
+    global _boot_time
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stream:
+            stat = stream.read()
+    except (FileNotFoundError, ProcessLookupError):
+        return None
+    if _boot_time is None:
+        with open("/proc/stat", "rb") as stream:
+            btime = next(line for line in stream if line.startswith(b"btime"))
+        _boot_time = float(btime.split()[1])
+    # The command name (field 2) may hold spaces and parentheses: fields restart after its ")".
+    fields = stat[stat.rfind(b")") + 2 :].split()
+    return fields[0].decode(), int(fields[19]) / os.sysconf("SC_CLK_TCK") + _boot_time
+
+
+def start_time(pid: int) -> float | None:
+    """When the live process ``pid`` started (seconds since the epoch); None when there is no
+    such process. Reads /proc where there is one: no psutil import on the common path."""
+    try:
+        found = _proc_stat(pid)
+    except OSError:
+        import psutil
+
+        try:
+            return psutil.Process(pid).create_time()
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            return None
+    return None if found is None else found[1]
 
 
 @dataclass(frozen=True)
@@ -38,10 +73,8 @@ class ProcessIdentity:
     @classmethod
     def of(cls, pid: int) -> ProcessIdentity | None:
         """The identity of the live process ``pid``; None when there is none."""
-        try:
-            return cls(pid, psutil.Process(pid).create_time())
-        except (psutil.NoSuchProcess, psutil.AccessDenied):
-            return None
+        started = start_time(pid)
+        return None if started is None else cls(pid, started)
 
     @classmethod
     def from_json(cls, value: Any) -> ProcessIdentity | None:
@@ -55,6 +88,8 @@ class ProcessIdentity:
 
     def process(self) -> psutil.Process | None:
         """The live process with this identity (not a zombie), or None."""
+        import psutil
+
         try:
             process = psutil.Process(self.pid)
             if abs(process.create_time() - self.started_at) > _SAME_START_S:
@@ -66,10 +101,20 @@ class ProcessIdentity:
             return None
 
     def alive(self) -> bool:
-        return self.process() is not None
+        try:
+            found = _proc_stat(self.pid)
+        except OSError:
+            return self.process() is not None
+        return (
+            found is not None
+            and found[0] != "Z"
+            and abs(found[1] - self.started_at) <= _SAME_START_S
+        )
 
     def send(self, signum: int = signal.SIGTERM) -> bool:
         """Signal this process if it is still the one recorded; whether a signal was sent."""
+        import psutil
+
         process = self.process()
         if process is None:
             return False
@@ -82,6 +127,8 @@ class ProcessIdentity:
     def kill_tree(self, grace_s: float = 5.0) -> None:
         """SIGTERM this process, its descendants and its process group; SIGKILL what is left
         after ``grace_s``. Nothing is sent unless the process is still the one recorded."""
+        import psutil
+
         process = self.process()
         if process is None:
             return
@@ -111,6 +158,8 @@ def kill_group_leftovers(leader: ProcessIdentity, owners: Iterable[str | None]) 
     that number has members, and a stranger's process carries no such variable. Returns how many
     processes were killed.
     """
+    import psutil
+
     wanted = {o for o in owners if o}
     if not wanted:
         return 0
@@ -131,6 +180,8 @@ def kill_group_leftovers(leader: ProcessIdentity, owners: Iterable[str | None]) 
 
 
 def _owner_of(process: psutil.Process) -> str | None:
+    import psutil
+
     try:
         return process.environ().get(OWNER_ENV)
     except (psutil.NoSuchProcess, psutil.AccessDenied, OSError):

@@ -13,14 +13,11 @@ from __future__ import annotations
 import dataclasses
 import os
 import signal
-import socket
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import psutil
-
-from hyperpipe.compute._process import ProcessIdentity, kill_group_leftovers
+from hyperpipe.compute._process import ProcessIdentity, kill_group_leftovers, start_time
 from hyperpipe.core import _paths
 from hyperpipe.core._metrics import replay_journals
 from hyperpipe.data._materialize import remove_tree
@@ -47,7 +44,7 @@ __all__ = [
     "why_gone",
 ]
 
-HOST = socket.gethostname()
+HOST = os.uname().nodename  # what socket.gethostname() says, without loading socket
 # A driver (monitor, orchestrator, sweep driver) stamps its run this often; a reader on another
 # machine, which cannot check host and pid, takes a stamp older than HEARTBEAT_STALE_S for a dead
 # driver, so such a run is seen Crashed within about 30 s of its driver's death.
@@ -63,11 +60,7 @@ MANAGED_TYPES = frozenset(
 def process_identity(pid: int | None = None) -> dict[str, Any]:
     """What to record so a later reader can tell whether this very process is still alive."""
     pid = pid or os.getpid()
-    try:
-        started = psutil.Process(pid).create_time()
-    except psutil.NoSuchProcess:
-        started = None
-    return {"host": HOST, "pid": pid, "pid_started_at": started}
+    return {"host": HOST, "pid": pid, "pid_started_at": start_time(pid)}
 
 
 def identity_fields(record: RunRecord) -> dict[str, Any]:
@@ -92,6 +85,8 @@ def is_alive(record: RunRecord) -> bool | None:
             return None
         return time.time() - record.heartbeat_at <= HEARTBEAT_STALE_S
     if record.pid_started_at is None:
+        import psutil
+
         return psutil.pid_exists(record.pid)
     return ProcessIdentity(record.pid, record.pid_started_at).alive()
 

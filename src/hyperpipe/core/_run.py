@@ -7,7 +7,6 @@ import importlib
 import io
 import json
 import os
-import tempfile
 import uuid
 import warnings
 from pathlib import Path
@@ -723,6 +722,8 @@ class Run(SdkV1Surface):
                 "first with "
                 "run.upload_file(name, path), or pass one of those names as model_path"
             )
+        import tempfile
+
         with tempfile.TemporaryDirectory() as scratch:
             for name in selected:
                 self._datastore._get_file(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import getpass
 import os
 import sys
 import time
@@ -261,7 +260,7 @@ def submit_script(experiment: Experiment, config: ScriptRunConfig, **kwargs: Any
             "datastore": datastore.name,
             "max_run_duration_seconds": config.max_run_duration_seconds,
             "distributed": distribution(config.distributed_job_config),
-            "submitted_by": getpass.getuser(),
+            "submitted_by": _user(),
         },
         **_lifecycle.process_identity(),  # responsible until its monitor is recorded
     )
@@ -275,3 +274,9 @@ def submit_script(experiment: Experiment, config: ScriptRunConfig, **kwargs: Any
         )
         raise
     return Run._from_record(experiment, workspace._store.get_run(record.id))  # type: ignore[return-value]
+
+
+def _user() -> str:
+    import getpass  # loads termios and pwd: only when a run is submitted
+
+    return getpass.getuser()

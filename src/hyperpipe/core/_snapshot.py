@@ -15,26 +15,33 @@ import hashlib
 import os
 import shutil
 from pathlib import Path
-
-import pathspec
+from typing import TYPE_CHECKING
 
 from hyperpipe.core import _workspace_config as wsconfig
 from hyperpipe.exceptions import ConfigError, UserErrorException
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 __all__ = ["MAX_BYTES", "MAX_FILES", "copy_snapshot", "snapshot_files"]
 
 MAX_FILES = 2000
 MAX_BYTES = 300 * 1024 * 1024
+# Left out of every snapshot: folders of these names at any depth, files with these suffixes.
+ALWAYS_IGNORED_FOLDERS = (
+    "__pycache__",
+    ".git",
+    ".ipynb_checkpoints",
+    ".azureml",
+    ".hyperpipe",
+    "outputs",
+    "logs",
+)
+ALWAYS_IGNORED_SUFFIXES = (".pyc", ".pyo")
+# The same, as gitignore patterns.
 ALWAYS_IGNORED = (
-    "__pycache__/",
-    "*.pyc",
-    "*.pyo",
-    ".git/",
-    ".ipynb_checkpoints/",
-    ".azureml/",
-    ".hyperpipe/",
-    "outputs/",
-    "logs/",
+    *(f"{name}/" for name in ALWAYS_IGNORED_FOLDERS),
+    *(f"*{suffix}" for suffix in ALWAYS_IGNORED_SUFFIXES),
 )
 # Files that mark a folder as a Python environment (virtualenv/venv, conda).
 ENVIRONMENT_MARKERS = ("pyvenv.cfg", "conda-meta")
@@ -42,13 +49,7 @@ ENVIRONMENT_MARKERS = ("pyvenv.cfg", "conda-meta")
 
 def snapshot_files(source_directory: Path) -> list[Path]:
     """The files of a snapshot, relative to ``source_directory``, sorted."""
-    patterns = list(ALWAYS_IGNORED)
-    for name in (".amlignore", ".gitignore"):
-        ignore_file = source_directory / name
-        if ignore_file.is_file():
-            patterns += ignore_file.read_text(encoding="utf-8", errors="replace").splitlines()
-            break
-    spec = pathspec.GitIgnoreSpec.from_lines(patterns)
+    ignored = _ignore_rules(source_directory)
     excluded = workspace_folders(source_directory)
     files: list[Path] = []
     total = 0
@@ -59,12 +60,12 @@ def snapshot_files(source_directory: Path) -> list[Path]:
         subdirs[:] = sorted(
             d
             for d in subdirs
-            if not spec.match_file(f"{(rel_dir / d).as_posix()}/")
+            if not ignored(f"{(rel_dir / d).as_posix()}/")
             and not _left_out(Path(directory) / d, excluded)
         )
         for name in names:
             rel = rel_dir / name
-            if spec.match_file(rel.as_posix()):
+            if ignored(rel.as_posix()):
                 continue
             files.append(rel)
             total += (source_directory / rel).stat().st_size
@@ -75,6 +76,28 @@ def snapshot_files(source_directory: Path) -> list[Path]:
                     f"{source_directory / '.amlignore'} (gitignore syntax)"
                 )
     return sorted(files)
+
+
+def _ignore_rules(source_directory: Path) -> Callable[[str], bool]:
+    """Whether a relative POSIX path (folders end in ``/``) is left out: git's rules over the
+    folder's ``.amlignore`` (else ``.gitignore``) and ``ALWAYS_IGNORED``. Without an ignore file
+    the fixed rules are checked directly, without loading pathspec."""
+    for name in (".amlignore", ".gitignore"):
+        ignore_file = source_directory / name
+        if ignore_file.is_file():
+            import pathspec
+
+            lines = ignore_file.read_text(encoding="utf-8", errors="replace").splitlines()
+            return pathspec.GitIgnoreSpec.from_lines([*ALWAYS_IGNORED, *lines]).match_file
+
+    def always_ignored(path: str) -> bool:
+        parts = path.rstrip("/").split("/")
+        folders = parts if path.endswith("/") else parts[:-1]
+        return any(part.endswith(ALWAYS_IGNORED_SUFFIXES) for part in parts) or any(
+            folder in ALWAYS_IGNORED_FOLDERS for folder in folders
+        )
+
+    return always_ignored
 
 
 def workspace_folders(directory: Path, *, search_up: bool = True) -> set[Path]:

@@ -46,10 +46,18 @@ def step_spec(
     default_source_directory: str | os.PathLike[str] | None,
     default_datastore: str,
     depends_on: set[str],
+    snapshots: dict[Path, tuple[str, dict[str, str]]] | None = None,
 ) -> dict[str, Any]:
-    """The JSON description of ``step``, pipeline parameters left as ``{"parameter": name}``."""
+    """The JSON description of ``step``, pipeline parameters left as ``{"parameter": name}``.
+
+    ``snapshots`` holds the snapshots already stored for this pipeline, by source folder: steps
+    that share a folder (most do) share one snapshot, read once.
+    """
     source = source_directory_of(step, default_source_directory)
-    snapshot, files = store_snapshot(source, workspace.state_dir / "snapshots")
+    snapshots = {} if snapshots is None else snapshots
+    if source not in snapshots:
+        snapshots[source] = store_snapshot(source, workspace.state_dir / "snapshots")
+    snapshot, files = snapshots[source]
     ports = _ports(step)
     environment = dict(
         getattr(getattr(step.runconfig, "environment", None), "environment_variables", {}) or {}

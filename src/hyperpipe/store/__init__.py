@@ -54,9 +54,6 @@ __all__ = [
 
 _stores: dict[tuple[int, str], Store] = {}
 _lock = threading.Lock()
-# Connection pools inherited across fork: kept referenced, never closed, never used (closing an
-# inherited SQLite descriptor would drop this process's own locks on the same file).
-_inherited_pools: list[object] = []
 
 
 def prepare_fork() -> bool:
@@ -73,20 +70,14 @@ def prepare_fork() -> bool:
 
 
 def _after_fork_in_child() -> None:
-    """Keep this process's stores in a forked child, on new connections.
-
-    The parent's connections must never be used by the child (SQLAlchemy's rule for forking:
-    ``dispose(close=False)``); the engines stay, with their compiled-statement caches.
-    """
+    """Keep this process's stores in a forked child, on new connections: the parent's are
+    never used by the child (nor closed, see the stores' ``after_fork_in_child``)."""
     global _lock
     _lock = threading.Lock()
     inherited = list(_stores.items())
     _stores.clear()
     for (_pid, url), store in inherited:
-        engine = getattr(store, "_engine", None)
-        if engine is not None:
-            _inherited_pools.append(engine.pool)
-            engine.dispose(close=False)
+        store.after_fork_in_child()  # type: ignore[attr-defined]
         _stores[(os.getpid(), url)] = store
 
 
@@ -112,7 +103,15 @@ def get_store(url_or_store: str | Store) -> Store:
     with _lock:
         store = _stores.get(key)
         if store is None:
-            from hyperpipe.store._sql import SqlStore
-
-            store = _stores[key] = SqlStore(url_or_store)
+            store = _stores[key] = _open(url_or_store)
         return store
+
+
+def _open(url: str) -> Store:
+    from hyperpipe.store._sqlite import SqliteStore, sqlite_file
+
+    if sqlite_file(url) is not None:
+        return SqliteStore(url)
+    from hyperpipe.store._sql import SqlStore
+
+    return SqlStore(url)

@@ -18,14 +18,15 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 
 from hyperpipe.exceptions import StoreError
-from hyperpipe.store._schema import SCHEMA_REVISION
+from hyperpipe.store._revision import SCHEMA_REVISION
+from hyperpipe.store._rows import BUSY_TIMEOUT_S
+from hyperpipe.store._sqlite import configure
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
     from sqlalchemy.engine import URL, Engine
 
-BUSY_TIMEOUT_S = 120.0
 WRITE_OPTION = "hyperpipe_write"
 
 
@@ -80,13 +81,7 @@ def _sqlite_engine(parsed: URL) -> Engine:
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
-        dbapi_conn.isolation_level = None  # SQLAlchemy's "begin" event below emits BEGIN itself
-        cursor = dbapi_conn.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_S * 1000)}")
-        cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.close()
+        configure(dbapi_conn)  # autocommit: SQLAlchemy's "begin" event below emits BEGIN itself
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn) -> None:  # type: ignore[no-untyped-def]

@@ -25,7 +25,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-SCHEMA_REVISION = "0009"
+from hyperpipe.store._revision import SCHEMA_REVISION  # noqa: F401 - read here by tests and tools
 
 metadata = MetaData(
     naming_convention={
@@ -107,10 +107,8 @@ metric_points = Table(
     Index(None, "series_id", "id"),
 )
 
-# Every ROLLUP_POINTS consecutive points of a series, summarised as they are written: charts of
-# series of millions of points read these rows instead of the points.
-ROLLUP_POINTS = 256
-
+# Every ROLLUP_POINTS (``_metric_rows``) consecutive points of a series, summarised as they are
+# written: charts of series of millions of points read these rows instead of the points.
 metric_rollups = Table(
     "metric_rollups",
     metadata,

@@ -22,11 +22,19 @@ from hyperpipe.exceptions import (
     InvalidStatusTransition,
     RunNotFoundError,
     StoreError,
-    StoreUnwritableError,
     UserErrorException,
 )
-from hyperpipe.store._engine import BUSY_TIMEOUT_S, WRITE_OPTION, ensure_schema, make_engine
+from hyperpipe.store._engine import WRITE_OPTION, ensure_schema, make_engine
 from hyperpipe.store._records import ExperimentRecord, RunRecord
+from hyperpipe.store._rows import (
+    STARTED,
+    RunConveniences,
+    check_fields,
+    experiment_from_row,
+    run_from_row,
+    status_values,
+    write_failure,
+)
 from hyperpipe.store._schema import experiments, metric_points, metric_series, runs
 from hyperpipe.store._sql_automation import AutomationQueries
 from hyperpipe.store._sql_catalog import CatalogQueries
@@ -36,28 +44,17 @@ from hyperpipe.store._status import RunStatus, can_transition
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator
 
-    from sqlalchemy.engine import Connection, Row
+    from sqlalchemy.engine import Connection
 
 __all__ = ["SqlStore"]
 
-_UPDATABLE_RUN_FIELDS = frozenset(
-    {
-        "display_name",
-        "target",
-        "definition",
-        "error",
-        "host",
-        "pid",
-        "pid_started_at",
-        "reuse_key",
-        "heartbeat_at",
-    }
-)
 _parent = runs.alias("parent")
-_STARTED = frozenset({RunStatus.RUNNING, RunStatus.COMPLETED, RunStatus.FINISHED})
+# Connection pools a forked child inherited: kept referenced, never closed, never used (closing an
+# inherited SQLite descriptor would drop the child's own locks on the same file).
+_inherited_pools: list[object] = []
 
 
-class SqlStore(MetricQueries, CatalogQueries, AutomationQueries):
+class SqlStore(RunConveniences, MetricQueries, CatalogQueries, AutomationQueries):
     """Metadata store on a SQL database, safe to share between threads and processes.
 
     Records returned are frozen snapshots. The store pickles as its URL only, so it can be sent to
@@ -95,6 +92,12 @@ class SqlStore(MetricQueries, CatalogQueries, AutomationQueries):
     def close(self) -> None:
         self._engine.dispose()
 
+    def after_fork_in_child(self) -> None:
+        """In a forked child: keep the engine (its compiled statements) on new connections; the
+        parent's are never used or closed here (SQLAlchemy's rule: ``dispose(close=False)``)."""
+        _inherited_pools.append(self._engine.pool)
+        self._engine.dispose(close=False)
+
     def release_for_fork(self) -> bool:
         """Close idle SQLite connections before a fork (see ``hyperpipe.store.prepare_fork``)."""
         if self.dialect != "sqlite":
@@ -124,30 +127,14 @@ class SqlStore(MetricQueries, CatalogQueries, AutomationQueries):
             raise self._write_error(exc) from exc
 
     def _write_error(self, exc: OperationalError) -> StoreError:
-        """Say why a write failed, and what to do: a full disk is no lock contention."""
-        text = str(exc.orig).lower()
-        where = self._engine.url.render_as_string(hide_password=True)
-        disk_full = getattr(exc.orig, "sqlstate", "") == "53100"  # PostgreSQL's disk_full
-        if disk_full or "full" in text or "no space left" in text:
-            database = self._engine.url.database
-            sqlite_file = self.dialect == "sqlite" and database not in (None, "", ":memory:")
-            location = disk_location(Path(database)) if sqlite_file else ""  # type: ignore[arg-type]
-            return StoreUnwritableError(
-                f"store write failed: no space left{location} for the store {where} "
-                f"({exc.orig}); free space there (this call wrote nothing), then retry or resume"
-            )
-        if "readonly" in text or "read-only" in text:
-            return StoreUnwritableError(
-                f"store write failed: the store {where} is read-only ({exc.orig}); make the "
-                "database file and its folder writable"
-            )
-        if "locked" in text or "busy" in text:
-            return StoreError(
-                f"store write failed: {exc.orig}; another process held the database for over "
-                f"{int(BUSY_TIMEOUT_S)} s: stop it, or move the store to PostgreSQL "
-                "(HYPERPIPE_STORE_URL)"
-            )
-        return StoreError(f"store write failed on {where}: {exc.orig}")
+        database = self._engine.url.database
+        sqlite_file = self.dialect == "sqlite" and database not in (None, "", ":memory:")
+        return write_failure(
+            exc.orig,
+            self._engine.url.render_as_string(hide_password=True),
+            disk_location(Path(database)) if sqlite_file else "",  # type: ignore[arg-type]
+            disk_full=getattr(exc.orig, "sqlstate", "") == "53100",  # PostgreSQL's disk_full
+        )
 
     def _retry_on_conflict(self, operation: Any, attempts: int = 8) -> Any:
         """Run ``operation`` again when a concurrent writer took the same unique key first."""
@@ -177,19 +164,19 @@ class SqlStore(MetricQueries, CatalogQueries, AutomationQueries):
                         insert(experiments).values(name=name, created_at=time.time(), run_counter=0)
                     )
                     row = conn.execute(select(experiments).where(experiments.c.name == name)).one()
-                return _experiment(row)
+                return experiment_from_row(row)
 
         return self._retry_on_conflict(create)
 
     def get_experiment(self, name: str) -> ExperimentRecord | None:
         with self._read() as conn:
             row = conn.execute(select(experiments).where(experiments.c.name == name)).one_or_none()
-        return None if row is None else _experiment(row)
+        return None if row is None else experiment_from_row(row)
 
     def list_experiments(self) -> list[ExperimentRecord]:
         with self._read() as conn:
             rows = conn.execute(select(experiments).order_by(experiments.c.name)).all()
-        return [_experiment(row) for row in rows]
+        return [experiment_from_row(row) for row in rows]
 
     # -- runs -----------------------------------------------------------------------------------
 
@@ -242,7 +229,7 @@ class SqlStore(MetricQueries, CatalogQueries, AutomationQueries):
                     tags=tags or {},
                     properties=properties or {},
                     created_at=now,
-                    started_at=now if RunStatus(status) in _STARTED else None,
+                    started_at=now if RunStatus(status) in STARTED else None,
                     ended_at=now if RunStatus(status).is_terminal() else None,
                     reuse_key=reuse_key,
                     host=host,
@@ -250,20 +237,12 @@ class SqlStore(MetricQueries, CatalogQueries, AutomationQueries):
                     pid_started_at=pid_started_at,
                 )
             )
-            return _run(conn.execute(_run_select().where(runs.c.id == run_id)).one())
+            return run_from_row(conn.execute(_run_select().where(runs.c.id == run_id)).one())
 
     def find_run(self, run_id: str) -> RunRecord | None:
         with self._read() as conn:
             row = conn.execute(_run_select().where(runs.c.id == run_id)).one_or_none()
-        return None if row is None else _run(row)
-
-    def get_run(self, run_id: str) -> RunRecord:
-        found = self.find_run(run_id)
-        if found is None:
-            raise RunNotFoundError(
-                f"no run with id {run_id!r} in this workspace; list runs with `hyperpipe runs list`"
-            )
-        return found
+        return None if row is None else run_from_row(row)
 
     def list_runs(
         self,
@@ -298,7 +277,7 @@ class SqlStore(MetricQueries, CatalogQueries, AutomationQueries):
         if limit is not None:
             query = query.limit(limit)
         with self._read() as conn:
-            return [_run(row) for row in conn.execute(query).all()]
+            return [run_from_row(row) for row in conn.execute(query).all()]
 
     def count_runs(self, **filters: Any) -> int:
         """How many runs ``list_runs`` would return for ``filters``, without loading them."""
@@ -341,7 +320,7 @@ class SqlStore(MetricQueries, CatalogQueries, AutomationQueries):
             .limit(limit * 4)
         )
         with self._read() as conn:
-            found = [_run(row) for row in conn.execute(query)]
+            found = [run_from_row(row) for row in conn.execute(query)]
         roles = []
         for record in found:
             definition = record.definition
@@ -367,7 +346,7 @@ class SqlStore(MetricQueries, CatalogQueries, AutomationQueries):
         )
         with self._read() as conn:
             row = conn.execute(query).one_or_none()
-        return None if row is None else _run(row)
+        return None if row is None else run_from_row(row)
 
     def set_status(
         self,
@@ -388,7 +367,7 @@ class SqlStore(MetricQueries, CatalogQueries, AutomationQueries):
         the run is returned unchanged. ``fields`` (as for ``update_run``) are written in the same
         transaction when the move happens.
         """
-        _check_fields(fields)
+        check_fields(fields)
         status = RunStatus(status)
         now = time.time()
         with self._write() as conn:
@@ -398,7 +377,7 @@ class SqlStore(MetricQueries, CatalogQueries, AutomationQueries):
             ).one_or_none()
             if row is None:
                 raise RunNotFoundError(f"no run with id {run_id!r} in this workspace")
-            current = _run(row)
+            current = run_from_row(row)
             if if_fields and any(getattr(current, k) != v for k, v in if_fields.items()):
                 return current
             if not can_transition(current.status, status):
@@ -407,51 +386,21 @@ class SqlStore(MetricQueries, CatalogQueries, AutomationQueries):
                         f"run {run_id!r} is {current.status.value}; it cannot become {status.value}"
                     )
                 return current
-            values: dict[str, Any] = {"status": status.value}
-            if status == RunStatus.RUNNING and current.started_at is None:
-                values["started_at"] = now
-            if status.is_terminal() and status != current.status:
-                values["ended_at"] = now
-            elif status == RunStatus.QUEUED:  # queued again (resumed): no end, no error yet
-                values["ended_at"] = None
-                values["error"] = None
+            values = status_values(current, status, now)
             if error is not None:
                 values["error"] = error
             values.update(fields)
             conn.execute(update(runs).where(runs.c.key == current.key).values(**values))
-            return _run(conn.execute(_run_select().where(runs.c.key == current.key)).one())
+            return run_from_row(conn.execute(_run_select().where(runs.c.key == current.key)).one())
 
     def update_run(self, run_id: str, **fields: Any) -> RunRecord:
         """Set bookkeeping fields (pid, host, definition, error...) without touching the status."""
-        _check_fields(fields)
+        check_fields(fields)
         with self._write() as conn:
             result = conn.execute(update(runs).where(runs.c.id == run_id).values(**fields))
             if result.rowcount == 0:
                 raise RunNotFoundError(f"no run with id {run_id!r} in this workspace")
-            return _run(conn.execute(_run_select().where(runs.c.id == run_id)).one())
-
-    def set_tags(self, run_id: str, tags: dict[str, Any]) -> dict[str, Any]:
-        return self._merge_json(run_id, "tags", lambda old: {**old, **tags})
-
-    def remove_tags(self, run_id: str, keys: Iterable[str]) -> dict[str, Any]:
-        drop = set(keys)
-        return self._merge_json(
-            run_id, "tags", lambda old: {k: v for k, v in old.items() if k not in drop}
-        )
-
-    def add_properties(self, run_id: str, properties: dict[str, Any]) -> dict[str, Any]:
-        """Add properties; they are immutable, so changing an existing one is an error."""
-
-        def merge(old: dict[str, Any]) -> dict[str, Any]:
-            for key, value in properties.items():
-                if key in old and old[key] != value:
-                    raise UserErrorException(
-                        f"property {key!r} of run {run_id!r} is already {old[key]!r}; properties "
-                        "cannot change once set (use tags for values that change)"
-                    )
-            return {**old, **properties}
-
-        return self._merge_json(run_id, "properties", merge)
+            return run_from_row(conn.execute(_run_select().where(runs.c.id == run_id)).one())
 
     def _merge_json(self, run_id: str, column: str, merge: Any) -> dict[str, Any]:
         with self._write() as conn:
@@ -543,12 +492,6 @@ def _last_value_of(name: str):  # type: ignore[no-untyped-def]
     return select(metric_points.c.value).where(metric_points.c.id == newest).scalar_subquery()
 
 
-def _check_fields(fields: dict[str, Any]) -> None:
-    unknown = set(fields) - _UPDATABLE_RUN_FIELDS
-    if unknown:
-        raise ValueError(f"cannot update run fields {sorted(unknown)}")
-
-
 def _run_select():  # type: ignore[no-untyped-def]
     return select(
         runs, experiments.c.name.label("experiment_name"), _parent.c.id.label("parent_id")
@@ -556,34 +499,4 @@ def _run_select():  # type: ignore[no-untyped-def]
         runs.join(experiments, runs.c.experiment_key == experiments.c.key).join(
             _parent, runs.c.parent_key == _parent.c.key, isouter=True
         )
-    )
-
-
-def _experiment(row: Row) -> ExperimentRecord:
-    return ExperimentRecord(row.key, row.name, row.created_at, bool(row.archived))
-
-
-def _run(row: Row) -> RunRecord:
-    return RunRecord(
-        key=row.key,
-        id=row.id,
-        experiment_name=row.experiment_name,
-        number=row.number,
-        run_type=row.run_type,
-        status=RunStatus(row.status),
-        created_at=row.created_at,
-        parent_id=row.parent_id,
-        display_name=row.display_name,
-        target=row.target,
-        definition=row.definition or {},
-        error=row.error,
-        tags=row.tags or {},
-        properties=row.properties or {},
-        started_at=row.started_at,
-        ended_at=row.ended_at,
-        host=row.host,
-        pid=row.pid,
-        pid_started_at=row.pid_started_at,
-        reuse_key=row.reuse_key,
-        heartbeat_at=row.heartbeat_at,
     )

@@ -7,30 +7,35 @@ Mixed into ``SqlStore``, whose connection helpers (``_read``, ``_write``,
 from __future__ import annotations
 
 import json
-import math
-from collections import Counter, defaultdict
+from collections import Counter
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import and_, bindparam, case, func, insert, literal_column, select, update
 
-from hyperpipe.exceptions import RunEndedError
 from hyperpipe.store._base import NewPoint
-from hyperpipe.store._records import MetricBucket, MetricPoint, MetricSeries, SeriesSummary
-from hyperpipe.store._schema import (
+from hyperpipe.store._metric_rows import (
     ROLLUP_POINTS,
+    check_active,
+    point_row,
+    rollup_rows,
+    series_from_rows,
+)
+from hyperpipe.store._records import MetricBucket, SeriesSummary
+from hyperpipe.store._schema import (
     metric_points,
     metric_rollups,
     metric_series,
     metric_writers,
     runs,
 )
-from hyperpipe.store._status import RunStatus
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from sqlalchemy.engine import Connection, Row
+    from sqlalchemy.engine import Connection
+
+    from hyperpipe.store._records import MetricSeries
 
 __all__ = ["MetricQueries", "last_point_id"]
 
@@ -100,7 +105,7 @@ class MetricQueries:
                     # Straight to the driver's executemany: the hot path of metric ingest.
                     conn.exec_driver_sql(
                         self._insert_points_sql,
-                        [_point_row(ids[p.name], p, nan_in_payload) for p in points],
+                        [point_row(ids[p.name], p, nan_in_payload) for p in points],
                     )
                     added = Counter(ids[p.name] for p in points)
                     numbers = {}  # each series' number for its first point of this batch
@@ -109,7 +114,7 @@ class MetricQueries:
                             _COUNT_POINTS, {"series": sid, "added": n}
                         ).scalar_one()
                         numbers[sid] = total - n
-                    conn.execute(self._upsert_rollups, _rollup_rows(points, ids, numbers))
+                    conn.execute(self._upsert_rollups, rollup_rows(points, ids, numbers))
                 if writer is not None and last_seq is not None:
                     moved = conn.execute(
                         update(metric_writers)
@@ -200,23 +205,8 @@ class MetricQueries:
         )
         if names is not None:
             query = query.where(metric_series.c.name.in_(list(names)))
-        grouped: dict[int, dict[int, tuple[Row, list[MetricPoint]]]] = defaultdict(dict)
         with self._read() as conn:
-            for row in conn.execute(query):
-                series = grouped[row.run_key].setdefault(row.id, (row, []))
-                if row.ts is not None:
-                    value = row.value
-                    payload = None if row.payload is None else json.loads(row.payload)
-                    if value is None and isinstance(payload, float) and math.isnan(payload):
-                        value, payload = payload, None  # a NaN kept in the payload (_point_row)
-                    series[1].append(MetricPoint(value, payload, row.ts, row.step))
-        return {
-            run_key: [
-                MetricSeries(row.name, row.kind, row.description, tuple(points))
-                for row, points in by_series.values()
-            ]
-            for run_key, by_series in grouped.items()
-        }
+            return series_from_rows(conn.execute(query))
 
     def metric_summaries(self, run_key: int) -> list[SeriesSummary]:
         """One line per series of a run: its size and last point, without loading the points."""
@@ -348,21 +338,6 @@ class MetricQueries:
         ]
 
 
-def _point_row(series_id: int, point: NewPoint, nan_in_payload: bool) -> tuple[Any, ...]:
-    """One metric_points row for the driver; SQLite gets NaN values in the payload column."""
-    value, payload = point.value, point.payload
-    if nan_in_payload and payload is None and value is not None and math.isnan(value):
-        # SQLite stores a NaN REAL as NULL; json.dumps keeps it ("NaN"), get_metrics moves it back.
-        value, payload = None, value
-    return (
-        series_id,
-        point.step,
-        value,
-        None if payload is None else json.dumps(payload),
-        point.ts,
-    )
-
-
 def _rollup_buckets(
     conn: Connection, series_id: int, chunks: int, buckets: int
 ) -> list[MetricBucket]:
@@ -404,47 +379,6 @@ def _rollup_buckets(
     ]
 
 
-def _rollup_rows(
-    points: Sequence[NewPoint], ids: dict[str, int], numbers: dict[int, int]
-) -> list[dict[str, Any]]:
-    """The chunk summaries (``metric_rollups`` rows) of a batch; ``numbers`` holds each series'
-    number for its first point here. Only finite numbers count as values."""
-    by_series: dict[int, list[NewPoint]] = defaultdict(list)
-    for point in points:
-        by_series[ids[point.name]].append(point)
-    rows = []
-    for series, logged in by_series.items():
-        first_number = numbers[series]
-        start = 0
-        while start < len(logged):
-            chunk = (first_number + start) // ROLLUP_POINTS
-            end = min(len(logged), (chunk + 1) * ROLLUP_POINTS - first_number)
-            part = logged[start:end]
-            values = [
-                p.value
-                if p.payload is None and p.value is not None and -math.inf < p.value < math.inf
-                else None
-                for p in part
-            ]
-            present = [v for v in values if v is not None]
-            rows.append(
-                {
-                    "series_id": series,
-                    "chunk": chunk,
-                    "points": len(part),
-                    "steps": len(part) - [p.step for p in part].count(None),
-                    "first_step": part[0].step,
-                    "first_value": values[0],
-                    "last_step": part[-1].step,
-                    "last_value": values[-1],
-                    "low": min(present) if present else None,
-                    "high": max(present) if present else None,
-                }
-            )
-            start = end
-    return rows
-
-
 def last_point_id():  # type: ignore[no-untyped-def]
     """The id of a series' newest point, as a subquery correlated with ``metric_series``: an
     index lookup, where a GROUP BY over the points would read every one of them."""
@@ -462,8 +396,4 @@ def _point_data(value: float | None, payload: str | None) -> Any:
 
 
 def _check_active(conn: Connection, run_key: int) -> None:
-    row = conn.execute(select(runs.c.id, runs.c.status).where(runs.c.key == run_key)).one()
-    if RunStatus(row.status).is_terminal():
-        raise RunEndedError(
-            f"run {row.id} has ended ({row.status}); values logged after its end are not recorded"
-        )
+    check_active(conn.execute(select(runs.c.id, runs.c.status).where(runs.c.key == run_key)).one())

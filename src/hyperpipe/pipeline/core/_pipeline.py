@@ -15,6 +15,7 @@ from hyperpipe.pipeline.core._pipeline_data import DataPathInput, PipelineData, 
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
+    from pathlib import Path
 
     from hyperpipe.core._experiment import Experiment
     from hyperpipe.core._workspace import Workspace
@@ -159,6 +160,7 @@ class Pipeline(SdkV1Surface):
     def _template(self, workspace: Workspace) -> dict[str, Any]:
         """Every step as a spec with parameter tokens, and the parameters' defaults."""
         datastore = (self._default_datastore or workspace.get_default_datastore()).name
+        snapshots: dict[Path, tuple[str, dict[str, str]]] = {}
         return {
             "steps": [
                 step_spec(
@@ -167,6 +169,7 @@ class Pipeline(SdkV1Surface):
                     default_source_directory=self._default_source_directory,
                     default_datastore=datastore,
                     depends_on=self._graph.deps[name],
+                    snapshots=snapshots,
                 )
                 for name, step in self._graph.steps.items()
             ],
