@@ -46,9 +46,17 @@ class WorkspaceConfig:
     subscription_id: str
     resource_group: str
     settings: dict[str, Any] = field(default_factory=dict)
+    # The resolved root and what it was resolved from: drivers ask for it for every run.
+    _resolved: tuple[Any, Path] | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def root(self) -> Path:
+        key = (self.path, self.settings.get("root"))
+        if self._resolved is None or self._resolved[0] != key:
+            self._resolved = (key, self._resolve_root())
+        return self._resolved[1]
+
+    def _resolve_root(self) -> Path:
         root = self.settings.get("root")
         if root:
             return (self.path.parent / root).resolve()
