@@ -15,14 +15,14 @@ from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
-from zoneinfo import ZoneInfo
-
-from dateutil import rrule
 
 from hyperpipe.pipeline.core._timezones import IANA_ZONES
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
+    from zoneinfo import ZoneInfo
+
+    from dateutil import rrule
 
 __all__ = [
     "FREQUENCIES",
@@ -38,7 +38,7 @@ __all__ = [
 FREQUENCIES = ("Minute", "Hour", "Day", "Week", "Month")
 WEEK_DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 _PERIODS = {"Minute": 60.0, "Hour": 3600.0}
-_RULES = {"Day": rrule.DAILY, "Week": rrule.WEEKLY, "Month": rrule.MONTHLY}
+_RULES = {"Day": "DAILY", "Week": "WEEKLY", "Month": "MONTHLY"}  # dateutil.rrule's names
 _EPSILON = 1e-6
 
 
@@ -53,6 +53,8 @@ class Pending:
 
 def zone_of(recurrence: dict[str, Any]) -> ZoneInfo:
     """The recurrence's time zone: SDK v1's Windows names or IANA names; UTC by default."""
+    from zoneinfo import ZoneInfo  # loaded by schedulers, not by every submitting process
+
     name = recurrence.get("time_zone") or "UTC"
     return ZoneInfo(IANA_ZONES.get(name, name))
 
@@ -150,6 +152,8 @@ def _iter_due(recurrence: dict[str, Any], anchor: float, start: float) -> Iterat
 
 
 def _rule(recurrence: dict[str, Any], dtstart: datetime) -> rrule.rrule:
+    from dateutil import rrule
+
     hours = recurrence.get("hours")
     minutes = recurrence.get("minutes")
     time_of_day = recurrence.get("time_of_day")
@@ -157,7 +161,7 @@ def _rule(recurrence: dict[str, Any], dtstart: datetime) -> rrule.rrule:
         hour, minute = (int(part) for part in time_of_day.split(":"))
         hours, minutes = [hour], [minute]
     options: dict[str, Any] = {
-        "freq": _RULES[recurrence["frequency"]],
+        "freq": getattr(rrule, _RULES[recurrence["frequency"]]),
         "interval": int(recurrence["interval"]),
         "dtstart": dtstart.replace(microsecond=0),
     }

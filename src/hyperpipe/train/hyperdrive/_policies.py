@@ -20,7 +20,6 @@ The judgements do no I/O and keep no state: the same inputs give the same answer
 
 from __future__ import annotations
 
-import statistics
 from collections.abc import Collection, Mapping, Sequence
 from typing import Any, ClassVar
 
@@ -286,6 +285,8 @@ class MedianStoppingPolicy(_IntervalPolicy):
     def _judge(self, trial_id: Any, histories: Histories, goal: PrimaryMetricGoal, n: int) -> bool:
         maximize = goal is PrimaryMetricGoal.MAXIMIZE
         averages = [sum(values[:n]) / n for values in histories.values() if len(values) >= n]
+        import statistics  # loads decimal and fractions: only where a policy judges
+
         median = statistics.median(averages)
         run_best = (max if maximize else min)(histories[trial_id][:n])
         return run_best < median if maximize else run_best > median
