@@ -8,7 +8,8 @@ of the other 18; windows are drawn from
   unseen 30%  the same with 30 %
   later       the by-date test split of the 18 categories (posts written later)
 at 100, 300 and 1000 documents. Rules compared (each decides alone on every window):
-  hyperpipe   the term-share test calibrated per window size (TermShiftTest, alpha 0.05)
+  hyperpipe   the text test calibrated per window size (TermShiftTest: emerging terms, term
+              cluster and novelty, joint min-p over 1000 baseline draws; alpha 0.05)
   PSI>0.1     population stability index over the window's and baseline's term frequencies
   AUC>0.55    a TF-IDF logistic-regression domain classifier, baseline sample vs window,
               3-fold out-of-fold AUC
@@ -16,7 +17,11 @@ Goals: false alarms <= 5 % at every size; power >= 0.60 at n=300 and >= 0.85 at 
 10 % unseen; >= 0.95 at n=100 with 30 %; >= 0.90 at n=100 for later posts; one check of 1000
 documents (featurising included) <= 0.3 s on one core.
 
-    python benchmarks/drift_detection.py [--null-windows 200] [--drift-windows 50]
+400 windows per cell without drift by default (the acceptance asks for at least 200): a rate's
+standard error is then ~1.1 % instead of ~1.5 %. The check time is CPU time of this process
+(time.process_time, one thread), so other load on the machine inflates it less than wall time.
+
+    python benchmarks/drift_detection.py [--null-windows 400] [--drift-windows 50]
         [--source 20news-bydate.tar.gz] [--held-out rec.sport.hockey,sci.space]
 """
 
@@ -137,7 +142,7 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--source", default=os.environ.get(ENV_VAR))
-    parser.add_argument("--null-windows", type=int, default=200)
+    parser.add_argument("--null-windows", type=int, default=400)
     parser.add_argument("--drift-windows", type=int, default=50)
     parser.add_argument("--held-out", default="rec.sport.hockey,sci.space")
     parser.add_argument("--seed", type=int, default=0)
@@ -229,7 +234,8 @@ def main() -> None:
         )
     print(
         f"\none check of 1000 documents (featurising included): median of 5 "
-        f"{sorted(cpu)[2]:.3f} s CPU ({sorted(times)[2]:.3f} s wall), goal <= 0.3 s on one core"
+        f"{sorted(cpu)[2]:.3f} s CPU (time.process_time; {sorted(times)[2]:.3f} s wall), "
+        "goal <= 0.3 s on one core"
     )
     print(
         f"baseline fit {fit_s:.2f} s; null draws per window size (once per size): "

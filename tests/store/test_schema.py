@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -156,7 +157,7 @@ _AUTOMATION_TABLES = {
     "schedule_fires",
     "scheduler_daemons",
 }
-_DRIFT_TABLES = {"datadrift_detectors"}
+_DRIFT_TABLES = {"datadrift_detectors", "datadrift_retrains"}
 
 
 def _downgrade(url: str, revision: str) -> None:
@@ -275,6 +276,44 @@ def test_a_store_from_before_heartbeats_upgrades_keeping_its_runs(new_url: str) 
     try:
         assert reopened.get_run("kept") == run and run.heartbeat_at is None
         assert reopened.update_run("kept", heartbeat_at=123.5).heartbeat_at == 123.5
+    finally:
+        reopened.close()
+    assert _schema_state(new_url) == ([SCHEMA_REVISION], _TABLES)
+
+
+def test_a_store_from_before_retrain_claims_upgrades_copying_the_retrains_its_checks_started(
+    new_url: str,
+) -> None:
+    store = SqlStore(new_url)
+    store.save_datadrift("posts", {"state": "Enabled"})
+    quiet = store.create_run(experiment_name="datadrift-posts", run_id="quiet", run_type="check")
+    fired = store.create_run(
+        experiment_name="datadrift-posts",
+        run_id="fired",
+        run_type="check",
+        tags={"retrain_run_id": "retrain-1", "retrain_window_end": "2024-04-06T00:00:00"},
+        properties={"datadrift_start": "2024-04-05T00:00:00"},
+    )
+    store.close()
+    _downgrade(new_url, "0009")  # retrains known only from the check runs' tags
+    assert _schema_state(new_url)[0] == ["0009"]
+
+    reopened = SqlStore(new_url)  # upgrades to the head
+    try:
+        assert reopened.get_run("fired") == fired and reopened.get_run("quiet") == quiet
+        [copied] = reopened.list_datadrift_retrains("posts")
+        assert (copied.check_run_id, copied.retrain_run_id) == ("fired", "retrain-1")
+        assert (copied.window_start, copied.window_end) == (
+            "2024-04-05T00:00:00",
+            "2024-04-06T00:00:00",
+        )
+        # The copied retrain's cool-down holds; after it, a claim succeeds.
+        day = datetime(2024, 4, 8)
+        week = timedelta(days=7)
+        kept = {"cool_down": week, "check_run_id": "next", "window_end": day}
+        assert reopened.claim_datadrift_retrain("posts", window_start=day, **kept) is None
+        later = datetime(2024, 4, 13)
+        assert reopened.claim_datadrift_retrain("posts", window_start=later, **kept) is not None
     finally:
         reopened.close()
     assert _schema_state(new_url) == ([SCHEMA_REVISION], _TABLES)

@@ -276,27 +276,34 @@ def _act(detector: Any, run: Run, start: datetime, end: datetime, target: Any) -
     action: dict[str, Any] = {"emails": config.email_addresses, "retrain": None}
     if not config.pipeline_endpoint:
         return action
-    last = _last_retrain(detector, before=run.id)
-    if last is not None and start < last + config.cool_down:
+    claim = detector.workspace._store.claim_datadrift_retrain(
+        detector.name,
+        window_start=start,
+        window_end=end,
+        cool_down=config.cool_down,
+        check_run_id=run.id,
+    )
+    if claim is None:
+        last = _last_retrain(detector)
         action["skipped"] = (
-            f"cool-down: a retrain started for the window ending {last:%Y-%m-%d %H:%M}; the next "
-            f"may start for windows from {last + config.cool_down:%Y-%m-%d %H:%M}"
+            "cool-down: another check claimed the retrain"
+            if last is None
+            else f"cool-down: a retrain started for the window ending {last:%Y-%m-%d %H:%M}; the "
+            f"next may start for windows from {last + config.cool_down:%Y-%m-%d %H:%M}"
         )
         return action
-    retrain = config._submit(detector.workspace, target)
+    try:
+        retrain = config._submit(detector.workspace, target)
+    except BaseException:
+        detector.workspace._store.finish_datadrift_retrain(claim.key, retrain_run_id=None)
+        raise
+    detector.workspace._store.finish_datadrift_retrain(claim.key, retrain_run_id=retrain.id)
     run.set_tags({"retrain_run_id": retrain.id, "retrain_window_end": end.isoformat()})
     action["retrain"] = retrain.id
     return action
 
 
-def _last_retrain(detector: Any, before: str) -> datetime | None:
-    """The window end of the latest check that started a retrain."""
-    store = detector.workspace._store
-    ends = [
-        datetime.fromisoformat(record.tags["retrain_window_end"])
-        for record in store.list_runs(
-            experiment_name=experiment_name(detector.name), tag="retrain_window_end"
-        )
-        if record.id != before and record.tags.get("retrain_window_end")
-    ]
-    return max(ends) if ends else None
+def _last_retrain(detector: Any) -> datetime | None:
+    """The window end of the monitor's latest claimed retrain."""
+    claims = detector.workspace._store.list_datadrift_retrains(detector.name)
+    return max((datetime.fromisoformat(claim.window_end) for claim in claims), default=None)

@@ -23,6 +23,11 @@ __all__ = ["TOKEN", "TermVocabulary", "presence_of", "token_sets"]
 
 # The same tokens as the lab's classifier (lower-cased letters and digits, two or more).
 TOKEN = re.compile(r"[a-z0-9]{2,}")
+# token_sets finds the same tokens without the regular expression (a third faster): after
+# lower-casing, every byte but a-z and 0-9 becomes a space (non-ASCII characters are "?" first),
+# the text is split on spaces, and one-character tokens are dropped.
+_SEPARATE = bytes(c if (48 <= c <= 57 or 97 <= c <= 122) else 32 for c in range(256))
+_SINGLE = frozenset(bytes([c]) for c in range(256))
 
 
 @dataclass(frozen=True)
@@ -31,19 +36,23 @@ class TermVocabulary:
 
     terms: tuple[str, ...]
 
-    def lookup(self) -> dict[str, int]:
-        """term -> column."""
-        return {term: i for i, term in enumerate(self.terms)}
+    def lookup(self) -> dict[bytes, int]:
+        """token (as ``token_sets`` gives it) -> column."""
+        return {term.encode("ascii"): i for i, term in enumerate(self.terms)}
 
 
-def token_sets(documents: Sequence[str]) -> list[set[str]]:
-    """Each document's distinct tokens."""
-    findall = TOKEN.findall
-    return [set(findall(text.lower())) for text in documents]
+def token_sets(documents: Sequence[str]) -> list[set[bytes]]:
+    """Each document's distinct tokens (``TOKEN``'s matches), as ASCII bytes."""
+    out = []
+    for text in documents:
+        found = set(text.lower().encode("ascii", "replace").translate(_SEPARATE).split())
+        found -= _SINGLE
+        out.append(found)
+    return out
 
 
 def presence_of(
-    tokens: Sequence[set[str]], vocabulary: TermVocabulary, lookup: dict[str, int]
+    tokens: Sequence[set[bytes]], vocabulary: TermVocabulary, lookup: dict[bytes, int]
 ) -> sparse.csr_matrix:
     """A documents x terms 0/1 CSR matrix: which vocabulary terms each document contains.
     ``lookup`` is ``vocabulary.lookup()``."""

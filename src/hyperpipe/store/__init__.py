@@ -9,6 +9,7 @@ from hyperpipe.store._base import NewFire, NewPoint, Store
 from hyperpipe.store._records import (
     ArtifactRecord,
     DataDriftRecord,
+    DataDriftRetrainRecord,
     DatasetRecord,
     EnvironmentRecord,
     ExperimentRecord,
@@ -29,6 +30,7 @@ __all__ = [
     "TERMINAL_STATUSES",
     "ArtifactRecord",
     "DataDriftRecord",
+    "DataDriftRetrainRecord",
     "DatasetRecord",
     "EnvironmentRecord",
     "ExperimentRecord",

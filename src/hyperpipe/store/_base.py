@@ -6,10 +6,12 @@ from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
+    from datetime import datetime, timedelta
 
     from hyperpipe.store._records import (
         ArtifactRecord,
         DataDriftRecord,
+        DataDriftRetrainRecord,
         DatasetRecord,
         EnvironmentRecord,
         ExperimentRecord,
@@ -166,6 +168,20 @@ class Store(Protocol):
     def save_datadrift(self, name: str, definition: dict[str, Any]) -> DataDriftRecord: ...
     def get_datadrift(self, name: str) -> DataDriftRecord | None: ...
     def list_datadrifts(self) -> list[DataDriftRecord]: ...
+    # A retrain is claimed atomically: of two checks racing, one gets the record, one None.
+    def claim_datadrift_retrain(
+        self,
+        name: str,
+        *,
+        window_start: datetime,
+        window_end: datetime,
+        cool_down: timedelta,
+        check_run_id: str,
+    ) -> DataDriftRetrainRecord | None: ...
+    def finish_datadrift_retrain(
+        self, key: int, *, retrain_run_id: str | None
+    ) -> DataDriftRetrainRecord | None: ...
+    def list_datadrift_retrains(self, name: str) -> list[DataDriftRetrainRecord]: ...
 
     # What starts pipelines without a person. Firing is exactly-once: a fire is claimed by
     # recording it, and (schedule, fire key) is unique.

@@ -178,6 +178,19 @@ class DataDriftRecord:
 
 
 @dataclass(frozen=True)
+class DataDriftRetrainRecord:
+    """A retrain a drift monitor's check claimed (and, once submitted, the run it started)."""
+
+    key: int
+    name: str
+    window_start: str
+    window_end: str
+    check_run_id: str
+    retrain_run_id: str | None
+    claimed_at: float
+
+
+@dataclass(frozen=True)
 class PublishedPipelineRecord:
     """A published pipeline. ``definition`` (step specs, parameters) never changes; ``status``
     is ``Active`` or ``Disabled``."""

@@ -4,4 +4,4 @@ Kept apart from the table definitions (``_schema``) so that opening a current st
 compares this with the stored revision, loads neither SQLAlchemy nor Alembic.
 """
 
-SCHEMA_REVISION = "0009"
+SCHEMA_REVISION = "0010"

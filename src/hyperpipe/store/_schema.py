@@ -323,3 +323,19 @@ datadrift_detectors = Table(
     Column("created_at", Float, nullable=False),
     UniqueConstraint("name", "version"),
 )
+
+# The retrains drift monitors started. A check claims one (at most one per monitor within its
+# cool-down, decided under a lock on the monitor's rows), then records the run it submitted.
+# Window bounds are ISO-8601 strings of the monitor's naive UTC datetimes.
+datadrift_retrains = Table(
+    "datadrift_retrains",
+    metadata,
+    Column("key", _Id, primary_key=True, autoincrement=True),
+    Column("name", String(255), nullable=False),
+    Column("window_start", String(32), nullable=False),
+    Column("window_end", String(32), nullable=False),
+    Column("check_run_id", String(255), nullable=False),
+    Column("retrain_run_id", String(255), nullable=True),
+    Column("claimed_at", Float, nullable=False),
+    Index(None, "name"),
+)

@@ -17,15 +17,24 @@ from hyperpipe.exceptions import ModelNotFoundException, UserErrorException
 from hyperpipe.store._records import (
     ArtifactRecord,
     DataDriftRecord,
+    DataDriftRetrainRecord,
     DatasetRecord,
     EnvironmentRecord,
     ModelRecord,
 )
-from hyperpipe.store._schema import artifacts, datadrift_detectors, datasets, environments, models
+from hyperpipe.store._schema import (
+    artifacts,
+    datadrift_detectors,
+    datadrift_retrains,
+    datasets,
+    environments,
+    models,
+)
 from hyperpipe.store._schema import dataset_files as manifest_rows
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
+    from datetime import datetime, timedelta
 
     from sqlalchemy.engine import Row
 
@@ -256,6 +265,69 @@ class CatalogQueries:
         seen: set[str] = set()
         return [r for r in records if not (r.name in seen or seen.add(r.name))]
 
+    def claim_datadrift_retrain(
+        self,
+        name: str,
+        *,
+        window_start: datetime,
+        window_end: datetime,
+        cool_down: timedelta,
+        check_run_id: str,
+    ) -> DataDriftRetrainRecord | None:
+        """Claim the retrain for monitor ``name``'s window, or None when a retrain was claimed
+        for a window ending less than ``cool_down`` before ``window_start``.
+
+        Atomic: the read and the insert share one transaction that holds a lock on the
+        monitor's rows (``SELECT ... FOR UPDATE`` on PostgreSQL; SQLite's write transactions
+        take the database's write lock up front), so of two checks finishing together exactly
+        one gets the claim."""
+        from datetime import datetime
+
+        table = datadrift_retrains
+        with self._write() as conn:
+            conn.execute(
+                select(datadrift_detectors.c.key)
+                .where(datadrift_detectors.c.name == name)
+                .with_for_update()
+            ).all()
+            ends = conn.execute(select(table.c.window_end).where(table.c.name == name)).scalars()
+            latest = max((datetime.fromisoformat(end) for end in ends), default=None)
+            if latest is not None and window_start < latest + cool_down:
+                return None
+            key = conn.execute(
+                insert(table).values(
+                    name=name,
+                    window_start=window_start.isoformat(),
+                    window_end=window_end.isoformat(),
+                    check_run_id=check_run_id,
+                    retrain_run_id=None,
+                    claimed_at=time.time(),
+                )
+            ).inserted_primary_key[0]
+            return _retrain(conn.execute(select(table).where(table.c.key == key)).one())
+
+    def finish_datadrift_retrain(
+        self, key: int, *, retrain_run_id: str | None
+    ) -> DataDriftRetrainRecord | None:
+        """Record the run a claimed retrain started; ``None`` gives the claim up (the submit
+        failed), so a later check may claim again."""
+        table = datadrift_retrains
+        with self._write() as conn:
+            if retrain_run_id is None:
+                conn.execute(delete(table).where(table.c.key == key))
+                return None
+            conn.execute(
+                update(table).where(table.c.key == key).values(retrain_run_id=retrain_run_id)
+            )
+            return _retrain(conn.execute(select(table).where(table.c.key == key)).one())
+
+    def list_datadrift_retrains(self, name: str) -> list[DataDriftRetrainRecord]:
+        """Monitor ``name``'s retrains, oldest first."""
+        table = datadrift_retrains
+        with self._read() as conn:
+            rows = conn.execute(select(table).where(table.c.name == name).order_by(table.c.key))
+            return [_retrain(row) for row in rows]
+
     # -- datasets -------------------------------------------------------------------------------
 
     def register_dataset(
@@ -415,6 +487,18 @@ def _model(row: Row) -> ModelRecord:
 def _environment(row: Row) -> EnvironmentRecord:
     return EnvironmentRecord(
         name=row.name, version=row.version, definition=row.definition, created_at=row.created_at
+    )
+
+
+def _retrain(row: Row) -> DataDriftRetrainRecord:
+    return DataDriftRetrainRecord(
+        key=row.key,
+        name=row.name,
+        window_start=row.window_start,
+        window_end=row.window_end,
+        check_run_id=row.check_run_id,
+        retrain_run_id=row.retrain_run_id,
+        claimed_at=row.claimed_at,
     )
 
 
