@@ -14,6 +14,7 @@ from collections import Counter
 from typing import TYPE_CHECKING, Any
 
 from hyperpipe.core import _lifecycle, _paths
+from hyperpipe.core._naming import run_label, run_title
 from hyperpipe.exceptions import UserErrorException
 from hyperpipe.portal._charts import align, best_so_far, chartable, from_buckets
 from hyperpipe.portal._layout import layout
@@ -133,11 +134,9 @@ class Views:
         records = self.store.list_runs(order=order, offset=offset, limit=limit, **filters)
         latest = self.store.latest_metrics([r.key for r in records])
         counts = Counter(name for values in latest.values() for name in values)
-        runs = []
-        for record in records:
-            summary = self.summary(self._reconciled(record))
+        runs = self.summaries([self._reconciled(r) for r in records])
+        for summary, record in zip(runs, records, strict=True):
             summary.metrics = {k: _json_safe(v) for k, v in latest.get(record.key, {}).items()}
-            runs.append(summary)
         return RunPage(
             experiment=experiment,
             total=self.store.count_runs(**filters),
@@ -149,7 +148,12 @@ class Views:
         )
 
     def summary(self, record: RunRecord) -> RunSummary:
-        return RunSummary(**_summary_fields(record))
+        return self.summaries([record])[0]
+
+    def summaries(self, records: list[RunRecord]) -> list[RunSummary]:
+        """Records as listed, each with its title and place (one query for all of them)."""
+        positions = self.store.run_positions([r.key for r in records])
+        return [RunSummary(**_summary_fields(r, positions.get(r.key))) for r in records]
 
     def detail(self, run_id: str) -> RunDetail:
         record = self.record(run_id)
@@ -158,7 +162,7 @@ class Views:
         hyperparameters = record.properties.get("hyperparameters")
         reuse = definition.get("reuse")
         return RunDetail(
-            **_summary_fields(record),
+            **_summary_fields(record, self.store.run_positions([record.key]).get(record.key)),
             script=definition.get("script"),
             arguments=[str(a) for a in definition.get("arguments") or []],
             hyperparameters=json.loads(hyperparameters) if hyperparameters else None,
@@ -178,7 +182,7 @@ class Views:
                 if len(children) < MAX_CHILDREN
                 else self.store.count_runs(parent_id=record.id)
             ),
-            children=[self.summary(self._reconciled(c)) for c in children],
+            children=self.summaries([self._reconciled(c) for c in children]),
             files=self.files(record),
             metrics=self.metrics(record),
             models=[_model(m) for m in self.store.list_models(run_id=record.id)],
@@ -546,11 +550,9 @@ class Views:
         latest = self.store.latest_metrics([r.key for r in records])
         summaries = {r.id: self.store.metric_summaries(r.key) for r in records}
         values = {r.id: _parameters(r) for r in records}
-        runs = []
-        for record in records:
-            summary = self.summary(record)
+        runs = self.summaries(records)
+        for summary, record in zip(runs, records, strict=True):
             summary.metrics = {k: _json_safe(v) for k, v in latest.get(record.key, {}).items()}
-            runs.append(summary)
         curves = sorted(
             {s.name for found in summaries.values() for s in found if s.kind == "scalar"}
             & {s.name for found in summaries.values() for s in found if s.count > 1}
@@ -615,19 +617,21 @@ class Views:
                 raise NotFound(f"no dataset named {name!r} in this workspace")
             for info in found:
                 runs = self.store.runs_with_dataset(info.id, limit=100)
-                info.used_by = [self.summary(r) for r, role in runs if role == "input"]
-                info.made_by = [
-                    self.summary(r)
-                    for r, role in runs
-                    if role == "output" and not (r.definition.get("reuse") or {}).get("reused")
-                ]
+                info.used_by = self.summaries([r for r, role in runs if role == "input"])
+                info.made_by = self.summaries(
+                    [
+                        r
+                        for r, role in runs
+                        if role == "output" and not (r.definition.get("reuse") or {}).get("reused")
+                    ]
+                )
         return sorted(found, key=lambda d: (d.name or "", -(d.version or 0)))
 
 
 # -- helpers ------------------------------------------------------------------------------------
 
 
-def _summary_fields(record: RunRecord) -> dict[str, Any]:
+def _summary_fields(record: RunRecord, position: int | None) -> dict[str, Any]:
     end = record.ended_at
     if record.started_at is None:
         duration = None
@@ -638,6 +642,9 @@ def _summary_fields(record: RunRecord) -> dict[str, Any]:
         "number": record.number,
         "experiment": record.experiment_name,
         "name": record.display_name,
+        "title": run_title(record),
+        "position": position if position is not None else record.number,
+        "label": run_label(record, position),
         "kind": KINDS.get(record.run_type, "run"),
         "type": record.run_type,
         "status": record.status.value,

@@ -188,6 +188,25 @@ class StoreContract(AutomationContract):
         assert _run(store, "a").number == 4
         assert len({r.key for r in store.list_runs()}) == 6
 
+    def test_run_positions_count_top_level_runs_and_each_parents_children_apart(
+        self, store: Store
+    ) -> None:
+        first = _run(store, "a")
+        steps = [_run(store, "a", parent_id=first.id) for _ in range(3)]
+        second = _run(store, "a")
+        other = _run(store, "b")
+        trial = _run(store, "a", parent_id=steps[1].id)
+        positions = store.run_positions([first.key, second.key, other.key, trial.key, steps[2].key])
+        assert second.number == 5  # the steps took numbers 2-4
+        assert positions == {
+            first.key: 1,
+            second.key: 2,
+            other.key: 1,
+            trial.key: 1,
+            steps[2].key: 3,
+        }
+        assert store.run_positions([]) == {}
+
     def test_create_run_in_running_stamps_started_at(self, store: Store) -> None:
         run = _run(store, status=RunStatus.RUNNING)
         assert run.status is RunStatus.RUNNING

@@ -220,7 +220,7 @@
   async function drawCompare(container) {
     try {
       const data = await getJSON(container.dataset.compare);
-      const names = new Map(data.runs.map((r, i) => [r.id, { label: r.name || r.id, i }]));
+      const names = new Map(data.runs.map((r, i) => [r.id, { label: `${r.label} ${r.title}`, i }]));
       const n = data.runs.length;
       for (const s of data.series) {
         const el = Array.from(container.querySelectorAll(".compare-chart")).find((e) => e.dataset.metric === s.name);
