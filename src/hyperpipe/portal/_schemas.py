@@ -164,6 +164,11 @@ class MetricSeriesData(BaseModel):
     x: list[float]
     y: list[float | None]
     downsampled: bool = Field(description="True when x/y keep each bucket's extremes only.")
+    t: list[float] | None = Field(
+        default=None,
+        description="Seconds from the run's start to each point's logging, beside x (charts over "
+        "time); None for a downsampled series.",
+    )
     values: list[Any] | None = Field(description="The logged values of non-scalar series.")
 
 

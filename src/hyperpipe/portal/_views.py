@@ -268,6 +268,8 @@ class Views:
                 values=None,
             )
         rows = self.store.metric_rows(record.key, name)
+        times = self.store.metric_times(record.key, name)
+        start = record.started_at or (times[0] if times else 0.0)
         steps = [step for step, _, _ in rows]
         stepped = bool(rows) and None not in steps
         # Most points are a finite float without payload: keep that path free of calls.
@@ -283,6 +285,7 @@ class Views:
             x_label="step" if stepped else "index",
             x=steps if stepped else list(range(len(rows))),  # type: ignore[arg-type]
             y=ys,
+            t=[round(ts - start, 3) for ts in times] if len(times) == len(rows) else None,
             downsampled=False,
             values=None,
         )

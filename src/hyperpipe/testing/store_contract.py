@@ -876,6 +876,15 @@ class StoreContract(AutomationContract):
         assert all(payload is None for _, _, payload in rows)
         assert store.metric_rows(run.key, "nothing") == []
 
+    def test_metric_times_are_when_each_point_was_logged_in_logging_order(
+        self, store: Store
+    ) -> None:
+        run = _run(store)
+        store.log_metrics(run.key, [_point("acc", float(i), ts=1000.0 + 2 * i) for i in range(3)])
+        store.log_metrics(run.key, [_point("acc", 9.0, ts=1010.5), _point("loss", 1.0, ts=5.0)])
+        assert store.metric_times(run.key, "acc") == [1000.0, 1002.0, 1004.0, 1010.5]
+        assert store.metric_times(run.key, "nothing") == []
+
     # -- artifacts ----------------------------------------------------------------------------
 
     def test_artifacts_are_listed_by_path(self, store: Store) -> None:

@@ -36,15 +36,17 @@
   // -- line charts --------------------------------------------------------------------------
 
   // One chart, one or many lines: series are {label, values, color?, dash?, pointsOnly?}.
-  function lineChart(el, xs, series, xLabel, { integerX = false, height = 240, legend = true } = {}) {
+  function lineChart(el, xs, series, xLabel, { integerX = false, height = 240, legend = true, logY = false } = {}) {
     const old = plots.get(el);
     if (old) old.destroy();
     el.textContent = "";
-    integerX = integerX || xs.every(Number.isInteger); // steps and indexes: no 0.2 ticks
+    integerX = integerX && xs.every(Number.isInteger); // steps and indexes: no 0.2 ticks
+    // A log scale has no place for zero or less: those points drop out of the line.
+    if (logY) series = series.map((s) => ({ ...s, values: s.values.map((v) => (v > 0 ? v : null)) }));
     const opts = {
       width: Math.max(280, el.clientWidth || 460),
       height,
-      scales: { x: { time: false } },
+      scales: { x: { time: false }, y: logY ? { distr: 3 } : {} },
       axes: [{ label: xLabel, values: (u, ticks) => ticks.map(fmt), incrs: integerX ? [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000] : undefined }, { values: (u, ticks) => ticks.map(fmt), size: 60 }],
       // A legend shows values only under the cursor: elsewhere blank, never a placeholder dash.
       series: [{ label: xLabel, value: (u, v) => legendValue(v) }].concat(series.map((s) => ({
@@ -64,6 +66,50 @@
     plots.set(el, plot);
     el.dataset.drawn = "true";
     el.dataset.points = String(xs.length);
+    el.dataset.yScale = logY ? "log" : "linear";
+    el.dataset.xLabel = xLabel;
+    el.dataset.xMax = String(xs.reduce((a, b) => Math.max(a, b), -Infinity));
+  }
+
+  // Controls in a chart's caption: a log/linear y scale and, where points carry their time, an
+  // x axis by step or by time. Each change redraws the chart from the data it already has.
+  function chartControls(el, redraw, { canLog = true, xChoices = null } = {}) {
+    const caption = el.closest("figure") && el.closest("figure").querySelector("figcaption");
+    if (!caption) return;
+    const old = caption.querySelector(".chart-controls");
+    if (old) old.remove();
+    const box = document.createElement("span");
+    box.className = "chart-controls";
+    const label = document.createElement("label");
+    const log = document.createElement("input");
+    log.type = "checkbox";
+    log.className = "log-scale";
+    log.checked = el.dataset.scale === "log";
+    log.disabled = !canLog;
+    label.title = canLog ? "y axis on a log scale" : "a log scale needs values above zero";
+    log.addEventListener("change", () => { el.dataset.scale = log.checked ? "log" : "linear"; redraw(); });
+    label.append(log, " log");
+    box.append(label);
+    if (xChoices) {
+      const select = document.createElement("select");
+      select.className = "x-axis";
+      select.setAttribute("aria-label", "x axis");
+      for (const [value, text, enabled] of xChoices) {
+        const option = document.createElement("option");
+        option.value = value;
+        option.textContent = text;
+        option.disabled = !enabled;
+        select.append(option);
+      }
+      select.value = el.dataset.axis || xChoices[0][0];
+      select.addEventListener("change", () => { el.dataset.axis = select.value; redraw(); });
+      box.append(select);
+    }
+    caption.append(box);
+  }
+
+  function positive(values) {
+    return values.some((v) => typeof v === "number" && v > 0);
   }
 
   function hue(i, n) {
@@ -74,7 +120,17 @@
     try {
       const data = await getJSON(el.dataset.src);
       if (!data.x.length) return note(el, "no numeric values yet");
-      lineChart(el, data.x, [{ label: data.name, values: data.y }], data.x_label, { integerX: true });
+      const draw = () => {
+        const byTime = el.dataset.axis === "time" && data.t;
+        lineChart(el, byTime ? data.t : data.x, [{ label: data.name, values: data.y }],
+          byTime ? "seconds since the run started" : data.x_label,
+          { integerX: !byTime, logY: el.dataset.scale === "log" });
+      };
+      draw();
+      chartControls(el, draw, {
+        canLog: positive(data.y),
+        xChoices: [[data.x_label, `by ${data.x_label}`, true], ["time", "by time", Boolean(data.t)]],
+      });
       if (data.downsampled) el.title = `${data.count} values; the chart keeps each stretch's first, last, lowest and highest`;
     } catch (err) {
       note(el, `could not load the metric: ${err.message}`);
@@ -86,7 +142,7 @@
   function drawBestSoFar(el, hd) {
     const trials = hd.trials;
     if (!trials.length) return note(el, "no trials yet");
-    lineChart(el, trials.map((t) => t.index), [
+    lineChart(el, trials.map((t) => t.index + 1), [
       { label: `best ${hd.primary_metric}`, values: hd.best_so_far, color: "#1f8a4c" },
       { label: hd.primary_metric, values: trials.map((t) => t.metric), color: "#8a94a6", pointsOnly: true },
     ], "trial", { integerX: true });
@@ -133,7 +189,7 @@
     const names = hd.parameters.concat([hd.primary_metric]);
     const axes = names.map((name, i) => axisFor(name, trials.map((t) => (i === names.length - 1 ? t.metric : t.hyperparameters[name]))));
     const width = Math.max(480, el.clientWidth || 640), height = 300;
-    const left = 50, right = 70, top = 28, bottom = 24;
+    const left = 50, right = 150, top = 28, bottom = 24;
     const step = (width - left - right) / Math.max(1, names.length - 1);
     const x = (i) => left + i * step;
     const y = (p) => top + (1 - p) * (height - top - bottom);
@@ -177,8 +233,30 @@
         t.textContent = fmt(tick);
       }
     });
+    if (scored.length) colourScale(root, scored.map((t) => t.metric), hd, { x: width - 80, top, bottom: height - bottom });
     el.dataset.drawn = "true";
     el.dataset.lines = String(lines.childNodes.length);
+  }
+
+  let scales = 0;
+
+  // The legend of the lines' colours: a bar from the worst primary-metric value (bottom) to the
+  // best (top), in the colours the lines are drawn in.
+  function colourScale(root, metrics, hd, { x, top, bottom }) {
+    const id = `pcoords-scale-${++scales}`;
+    const defs = svg("defs", {}, root);
+    const gradient = svg("linearGradient", { id, x1: 0, y1: 1, x2: 0, y2: 0 }, defs);
+    for (let i = 0; i <= 4; i++) svg("stop", { offset: i / 4, "stop-color": colour(i / 4) }, gradient);
+    const best = hd.goal === "MAXIMIZE" ? Math.max(...metrics) : Math.min(...metrics);
+    const worst = hd.goal === "MAXIMIZE" ? Math.min(...metrics) : Math.max(...metrics);
+    const g = svg("g", { class: "colour-scale", "data-best": best, "data-worst": worst }, root);
+    const title = svg("text", { class: "scale-title", x: x + 6, y: top - 12, "text-anchor": "middle" }, g);
+    title.textContent = `${hd.primary_metric}`;
+    svg("rect", { class: "scale-bar", x, y: top, width: 12, height: bottom - top, fill: `url(#${id})` }, g);
+    const high = svg("text", { class: "scale-best", x: x + 17, y: top + 9 }, g);
+    high.textContent = `${fmt(best)} best`;
+    const low = svg("text", { class: "scale-worst", x: x + 17, y: bottom }, g);
+    low.textContent = fmt(worst);
   }
 
   async function drawHyperdrive(els) {
@@ -205,12 +283,14 @@
         return note(el, "each trial logged one value so far");
       }
       const n = data.trials.length;
-      lineChart(el, data.x, data.trials.map((t) => ({
-        label: `#${t.index}`,
+      const draw = () => lineChart(el, data.x, data.trials.map((t) => ({
+        label: `trial ${t.index + 1}`,
         values: t.y,
         color: hue(t.index, n),
         dash: t.early_terminated ? [5, 4] : undefined,
-      })), data.x_label, { height: 260, legend: n <= 12, integerX: true });
+      })), data.x_label, { height: 260, legend: n <= 12, integerX: true, logY: el.dataset.scale === "log" });
+      draw();
+      chartControls(el, draw, { canLog: data.trials.some((t) => positive(t.y)) });
       el.dataset.trials = String(n);
     } catch (err) {
       note(el, `could not load the trials: ${err.message}`);
@@ -225,10 +305,12 @@
       for (const s of data.series) {
         const el = Array.from(container.querySelectorAll(".compare-chart")).find((e) => e.dataset.metric === s.name);
         if (!el) continue;
-        lineChart(el, s.x, s.runs.map((line) => {
+        const draw = () => lineChart(el, s.x, s.runs.map((line) => {
           const run = names.get(line.run_id);
           return { label: run.label, values: line.y, color: hue(run.i, n) };
-        }), s.x_label, { legend: n <= 8 });
+        }), s.x_label, { legend: n <= 8, integerX: true, logY: el.dataset.scale === "log" });
+        draw();
+        chartControls(el, draw, { canLog: s.runs.some((line) => positive(line.y)) });
         el.dataset.lines = String(s.runs.length);
       }
     } catch (err) {
