@@ -161,14 +161,15 @@ class Views:
         children = self.store.list_runs(parent_id=record.id, newest_first=False, limit=MAX_CHILDREN)
         hyperparameters = record.properties.get("hyperparameters")
         reuse = definition.get("reuse")
+        inputs = [self._input(spec) for spec in definition.get("inputs") or []]
         return RunDetail(
             **_summary_fields(record, self.store.run_positions([record.key]).get(record.key)),
             script=definition.get("script"),
-            arguments=[str(a) for a in definition.get("arguments") or []],
+            arguments=[_argument(a, inputs) for a in definition.get("arguments") or []],
             hyperparameters=json.loads(hyperparameters) if hyperparameters else None,
             properties=record.properties,
             error=record.error,
-            inputs=[_input(spec) for spec in definition.get("inputs") or []],
+            inputs=inputs,
             reuse=ReuseInfo(
                 reused=bool(reuse.get("reused")),
                 reasons=list(reuse.get("reasons") or []),
@@ -187,6 +188,23 @@ class Views:
             metrics=self.metrics(record),
             models=[_model(m) for m in self.store.list_models(run_id=record.id)],
         )
+
+    def _input(self, spec: dict[str, Any]) -> InputInfo:
+        """One input as listed; a dataset by its name and version, which a trial's definition
+        leaves out (it keeps the id): looked up, or for an unregistered one, where its files are."""
+        info = _input(spec)
+        if info.dataset_id and not info.dataset_name:
+            found = self.store.get_dataset_by_id(info.dataset_id)
+            if found is not None and found.name:
+                info.dataset_name, info.dataset_version = found.name, found.version
+            elif found is not None:
+                sources = ", ".join(
+                    "/".join(map(str, s)) for s in found.definition.get("sources") or []
+                )
+                info.detail = f"unregistered {found.kind} dataset" + (
+                    f" of {sources}" if sources else ""
+                )
+        return info
 
     def state(self, run_id: str) -> RunState:
         """A fingerprint of everything a run's page shows, cheap enough to poll."""
@@ -380,6 +398,10 @@ class Views:
                 if item.get("kind") == "data":
                     edges.append((item["producer"], spec["name"], item.get("output") or ""))
                 elif item.get("dataset_id") or item.get("kind") == "reference":
+                    if item.get("dataset_id") and not item.get("dataset_name"):
+                        named = self._input(item)
+                        item = {**item, "dataset_name": named.dataset_name}
+                        item["dataset_version"] = named.dataset_version
                     label = _input_label(item)
                     node = f"data:{label}"
                     if node not in datasets:
@@ -709,6 +731,26 @@ def _input(spec: dict[str, Any]) -> InputInfo:
         dataset_version=spec.get("dataset_version"),
         detail=detail,
     )
+
+
+def _argument(value: Any, inputs: list[InputInfo]) -> str:
+    """An argument as submitted, a data reference named as the page names the input: "texts v1"
+    for a dataset, "metrics_data of hypertrain" for a step's output, not a dict or a type name."""
+    name = None
+    if isinstance(value, dict):
+        name = value.get("dataset") or value.get("port")
+    elif isinstance(value, str) and value.startswith("DatasetConsumptionConfig:"):
+        name = value.partition(":")[2]
+    if name is None:
+        return str(value)
+    found = next((i for i in inputs if i.name == name), None)
+    if found is None:
+        return f"[{name}]"
+    if found.dataset_name:
+        return f"[{found.name}: {found.dataset_name} v{found.dataset_version}]"
+    if found.kind == "data" and found.detail:
+        return f"[{found.detail}]"
+    return f"[{found.name}]"
 
 
 def _input_label(item: dict[str, Any]) -> str:
