@@ -193,6 +193,7 @@ class GraphNode(BaseModel):
     y: float
     w: float
     h: float
+    column: int = Field(0, description="The node's column, counted from the left.")
 
 
 class GraphEdge(BaseModel):

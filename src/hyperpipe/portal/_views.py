@@ -436,6 +436,7 @@ class Views:
                     y=where.y,
                     w=where.w,
                     h=where.h,
+                    column=where.column,
                 )
             )
         return PipelineGraph(

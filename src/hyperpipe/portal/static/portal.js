@@ -318,6 +318,112 @@
     }
   }
 
+  // -- the pipeline graph -------------------------------------------------------------------
+
+  // The server places nodes in columns with a narrow gap; here the gaps widen to hold each edge
+  // label and then to fill the box the graph sits in, node names are shortened to fit their box,
+  // and labels that share a gap are moved apart so none overlaps another.
+  const MIN_GAP = 80, MAX_GAP = 360, LABEL_PAD = 28, MIN_NODE = 120;
+
+  function fitGraph(root) {
+    const nodes = new Map(Array.from(root.querySelectorAll("g.node")).map((g) => [g.dataset.step, g]));
+    if (!nodes.size) return;
+    const margin = Number(root.dataset.margin || 16);
+    const num = (g, k) => Number(g.dataset[k]);
+    const columns = Math.max(...Array.from(nodes.values(), (g) => num(g, "col"))) + 1;
+    const widest = Math.max(...Array.from(nodes.values(), (g) => num(g, "w")));
+    const labels = Array.from(root.querySelectorAll("text.edge-label")).filter((l) => nodes.has(l.dataset.source) && nodes.has(l.dataset.target));
+    // A label sits in the gap just left of its target.
+    const gapOf = (l) => num(nodes.get(l.dataset.target), "col") - 1;
+    const gaps = new Array(Math.max(0, columns - 1)).fill(MIN_GAP);
+    for (const l of labels) {
+      const i = gapOf(l);
+      if (i >= 0) gaps[i] = Math.max(gaps[i], l.getComputedTextLength() + LABEL_PAD);
+    }
+    const wrap = root.parentElement;
+    const style = getComputedStyle(wrap);
+    const room = wrap.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
+    const labelled = gaps.reduce((a, b) => a + b, 0);
+    // Nodes narrow (down to MIN_NODE) before the graph grows wider than its box.
+    const nodeW = Math.min(widest, Math.max(MIN_NODE, Math.floor((room - 2 * margin - labelled) / columns)));
+    for (const g of nodes.values()) {
+      const rect = g.querySelector("rect");
+      rect.setAttribute("width", nodeW);
+      const mark = g.querySelector(".reuse-mark");
+      if (mark) mark.setAttribute("x", num(g, "x") + nodeW - 10);
+      // A name wider than its box loses its middle, not its end (the tooltip has it whole).
+      const text = g.querySelector(".node-label");
+      const full = g.dataset.label || text.textContent;
+      text.textContent = full;
+      for (let keep = full.length - 1; keep > 4 && text.getComputedTextLength() > nodeW - 24; keep--) {
+        text.textContent = `${full.slice(0, Math.ceil(keep / 2))}…${full.slice(full.length - Math.floor(keep / 2))}`;
+      }
+    }
+    const natural = 2 * margin + columns * nodeW + labelled;
+    if (gaps.length && room > natural) { // spread the spare width over the gaps, up to a limit
+      let spare = room - natural;
+      for (let pass = 0; pass < 4 && spare > 1; pass++) {
+        const open = gaps.filter((g) => g < MAX_GAP).length;
+        if (!open) break;
+        const share = spare / open;
+        gaps.forEach((g, i) => { if (g < MAX_GAP) { const add = Math.min(share, MAX_GAP - g); gaps[i] += add; spare -= add; } });
+      }
+    }
+    const left = [margin];
+    for (let i = 1; i < columns; i++) left.push(left[i - 1] + nodeW + gaps[i - 1]);
+    const place = new Map();
+    for (const [id, g] of nodes) {
+      const x = left[num(g, "col")];
+      g.setAttribute("transform", `translate(${x - num(g, "x")},0)`);
+      place.set(id, { x, y: num(g, "y"), w: nodeW, h: num(g, "h") });
+    }
+    const curve = (a, b) => {
+      const s = [a.x + a.w, a.y + a.h / 2], e = [b.x, b.y + b.h / 2], mid = (s[0] + e[0]) / 2;
+      return { s, e, mid };
+    };
+    root.querySelectorAll("path.edge").forEach((path) => {
+      const a = place.get(path.dataset.source), b = place.get(path.dataset.target);
+      if (!a || !b) return;
+      const { s, e, mid } = curve(a, b);
+      path.setAttribute("d", `M ${s[0]} ${s[1]} C ${mid} ${s[1]}, ${mid} ${e[1]}, ${e[0]} ${e[1]}`);
+    });
+    // Each label at the middle of its gap, on its edge; then, gap by gap, moved apart downwards.
+    const byGap = new Map();
+    for (const l of labels) {
+      const a = place.get(l.dataset.source), b = place.get(l.dataset.target);
+      const { s, e } = curve(a, b);
+      const x = b.x - gaps[Math.max(0, gapOf(l))] / 2;
+      // The curve's y where it crosses x (its x grows with t): a few halvings find t.
+      let lo = 0, hi = 1;
+      const at = (t, p0, p1, p2, p3) => ((1 - t) ** 3) * p0 + 3 * ((1 - t) ** 2) * t * p1 + 3 * (1 - t) * t * t * p2 + t ** 3 * p3;
+      const mid = (s[0] + e[0]) / 2;
+      for (let k = 0; k < 30; k++) { const t = (lo + hi) / 2; if (at(t, s[0], mid, mid, e[0]) < x) lo = t; else hi = t; }
+      const y = at(lo, s[1], s[1], e[1], e[1]);
+      l.setAttribute("x", x);
+      l.setAttribute("y", y - 5);
+      const list = byGap.get(gapOf(l)) || [];
+      list.push(l);
+      byGap.set(gapOf(l), list);
+    }
+    let bottom = Number(root.getAttribute("height"));
+    for (const list of byGap.values()) {
+      list.sort((p, q) => Number(p.getAttribute("y")) - Number(q.getAttribute("y")));
+      let floor = -Infinity;
+      for (const l of list) {
+        const box = l.getBBox();
+        const shift = Math.max(0, floor + 2 - box.y);
+        if (shift) l.setAttribute("y", Number(l.getAttribute("y")) + shift);
+        floor = box.y + shift + box.height;
+        bottom = Math.max(bottom, floor + 4);
+      }
+    }
+    const width = left[columns - 1] + nodeW + margin;
+    root.setAttribute("width", width);
+    root.setAttribute("height", bottom);
+    root.setAttribute("viewBox", `0 0 ${width} ${bottom}`);
+    root.dataset.fitted = String(Math.round(width));
+  }
+
   // -- sortable tables ----------------------------------------------------------------------
 
   function sortable(table) {
@@ -355,6 +461,7 @@
     const hd = root.querySelectorAll("[data-hyperdrive]");
     if (hd.length) drawHyperdrive(Array.from(hd));
     root.querySelectorAll("table.sortable-table").forEach(sortable);
+    root.querySelectorAll("svg.graph").forEach(fitGraph);
   }
 
   async function refreshRegions() {
@@ -440,7 +547,10 @@
     let resize = null;
     window.addEventListener("resize", () => {
       clearTimeout(resize);
-      resize = setTimeout(() => plots.forEach((plot, el) => plot.setSize({ width: Math.max(280, el.clientWidth), height: plot.height })), 150);
+      resize = setTimeout(() => {
+        plots.forEach((plot, el) => plot.setSize({ width: Math.max(280, el.clientWidth), height: plot.height }));
+        document.querySelectorAll("svg.graph").forEach(fitGraph);
+      }, 150);
     });
   });
 })();
