@@ -4,9 +4,11 @@ has got (trials done of all, running, best so far, time left), as a bare sweep's
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from hyperpipe.core import ScriptRunConfig
+from hyperpipe.core._paths import DRIVER_LOG
 from hyperpipe.pipeline.core import Pipeline, PipelineData
 from hyperpipe.pipeline.steps import HyperDriveStep, PythonScriptStep
 from hyperpipe.train.hyperdrive import (
@@ -18,11 +20,12 @@ from hyperpipe.train.hyperdrive import (
 
 if TYPE_CHECKING:
     from collections.abc import Callable
-    from pathlib import Path
 
     import pytest
 
     from hyperpipe.core import Experiment, Workspace
+
+STAMPED = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d (INFO|WARNING|ERROR) +\S")
 
 TRIAL = """
 import argparse, time
@@ -35,7 +38,7 @@ Run.get_context().log("accuracy", 0.5 + args.lr)
 """
 
 
-def test_waiting_on_a_pipeline_shows_its_sweeps_progress(
+def test_a_sweeping_step_shows_progress_while_waited_on_and_logs_readable_lines(
     ws: Workspace,
     target: str,
     experiment: Experiment,
@@ -75,6 +78,25 @@ def test_waiting_on_a_pipeline_shows_its_sweeps_progress(
     assert done == sorted(done) and done[-1] == 4 and len(set(done)) >= 2, lines
     assert "best accuracy 0.9]" in lines[-1]  # 0.5 + 0.4, and no time left once all are done
     assert any(re.search(r"about \d+ s left", line) for line in lines), lines
+    # The step's log: lines of timestamp, level and message, a line per trial, no JSON blob.
+    step = run.find_step_run("hypertrain")[0]
+    text = Path(step.get_details()["logFiles"][DRIVER_LOG]).read_text()
+    lines = text.splitlines()
+    stamped = [line for line in lines if STAMPED.match(line)]
+    assert len(stamped) >= 7 and max(len(line) for line in lines) < 200, text
+    assert (
+        sum(
+            bool(re.search(r"INFO +trial \d \S+_\d: Completed, accuracy 0\.\d", line))
+            for line in lines
+        )
+        == 4
+    )
+    best = re.search(r"INFO +best: trial (\d) \S+, accuracy 0\.9$", text, re.MULTILINE)
+    assert best and re.search(
+        rf"trial {best[1]} \S+: Completed, accuracy 0.9, {{\"--lr\": 0.4}}", text
+    )
+    assert all(STAMPED.match(line) for line in lines), text  # Optuna's too
+    assert '{"' + step.id not in text and "Metrics for HyperDrive run" not in text
     # A step that reuses the sweep's results has no sweep of its own to show.
     capsys.readouterr()
     again = experiment.submit(Pipeline(ws, [sweep, after]))
