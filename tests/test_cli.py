@@ -87,6 +87,7 @@ def test_run_streams_output_and_runs_are_listed_and_shown(project):
     )
     listing = hyperpipe("runs", "list", cwd=project).stdout
     assert run_id[:12] in listing and "Completed" in listing
+    assert re.search(r"Run 1\s+train\.py\s+default\s", listing)  # numbered and named, id last
     shown = hyperpipe("runs", "show", run_id, cwd=project).stdout
     assert "accuracy" in shown and "0.75" in shown and "Completed" in shown
     assert "hello from" in hyperpipe("runs", "logs", run_id, cwd=project).stdout

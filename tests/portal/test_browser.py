@@ -169,7 +169,7 @@ def test_pipeline_graph_shows_both_steps_finished_and_links_to_them(
     tab.shot("pipeline.png")
     graph.locator("g.node-step[data-step=fullmodel]").click()
     tab.page.wait_for_url(f"**/runs/{lab_run.steps['fullmodel']}")
-    assert tab.page.locator("h1").inner_text().startswith("fullmodel")
+    assert tab.page.locator("h1").inner_text().startswith("step 2 fullmodel")
 
 
 def test_hyperdrive_page_shows_trials_parallel_coordinates_and_sorts(

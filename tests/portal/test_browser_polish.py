@@ -151,8 +151,8 @@ def test_a_pipeline_page_shows_the_best_hyperparameters_and_the_registered_model
             assert page.locator("#files-region").is_hidden()
             assert _overflow(page) == 0
             page.screenshot(path=str(SHOTS / f"pipeline-results-{width}.png"), full_page=True)
-        # Named, not numbered: the title is the first step's script and how many steps follow.
-        assert page.locator("h1").inner_text().startswith("trial.py + 1 step")
+        # Named: "Run 1" in its experiment, then the first step's script and how many follow.
+        assert page.locator("h1").inner_text().startswith("Run 1 trial.py + 1 step")
         page.locator("#children a.run-link", has_text="register").click()
         _settle(page)
         crumbs = page.locator(".crumbs").inner_text()

@@ -181,7 +181,7 @@ def test_a_hostile_run_name_shows_as_text_in_a_real_browser(
         page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
         page.goto(f"http://127.0.0.1:{port}/runs/{lab.hostile}")
         page.wait_for_load_state("networkidle")
-        assert page.locator("h1").inner_text().startswith(XSS)
+        assert page.locator("h1").inner_text().startswith(f"Run 2 {XSS}")  # shown as text
         page.goto(f"http://127.0.0.1:{port}/experiments/tracking")
         page.wait_for_load_state("networkidle")
         assert page.get_by_text(XSS).count() == 1

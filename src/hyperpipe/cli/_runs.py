@@ -109,6 +109,7 @@ def runs_list(
 ) -> None:
     """List runs, newest first."""
     from hyperpipe.core import _lifecycle
+    from hyperpipe.core._naming import run_label, run_title
     from hyperpipe.store import RunStatus
 
     ws = workspace()
@@ -119,17 +120,21 @@ def runs_list(
     records = ws._store.list_runs(
         experiment_name=experiment, statuses=statuses, top_level_only=not children, limit=limit
     )
-    table = Table("Run id", "Experiment", "#", "Status", "Target", "Started", "Duration", box=None)
+    table = Table(
+        "#", "Run", "Experiment", "Status", "Target", "Started", "Duration", "Run id", box=None
+    )
+    positions = ws._store.run_positions([r.key for r in records])
     for record in records:
         record = _lifecycle.reconcile(ws._store, record, ws.root)
         table.add_row(
-            record.id,
+            run_label(record, positions.get(record.key)),
+            run_title(record),
             record.experiment_name,
-            str(record.number),
             show_status(record.status.value),
             record.target or "-",
             when(record.started_at),
             duration(record.started_at, record.ended_at),
+            record.id,
         )
     console.print(table if records else "No runs yet. Submit one with `hyperpipe run SCRIPT`.")
 

@@ -23,6 +23,7 @@ class Placed:
     y: float
     w: float = NODE_W
     h: float = NODE_H
+    column: int = 0
     edges: dict[str, list[tuple[float, float]]] = field(default_factory=dict)
 
 
@@ -73,6 +74,7 @@ def layout(
             placed[node] = Placed(
                 x=MARGIN + r * (NODE_W + GAP_X),
                 y=MARGIN + offset + row[node] * (NODE_H + GAP_Y),
+                column=r,
             )
     for source, target in edges:
         a, b = placed[source], placed[target]

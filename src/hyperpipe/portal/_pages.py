@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse
 
 from hyperpipe.core._paths import artifact_prefix
 from hyperpipe.portal._api import OFFSET_LIMIT, TEXT_LIMIT
-from hyperpipe.portal._results import pipeline_results, run_title
+from hyperpipe.portal._results import pipeline_results
 
 if TYPE_CHECKING:
     from hyperpipe.portal._views import Views
@@ -93,9 +93,7 @@ def run_page(request: Request, run_id: str) -> HTMLResponse:
         "run.html",
         run=detail,
         graph=views.graph(run_id) if detail.kind == "pipeline" else None,
-        title=run_title(views.record(run_id)),
         parent=views.summary(views.record(detail.parent_id)) if detail.parent_id else None,
-        parent_title=run_title(views.record(detail.parent_id)) if detail.parent_id else None,
         results=(
             pipeline_results(views, views.record(run_id)) if detail.kind == "pipeline" else None
         ),

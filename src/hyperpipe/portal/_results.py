@@ -12,7 +12,7 @@ if TYPE_CHECKING:
     from hyperpipe.portal._views import Views
     from hyperpipe.store import RunRecord
 
-__all__ = ["BestTrial", "OutputDataset", "PipelineResults", "pipeline_results", "run_title"]
+__all__ = ["BestTrial", "OutputDataset", "PipelineResults", "pipeline_results"]
 
 # How deep below a step a registering run may sit: step -> sweep -> trial.
 _DEPTH = 3
@@ -100,16 +100,3 @@ def _tree(views: Views, run_id: str) -> list[str]:
         level = [c.id for parent in level for c in views.store.list_runs(parent_id=parent)]
         found.extend(level)
     return found
-
-
-def run_title(record: RunRecord) -> str:
-    """What a run is called on its page: its display name; for an unnamed pipeline run, its first
-    step's script (or name) and how many steps follow; else its id."""
-    if record.display_name:
-        return record.display_name
-    steps = record.definition.get("steps") or []
-    if record.run_type == "azureml.PipelineRun" and steps:
-        first = steps[0].get("script") or steps[0].get("name") or "pipeline"
-        more = f" + {len(steps) - 1} step{'s' if len(steps) > 2 else ''}" if len(steps) > 1 else ""
-        return f"{first}{more}"
-    return record.id

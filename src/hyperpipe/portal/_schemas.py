@@ -46,6 +46,16 @@ class RunSummary(BaseModel):
     number: int
     experiment: str
     name: str | None = Field(description="The display name (a step's name for step runs).")
+    title: str = Field(
+        description="What lists call the run: its display name, else a pipeline's first script "
+        "and step count, a sweep's or a script run's script, else its id."
+    )
+    position: int = Field(
+        description="Its place in creation order among its siblings: a top-level run's among the "
+        "experiment's top-level runs, a child's among its parent's children. ``number`` (as in "
+        "SDK v1) counts every run of the experiment, children too."
+    )
+    label: str = Field(description='"Run 12" for a top-level run, "step 2" or "trial 7" else.')
     kind: RunKind
     type: str = Field(description="The SDK v1 run type, e.g. azureml.PipelineRun.")
     status: str
@@ -154,6 +164,11 @@ class MetricSeriesData(BaseModel):
     x: list[float]
     y: list[float | None]
     downsampled: bool = Field(description="True when x/y keep each bucket's extremes only.")
+    t: list[float] | None = Field(
+        default=None,
+        description="Seconds from the run's start to each point's logging, beside x (charts over "
+        "time); None for a downsampled series.",
+    )
     values: list[Any] | None = Field(description="The logged values of non-scalar series.")
 
 
@@ -178,6 +193,7 @@ class GraphNode(BaseModel):
     y: float
     w: float
     h: float
+    column: int = Field(0, description="The node's column, counted from the left.")
 
 
 class GraphEdge(BaseModel):

@@ -14,6 +14,7 @@ from collections import Counter
 from typing import TYPE_CHECKING, Any
 
 from hyperpipe.core import _lifecycle, _paths
+from hyperpipe.core._naming import run_label, run_title
 from hyperpipe.exceptions import UserErrorException
 from hyperpipe.portal._charts import align, best_so_far, chartable, from_buckets
 from hyperpipe.portal._layout import layout
@@ -133,11 +134,9 @@ class Views:
         records = self.store.list_runs(order=order, offset=offset, limit=limit, **filters)
         latest = self.store.latest_metrics([r.key for r in records])
         counts = Counter(name for values in latest.values() for name in values)
-        runs = []
-        for record in records:
-            summary = self.summary(self._reconciled(record))
+        runs = self.summaries([self._reconciled(r) for r in records])
+        for summary, record in zip(runs, records, strict=True):
             summary.metrics = {k: _json_safe(v) for k, v in latest.get(record.key, {}).items()}
-            runs.append(summary)
         return RunPage(
             experiment=experiment,
             total=self.store.count_runs(**filters),
@@ -149,7 +148,12 @@ class Views:
         )
 
     def summary(self, record: RunRecord) -> RunSummary:
-        return RunSummary(**_summary_fields(record))
+        return self.summaries([record])[0]
+
+    def summaries(self, records: list[RunRecord]) -> list[RunSummary]:
+        """Records as listed, each with its title and place (one query for all of them)."""
+        positions = self.store.run_positions([r.key for r in records])
+        return [RunSummary(**_summary_fields(r, positions.get(r.key))) for r in records]
 
     def detail(self, run_id: str) -> RunDetail:
         record = self.record(run_id)
@@ -157,14 +161,15 @@ class Views:
         children = self.store.list_runs(parent_id=record.id, newest_first=False, limit=MAX_CHILDREN)
         hyperparameters = record.properties.get("hyperparameters")
         reuse = definition.get("reuse")
+        inputs = [self._input(spec) for spec in definition.get("inputs") or []]
         return RunDetail(
-            **_summary_fields(record),
+            **_summary_fields(record, self.store.run_positions([record.key]).get(record.key)),
             script=definition.get("script"),
-            arguments=[str(a) for a in definition.get("arguments") or []],
+            arguments=[_argument(a, inputs) for a in definition.get("arguments") or []],
             hyperparameters=json.loads(hyperparameters) if hyperparameters else None,
             properties=record.properties,
             error=record.error,
-            inputs=[_input(spec) for spec in definition.get("inputs") or []],
+            inputs=inputs,
             reuse=ReuseInfo(
                 reused=bool(reuse.get("reused")),
                 reasons=list(reuse.get("reasons") or []),
@@ -178,11 +183,28 @@ class Views:
                 if len(children) < MAX_CHILDREN
                 else self.store.count_runs(parent_id=record.id)
             ),
-            children=[self.summary(self._reconciled(c)) for c in children],
+            children=self.summaries([self._reconciled(c) for c in children]),
             files=self.files(record),
             metrics=self.metrics(record),
             models=[_model(m) for m in self.store.list_models(run_id=record.id)],
         )
+
+    def _input(self, spec: dict[str, Any]) -> InputInfo:
+        """One input as listed; a dataset by its name and version, which a trial's definition
+        leaves out (it keeps the id): looked up, or for an unregistered one, where its files are."""
+        info = _input(spec)
+        if info.dataset_id and not info.dataset_name:
+            found = self.store.get_dataset_by_id(info.dataset_id)
+            if found is not None and found.name:
+                info.dataset_name, info.dataset_version = found.name, found.version
+            elif found is not None:
+                sources = ", ".join(
+                    "/".join(map(str, s)) for s in found.definition.get("sources") or []
+                )
+                info.detail = f"unregistered {found.kind} dataset" + (
+                    f" of {sources}" if sources else ""
+                )
+        return info
 
     def state(self, run_id: str) -> RunState:
         """A fingerprint of everything a run's page shows, cheap enough to poll."""
@@ -264,6 +286,8 @@ class Views:
                 values=None,
             )
         rows = self.store.metric_rows(record.key, name)
+        times = self.store.metric_times(record.key, name)
+        start = record.started_at or (times[0] if times else 0.0)
         steps = [step for step, _, _ in rows]
         stepped = bool(rows) and None not in steps
         # Most points are a finite float without payload: keep that path free of calls.
@@ -279,6 +303,7 @@ class Views:
             x_label="step" if stepped else "index",
             x=steps if stepped else list(range(len(rows))),  # type: ignore[arg-type]
             y=ys,
+            t=[round(ts - start, 3) for ts in times] if len(times) == len(rows) else None,
             downsampled=False,
             values=None,
         )
@@ -373,6 +398,10 @@ class Views:
                 if item.get("kind") == "data":
                     edges.append((item["producer"], spec["name"], item.get("output") or ""))
                 elif item.get("dataset_id") or item.get("kind") == "reference":
+                    if item.get("dataset_id") and not item.get("dataset_name"):
+                        named = self._input(item)
+                        item = {**item, "dataset_name": named.dataset_name}
+                        item["dataset_version"] = named.dataset_version
                     label = _input_label(item)
                     node = f"data:{label}"
                     if node not in datasets:
@@ -407,6 +436,7 @@ class Views:
                     y=where.y,
                     w=where.w,
                     h=where.h,
+                    column=where.column,
                 )
             )
         return PipelineGraph(
@@ -546,11 +576,9 @@ class Views:
         latest = self.store.latest_metrics([r.key for r in records])
         summaries = {r.id: self.store.metric_summaries(r.key) for r in records}
         values = {r.id: _parameters(r) for r in records}
-        runs = []
-        for record in records:
-            summary = self.summary(record)
+        runs = self.summaries(records)
+        for summary, record in zip(runs, records, strict=True):
             summary.metrics = {k: _json_safe(v) for k, v in latest.get(record.key, {}).items()}
-            runs.append(summary)
         curves = sorted(
             {s.name for found in summaries.values() for s in found if s.kind == "scalar"}
             & {s.name for found in summaries.values() for s in found if s.count > 1}
@@ -615,19 +643,21 @@ class Views:
                 raise NotFound(f"no dataset named {name!r} in this workspace")
             for info in found:
                 runs = self.store.runs_with_dataset(info.id, limit=100)
-                info.used_by = [self.summary(r) for r, role in runs if role == "input"]
-                info.made_by = [
-                    self.summary(r)
-                    for r, role in runs
-                    if role == "output" and not (r.definition.get("reuse") or {}).get("reused")
-                ]
+                info.used_by = self.summaries([r for r, role in runs if role == "input"])
+                info.made_by = self.summaries(
+                    [
+                        r
+                        for r, role in runs
+                        if role == "output" and not (r.definition.get("reuse") or {}).get("reused")
+                    ]
+                )
         return sorted(found, key=lambda d: (d.name or "", -(d.version or 0)))
 
 
 # -- helpers ------------------------------------------------------------------------------------
 
 
-def _summary_fields(record: RunRecord) -> dict[str, Any]:
+def _summary_fields(record: RunRecord, position: int | None) -> dict[str, Any]:
     end = record.ended_at
     if record.started_at is None:
         duration = None
@@ -638,6 +668,9 @@ def _summary_fields(record: RunRecord) -> dict[str, Any]:
         "number": record.number,
         "experiment": record.experiment_name,
         "name": record.display_name,
+        "title": run_title(record),
+        "position": position if position is not None else record.number,
+        "label": run_label(record, position),
         "kind": KINDS.get(record.run_type, "run"),
         "type": record.run_type,
         "status": record.status.value,
@@ -699,6 +732,26 @@ def _input(spec: dict[str, Any]) -> InputInfo:
         dataset_version=spec.get("dataset_version"),
         detail=detail,
     )
+
+
+def _argument(value: Any, inputs: list[InputInfo]) -> str:
+    """An argument as submitted, a data reference named as the page names the input: "texts v1"
+    for a dataset, "metrics_data of hypertrain" for a step's output, not a dict or a type name."""
+    name = None
+    if isinstance(value, dict):
+        name = value.get("dataset") or value.get("port")
+    elif isinstance(value, str) and value.startswith("DatasetConsumptionConfig:"):
+        name = value.partition(":")[2]
+    if name is None:
+        return str(value)
+    found = next((i for i in inputs if i.name == name), None)
+    if found is None:
+        return f"[{name}]"
+    if found.dataset_name:
+        return f"[{found.name}: {found.dataset_name} v{found.dataset_version}]"
+    if found.kind == "data" and found.detail:
+        return f"[{found.detail}]"
+    return f"[{found.name}]"
 
 
 def _input_label(item: dict[str, Any]) -> str:

@@ -292,6 +292,33 @@ class SqlStore(RunConveniences, MetricQueries, CatalogQueries, AutomationQueries
         with self._read() as conn:
             return int(conn.execute(query).scalar_one())
 
+    def run_positions(self, run_keys: Iterable[int]) -> dict[int, int]:
+        """Each run's place (1, 2, ...) among its siblings in creation order: a top-level run's
+        among its experiment's top-level runs, a child's among its parent's children.
+
+        ``number`` counts every run of an experiment, steps and trials too, so top-level runs
+        skip numbers; this is the sequence a person reads in a list ("Run 12", "trial 7").
+        """
+        keys = list(dict.fromkeys(run_keys))
+        if not keys:
+            return {}
+        wanted = select(runs.c.experiment_key).where(runs.c.key.in_(keys))
+        ranked = (
+            select(
+                runs.c.key,
+                func.row_number()
+                .over(
+                    partition_by=(runs.c.experiment_key, runs.c.parent_key), order_by=runs.c.number
+                )
+                .label("position"),
+            )
+            .where(runs.c.experiment_key.in_(wanted))
+            .subquery()
+        )
+        query = select(ranked.c.key, ranked.c.position).where(ranked.c.key.in_(keys))
+        with self._read() as conn:
+            return {int(key): int(position) for key, position in conn.execute(query)}
+
     def experiment_stats(self) -> dict[str, tuple[int, float | None]]:
         """Per experiment name: how many top-level runs it has and when the newest was created."""
         query = (

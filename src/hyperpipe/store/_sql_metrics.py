@@ -272,6 +272,18 @@ class MetricQueries:
         with self._read() as conn:
             return [tuple(row) for row in conn.execute(query)]  # type: ignore[misc]
 
+    def metric_times(self, run_key: int, name: str) -> list[float]:
+        """When each point of one series was logged (epoch seconds), in logging order: the same
+        order and length as ``metric_rows``, for charts over time instead of steps."""
+        query = (
+            select(metric_points.c.ts)
+            .join(metric_series, metric_points.c.series_id == metric_series.c.id)
+            .where(metric_series.c.run_key == run_key, metric_series.c.name == name)
+            .order_by(metric_points.c.id)
+        )
+        with self._read() as conn:
+            return [float(ts) for ts in conn.execute(query).scalars()]
+
     def metric_buckets(self, run_key: int, name: str, buckets: int) -> list[MetricBucket]:
         """One series cut into at most ``buckets`` stretches of consecutive points, in order.
 

@@ -188,6 +188,25 @@ class StoreContract(AutomationContract):
         assert _run(store, "a").number == 4
         assert len({r.key for r in store.list_runs()}) == 6
 
+    def test_run_positions_count_top_level_runs_and_each_parents_children_apart(
+        self, store: Store
+    ) -> None:
+        first = _run(store, "a")
+        steps = [_run(store, "a", parent_id=first.id) for _ in range(3)]
+        second = _run(store, "a")
+        other = _run(store, "b")
+        trial = _run(store, "a", parent_id=steps[1].id)
+        positions = store.run_positions([first.key, second.key, other.key, trial.key, steps[2].key])
+        assert second.number == 5  # the steps took numbers 2-4
+        assert positions == {
+            first.key: 1,
+            second.key: 2,
+            other.key: 1,
+            trial.key: 1,
+            steps[2].key: 3,
+        }
+        assert store.run_positions([]) == {}
+
     def test_create_run_in_running_stamps_started_at(self, store: Store) -> None:
         run = _run(store, status=RunStatus.RUNNING)
         assert run.status is RunStatus.RUNNING
@@ -856,6 +875,15 @@ class StoreContract(AutomationContract):
         assert [(step, value) for step, value, _ in rows] == [(10 * i, float(i)) for i in range(5)]
         assert all(payload is None for _, _, payload in rows)
         assert store.metric_rows(run.key, "nothing") == []
+
+    def test_metric_times_are_when_each_point_was_logged_in_logging_order(
+        self, store: Store
+    ) -> None:
+        run = _run(store)
+        store.log_metrics(run.key, [_point("acc", float(i), ts=1000.0 + 2 * i) for i in range(3)])
+        store.log_metrics(run.key, [_point("acc", 9.0, ts=1010.5), _point("loss", 1.0, ts=5.0)])
+        assert store.metric_times(run.key, "acc") == [1000.0, 1002.0, 1004.0, 1010.5]
+        assert store.metric_times(run.key, "nothing") == []
 
     # -- artifacts ----------------------------------------------------------------------------
 

@@ -36,15 +36,17 @@
   // -- line charts --------------------------------------------------------------------------
 
   // One chart, one or many lines: series are {label, values, color?, dash?, pointsOnly?}.
-  function lineChart(el, xs, series, xLabel, { integerX = false, height = 240, legend = true } = {}) {
+  function lineChart(el, xs, series, xLabel, { integerX = false, height = 240, legend = true, logY = false } = {}) {
     const old = plots.get(el);
     if (old) old.destroy();
     el.textContent = "";
-    integerX = integerX || xs.every(Number.isInteger); // steps and indexes: no 0.2 ticks
+    integerX = integerX && xs.every(Number.isInteger); // steps and indexes: no 0.2 ticks
+    // A log scale has no place for zero or less: those points drop out of the line.
+    if (logY) series = series.map((s) => ({ ...s, values: s.values.map((v) => (v > 0 ? v : null)) }));
     const opts = {
       width: Math.max(280, el.clientWidth || 460),
       height,
-      scales: { x: { time: false } },
+      scales: { x: { time: false }, y: logY ? { distr: 3 } : {} },
       axes: [{ label: xLabel, values: (u, ticks) => ticks.map(fmt), incrs: integerX ? [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000] : undefined }, { values: (u, ticks) => ticks.map(fmt), size: 60 }],
       // A legend shows values only under the cursor: elsewhere blank, never a placeholder dash.
       series: [{ label: xLabel, value: (u, v) => legendValue(v) }].concat(series.map((s) => ({
@@ -64,6 +66,50 @@
     plots.set(el, plot);
     el.dataset.drawn = "true";
     el.dataset.points = String(xs.length);
+    el.dataset.yScale = logY ? "log" : "linear";
+    el.dataset.xLabel = xLabel;
+    el.dataset.xMax = String(xs.reduce((a, b) => Math.max(a, b), -Infinity));
+  }
+
+  // Controls in a chart's caption: a log/linear y scale and, where points carry their time, an
+  // x axis by step or by time. Each change redraws the chart from the data it already has.
+  function chartControls(el, redraw, { canLog = true, xChoices = null } = {}) {
+    const caption = el.closest("figure") && el.closest("figure").querySelector("figcaption");
+    if (!caption) return;
+    const old = caption.querySelector(".chart-controls");
+    if (old) old.remove();
+    const box = document.createElement("span");
+    box.className = "chart-controls";
+    const label = document.createElement("label");
+    const log = document.createElement("input");
+    log.type = "checkbox";
+    log.className = "log-scale";
+    log.checked = el.dataset.scale === "log";
+    log.disabled = !canLog;
+    label.title = canLog ? "y axis on a log scale" : "a log scale needs values above zero";
+    log.addEventListener("change", () => { el.dataset.scale = log.checked ? "log" : "linear"; redraw(); });
+    label.append(log, " log");
+    box.append(label);
+    if (xChoices) {
+      const select = document.createElement("select");
+      select.className = "x-axis";
+      select.setAttribute("aria-label", "x axis");
+      for (const [value, text, enabled] of xChoices) {
+        const option = document.createElement("option");
+        option.value = value;
+        option.textContent = text;
+        option.disabled = !enabled;
+        select.append(option);
+      }
+      select.value = el.dataset.axis || xChoices[0][0];
+      select.addEventListener("change", () => { el.dataset.axis = select.value; redraw(); });
+      box.append(select);
+    }
+    caption.append(box);
+  }
+
+  function positive(values) {
+    return values.some((v) => typeof v === "number" && v > 0);
   }
 
   function hue(i, n) {
@@ -74,7 +120,17 @@
     try {
       const data = await getJSON(el.dataset.src);
       if (!data.x.length) return note(el, "no numeric values yet");
-      lineChart(el, data.x, [{ label: data.name, values: data.y }], data.x_label, { integerX: true });
+      const draw = () => {
+        const byTime = el.dataset.axis === "time" && data.t;
+        lineChart(el, byTime ? data.t : data.x, [{ label: data.name, values: data.y }],
+          byTime ? "seconds since the run started" : data.x_label,
+          { integerX: !byTime, logY: el.dataset.scale === "log" });
+      };
+      draw();
+      chartControls(el, draw, {
+        canLog: positive(data.y),
+        xChoices: [[data.x_label, `by ${data.x_label}`, true], ["time", "by time", Boolean(data.t)]],
+      });
       if (data.downsampled) el.title = `${data.count} values; the chart keeps each stretch's first, last, lowest and highest`;
     } catch (err) {
       note(el, `could not load the metric: ${err.message}`);
@@ -86,7 +142,7 @@
   function drawBestSoFar(el, hd) {
     const trials = hd.trials;
     if (!trials.length) return note(el, "no trials yet");
-    lineChart(el, trials.map((t) => t.index), [
+    lineChart(el, trials.map((t) => t.index + 1), [
       { label: `best ${hd.primary_metric}`, values: hd.best_so_far, color: "#1f8a4c" },
       { label: hd.primary_metric, values: trials.map((t) => t.metric), color: "#8a94a6", pointsOnly: true },
     ], "trial", { integerX: true });
@@ -133,7 +189,7 @@
     const names = hd.parameters.concat([hd.primary_metric]);
     const axes = names.map((name, i) => axisFor(name, trials.map((t) => (i === names.length - 1 ? t.metric : t.hyperparameters[name]))));
     const width = Math.max(480, el.clientWidth || 640), height = 300;
-    const left = 50, right = 70, top = 28, bottom = 24;
+    const left = 50, right = 150, top = 28, bottom = 24;
     const step = (width - left - right) / Math.max(1, names.length - 1);
     const x = (i) => left + i * step;
     const y = (p) => top + (1 - p) * (height - top - bottom);
@@ -177,8 +233,30 @@
         t.textContent = fmt(tick);
       }
     });
+    if (scored.length) colourScale(root, scored.map((t) => t.metric), hd, { x: width - 80, top, bottom: height - bottom });
     el.dataset.drawn = "true";
     el.dataset.lines = String(lines.childNodes.length);
+  }
+
+  let scales = 0;
+
+  // The legend of the lines' colours: a bar from the worst primary-metric value (bottom) to the
+  // best (top), in the colours the lines are drawn in.
+  function colourScale(root, metrics, hd, { x, top, bottom }) {
+    const id = `pcoords-scale-${++scales}`;
+    const defs = svg("defs", {}, root);
+    const gradient = svg("linearGradient", { id, x1: 0, y1: 1, x2: 0, y2: 0 }, defs);
+    for (let i = 0; i <= 4; i++) svg("stop", { offset: i / 4, "stop-color": colour(i / 4) }, gradient);
+    const best = hd.goal === "MAXIMIZE" ? Math.max(...metrics) : Math.min(...metrics);
+    const worst = hd.goal === "MAXIMIZE" ? Math.min(...metrics) : Math.max(...metrics);
+    const g = svg("g", { class: "colour-scale", "data-best": best, "data-worst": worst }, root);
+    const title = svg("text", { class: "scale-title", x: x + 6, y: top - 12, "text-anchor": "middle" }, g);
+    title.textContent = `${hd.primary_metric}`;
+    svg("rect", { class: "scale-bar", x, y: top, width: 12, height: bottom - top, fill: `url(#${id})` }, g);
+    const high = svg("text", { class: "scale-best", x: x + 17, y: top + 9 }, g);
+    high.textContent = `${fmt(best)} best`;
+    const low = svg("text", { class: "scale-worst", x: x + 17, y: bottom }, g);
+    low.textContent = fmt(worst);
   }
 
   async function drawHyperdrive(els) {
@@ -205,12 +283,14 @@
         return note(el, "each trial logged one value so far");
       }
       const n = data.trials.length;
-      lineChart(el, data.x, data.trials.map((t) => ({
-        label: `#${t.index}`,
+      const draw = () => lineChart(el, data.x, data.trials.map((t) => ({
+        label: `trial ${t.index + 1}`,
         values: t.y,
         color: hue(t.index, n),
         dash: t.early_terminated ? [5, 4] : undefined,
-      })), data.x_label, { height: 260, legend: n <= 12, integerX: true });
+      })), data.x_label, { height: 260, legend: n <= 12, integerX: true, logY: el.dataset.scale === "log" });
+      draw();
+      chartControls(el, draw, { canLog: data.trials.some((t) => positive(t.y)) });
       el.dataset.trials = String(n);
     } catch (err) {
       note(el, `could not load the trials: ${err.message}`);
@@ -220,20 +300,128 @@
   async function drawCompare(container) {
     try {
       const data = await getJSON(container.dataset.compare);
-      const names = new Map(data.runs.map((r, i) => [r.id, { label: r.name || r.id, i }]));
+      const names = new Map(data.runs.map((r, i) => [r.id, { label: `${r.label} ${r.title}`, i }]));
       const n = data.runs.length;
       for (const s of data.series) {
         const el = Array.from(container.querySelectorAll(".compare-chart")).find((e) => e.dataset.metric === s.name);
         if (!el) continue;
-        lineChart(el, s.x, s.runs.map((line) => {
+        const draw = () => lineChart(el, s.x, s.runs.map((line) => {
           const run = names.get(line.run_id);
           return { label: run.label, values: line.y, color: hue(run.i, n) };
-        }), s.x_label, { legend: n <= 8 });
+        }), s.x_label, { legend: n <= 8, integerX: true, logY: el.dataset.scale === "log" });
+        draw();
+        chartControls(el, draw, { canLog: s.runs.some((line) => positive(line.y)) });
         el.dataset.lines = String(s.runs.length);
       }
     } catch (err) {
       note(container, `could not load the comparison: ${err.message}`);
     }
+  }
+
+  // -- the pipeline graph -------------------------------------------------------------------
+
+  // The server places nodes in columns with a narrow gap; here the gaps widen to hold each edge
+  // label and then to fill the box the graph sits in, node names are shortened to fit their box,
+  // and labels that share a gap are moved apart so none overlaps another.
+  const MIN_GAP = 80, MAX_GAP = 360, LABEL_PAD = 28, MIN_NODE = 120;
+
+  function fitGraph(root) {
+    const nodes = new Map(Array.from(root.querySelectorAll("g.node")).map((g) => [g.dataset.step, g]));
+    if (!nodes.size) return;
+    const margin = Number(root.dataset.margin || 16);
+    const num = (g, k) => Number(g.dataset[k]);
+    const columns = Math.max(...Array.from(nodes.values(), (g) => num(g, "col"))) + 1;
+    const widest = Math.max(...Array.from(nodes.values(), (g) => num(g, "w")));
+    const labels = Array.from(root.querySelectorAll("text.edge-label")).filter((l) => nodes.has(l.dataset.source) && nodes.has(l.dataset.target));
+    // A label sits in the gap just left of its target.
+    const gapOf = (l) => num(nodes.get(l.dataset.target), "col") - 1;
+    const gaps = new Array(Math.max(0, columns - 1)).fill(MIN_GAP);
+    for (const l of labels) {
+      const i = gapOf(l);
+      if (i >= 0) gaps[i] = Math.max(gaps[i], l.getComputedTextLength() + LABEL_PAD);
+    }
+    const wrap = root.parentElement;
+    const style = getComputedStyle(wrap);
+    const room = wrap.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
+    const labelled = gaps.reduce((a, b) => a + b, 0);
+    // Nodes narrow (down to MIN_NODE) before the graph grows wider than its box.
+    const nodeW = Math.min(widest, Math.max(MIN_NODE, Math.floor((room - 2 * margin - labelled) / columns)));
+    for (const g of nodes.values()) {
+      const rect = g.querySelector("rect");
+      rect.setAttribute("width", nodeW);
+      const mark = g.querySelector(".reuse-mark");
+      if (mark) mark.setAttribute("x", num(g, "x") + nodeW - 10);
+      // A name wider than its box loses its middle, not its end (the tooltip has it whole).
+      const text = g.querySelector(".node-label");
+      const full = g.dataset.label || text.textContent;
+      text.textContent = full;
+      for (let keep = full.length - 1; keep > 4 && text.getComputedTextLength() > nodeW - 24; keep--) {
+        text.textContent = `${full.slice(0, Math.ceil(keep / 2))}…${full.slice(full.length - Math.floor(keep / 2))}`;
+      }
+    }
+    const natural = 2 * margin + columns * nodeW + labelled;
+    if (gaps.length && room > natural) { // spread the spare width over the gaps, up to a limit
+      let spare = room - natural;
+      for (let pass = 0; pass < 4 && spare > 1; pass++) {
+        const open = gaps.filter((g) => g < MAX_GAP).length;
+        if (!open) break;
+        const share = spare / open;
+        gaps.forEach((g, i) => { if (g < MAX_GAP) { const add = Math.min(share, MAX_GAP - g); gaps[i] += add; spare -= add; } });
+      }
+    }
+    const left = [margin];
+    for (let i = 1; i < columns; i++) left.push(left[i - 1] + nodeW + gaps[i - 1]);
+    const place = new Map();
+    for (const [id, g] of nodes) {
+      const x = left[num(g, "col")];
+      g.setAttribute("transform", `translate(${x - num(g, "x")},0)`);
+      place.set(id, { x, y: num(g, "y"), w: nodeW, h: num(g, "h") });
+    }
+    const curve = (a, b) => {
+      const s = [a.x + a.w, a.y + a.h / 2], e = [b.x, b.y + b.h / 2], mid = (s[0] + e[0]) / 2;
+      return { s, e, mid };
+    };
+    root.querySelectorAll("path.edge").forEach((path) => {
+      const a = place.get(path.dataset.source), b = place.get(path.dataset.target);
+      if (!a || !b) return;
+      const { s, e, mid } = curve(a, b);
+      path.setAttribute("d", `M ${s[0]} ${s[1]} C ${mid} ${s[1]}, ${mid} ${e[1]}, ${e[0]} ${e[1]}`);
+    });
+    // Each label at the middle of its gap, on its edge; then, gap by gap, moved apart downwards.
+    const byGap = new Map();
+    for (const l of labels) {
+      const a = place.get(l.dataset.source), b = place.get(l.dataset.target);
+      const { s, e } = curve(a, b);
+      const x = b.x - gaps[Math.max(0, gapOf(l))] / 2;
+      // The curve's y where it crosses x (its x grows with t): a few halvings find t.
+      let lo = 0, hi = 1;
+      const at = (t, p0, p1, p2, p3) => ((1 - t) ** 3) * p0 + 3 * ((1 - t) ** 2) * t * p1 + 3 * (1 - t) * t * t * p2 + t ** 3 * p3;
+      const mid = (s[0] + e[0]) / 2;
+      for (let k = 0; k < 30; k++) { const t = (lo + hi) / 2; if (at(t, s[0], mid, mid, e[0]) < x) lo = t; else hi = t; }
+      const y = at(lo, s[1], s[1], e[1], e[1]);
+      l.setAttribute("x", x);
+      l.setAttribute("y", y - 5);
+      const list = byGap.get(gapOf(l)) || [];
+      list.push(l);
+      byGap.set(gapOf(l), list);
+    }
+    let bottom = Number(root.getAttribute("height"));
+    for (const list of byGap.values()) {
+      list.sort((p, q) => Number(p.getAttribute("y")) - Number(q.getAttribute("y")));
+      let floor = -Infinity;
+      for (const l of list) {
+        const box = l.getBBox();
+        const shift = Math.max(0, floor + 2 - box.y);
+        if (shift) l.setAttribute("y", Number(l.getAttribute("y")) + shift);
+        floor = box.y + shift + box.height;
+        bottom = Math.max(bottom, floor + 4);
+      }
+    }
+    const width = left[columns - 1] + nodeW + margin;
+    root.setAttribute("width", width);
+    root.setAttribute("height", bottom);
+    root.setAttribute("viewBox", `0 0 ${width} ${bottom}`);
+    root.dataset.fitted = String(Math.round(width));
   }
 
   // -- sortable tables ----------------------------------------------------------------------
@@ -273,6 +461,7 @@
     const hd = root.querySelectorAll("[data-hyperdrive]");
     if (hd.length) drawHyperdrive(Array.from(hd));
     root.querySelectorAll("table.sortable-table").forEach(sortable);
+    root.querySelectorAll("svg.graph").forEach(fitGraph);
   }
 
   async function refreshRegions() {
@@ -358,7 +547,10 @@
     let resize = null;
     window.addEventListener("resize", () => {
       clearTimeout(resize);
-      resize = setTimeout(() => plots.forEach((plot, el) => plot.setSize({ width: Math.max(280, el.clientWidth), height: plot.height })), 150);
+      resize = setTimeout(() => {
+        plots.forEach((plot, el) => plot.setSize({ width: Math.max(280, el.clientWidth), height: plot.height }));
+        document.querySelectorAll("svg.graph").forEach(fitGraph);
+      }, 150);
     });
   });
 })();

@@ -103,6 +103,7 @@ class Driver:
         # The fork server imports while this process imports the sampler (Optuna).
         self.backend = self._start_backend()
         try:
+            _optuna_logs_through_ours()
             self.study = self.sampling.create_study(self.goal)
             self._warm_start()
             self._adopt_earlier_trials()
@@ -555,6 +556,16 @@ def third_party_imports(script: Path, source_root: Path) -> list[str]:
                 elif not package.is_dir() and top not in found and top != "__future__":
                     found.append(top)
     return found
+
+
+def _optuna_logs_through_ours() -> None:
+    """Optuna's warnings in the driver's log format, without its note of each in-memory study
+    (an internal detail of the sweep). The sampler imports Optuna next anyway."""
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    optuna.logging.disable_default_handler()
+    optuna.logging.enable_propagation()
 
 
 def _error(code: str, message: str, tail: str) -> dict[str, Any]:

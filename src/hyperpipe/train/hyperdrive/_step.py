@@ -6,11 +6,15 @@ to the end in this process, then fills its training outputs: SDK v1's metrics JS
 ``metrics_output`` (and any ``TrainingOutput("Metrics")`` output), the best trial's model file or
 folder for a ``TrainingOutput("Model")`` output. The step succeeds when the sweep completes and
 its outputs are filled.
+
+Its log (the step's driver log) is lines a person reads: timestamp, level, message; a line per
+trial at the end, not the metrics JSON, which goes to the metrics output.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
 import signal
@@ -26,6 +30,10 @@ from hyperpipe.exceptions import UserErrorException
 from hyperpipe.store import RunStatus
 from hyperpipe.train.hyperdrive._config import HYPERDRIVE_RUN_TYPE
 from hyperpipe.train.hyperdrive._driver import Driver
+
+log = logging.getLogger("hyperpipe.hyperdrive.step")
+LOG_FORMAT = "%(asctime)s %(levelname)-7s %(message)s"
+LOG_DATE = "%Y-%m-%d %H:%M:%S"
 
 
 def metrics_json(store: Any, sweep_run_id: str) -> dict[str, dict[str, list[Any]]]:
@@ -78,7 +86,7 @@ def _copy_best_model(workspace: Any, sweep_run_id: str, model_file: str | None, 
     wanted = (model_file or "outputs").strip("/")
     if model_file and wanted in names:
         best.download_file(wanted, path)
-        print(f"Best trial {best.id}: model file {wanted}", flush=True)
+        log.info("best trial %s: model file %s", best.id, wanted)
         return
     inside = [n for n in names if n.startswith(wanted + "/")]
     if not inside:
@@ -93,10 +101,43 @@ def _copy_best_model(workspace: Any, sweep_run_id: str, model_file: str | None, 
     shutil.rmtree(path, ignore_errors=True)
     for name in inside:
         best.download_file(name, path / name[len(wanted) + 1 :])
-    print(f"Best trial {best.id}: {len(inside)} model files under {wanted}/", flush=True)
+    log.info("best trial %s: %d model files under %s/", best.id, len(inside), wanted)
+
+
+def log_trials(store: Any, sweep: dict[str, Any], sweep_run_id: str, metrics: dict) -> None:
+    """A line per trial (status, best primary metric, hyperparameters), then the best one."""
+    name = sweep["primary_metric_name"]
+    maximize = sweep["primary_metric_goal"] == "MAXIMIZE"
+    pick = max if maximize else min
+    best: tuple[float, int, str] | None = None
+    trials = store.list_runs(parent_id=sweep_run_id, newest_first=False)
+    for number, trial in enumerate(trials, start=1):
+        values = [
+            v
+            for v in metrics.get(trial.id, {}).get(name, [])
+            if isinstance(v, (int, float)) and not isinstance(v, bool)
+        ]
+        value = pick(values) if values else None
+        shown = f"{name} {value:.4g}" if value is not None else f"no {name}"
+        log.log(
+            logging.INFO if trial.status.value in ("Completed", "Finished") else logging.WARNING,
+            "trial %d %s: %s, %s, %s",
+            number,
+            trial.id,
+            trial.status.value,
+            shown,
+            trial.properties.get("hyperparameters", "{}"),
+        )
+        if value is not None and (
+            best is None or (value > best[0] if maximize else value < best[0])
+        ):
+            best = (value, number, trial.id)
+    if best is not None:
+        log.info("best: trial %d %s, %s %.4g", best[1], best[2], name, best[0])
 
 
 def main(arguments: list[str]) -> int:
+    logging.basicConfig(level=logging.INFO, format=LOG_FORMAT, datefmt=LOG_DATE, stream=sys.stdout)
     step = Run.get_context(allow_offline=False)
     workspace = step._workspace
     store = workspace._store
@@ -107,6 +148,8 @@ def main(arguments: list[str]) -> int:
         {
             "name": item["port"],
             "dataset_id": item["dataset_id"],
+            "dataset_name": item.get("dataset_name"),
+            "dataset_version": item.get("dataset_version"),
             "mode": item["mode"],
             "path_on_compute": item.get("path_on_compute"),
         }
@@ -127,30 +170,36 @@ def main(arguments: list[str]) -> int:
         properties={"runTemplate": "HyperDrive", "StepType": "HyperDriveStep"},
         **_lifecycle.process_identity(),  # this step process drives it
     )
-    print(
-        f"HyperDrive run {record.id}: {sweep['max_total_runs']} trials of {sweep['script']}",
-        flush=True,
+    log.info(
+        "HyperDrive run %s: %s trials of %s, %s %s",
+        record.id,
+        sweep["max_total_runs"],
+        sweep["script"],
+        sweep["primary_metric_goal"].lower(),
+        sweep["primary_metric_name"],
     )
     driver = Driver(workspace, record.id, base_arguments=arguments)
     signal.signal(signal.SIGTERM, lambda *_: driver.stop.set())
     status = driver.execute()
     metrics = metrics_json(store, record.id)
-    print("Metrics for HyperDrive run:", json.dumps(metrics), flush=True)
+    log_trials(store, sweep, record.id, metrics)
     if status == RunStatus.COMPLETED:
         try:
             fill_training_outputs(workspace, definition, record.id, metrics)
         except UserErrorException as exc:
-            print(f"HyperDrive step outputs: {exc}", file=sys.stderr, flush=True)
+            log.error("HyperDrive step outputs: %s", exc)
             return 1
-    if status != RunStatus.COMPLETED:
-        error = (store.get_run(record.id).error or {}).get("error", {})
-        print(
-            f"HyperDrive run {record.id} {status.value}: {error.get('message', '')}",
-            file=sys.stderr,
-            flush=True,
+        names = sorted({m for trial in metrics.values() for m in trial})
+        log.info(
+            "HyperDrive run %s Completed: metrics of %d trials (%s) written to the step's outputs",
+            record.id,
+            len(metrics),
+            ", ".join(names) or "none",
         )
-        return 1
-    return 0
+        return 0
+    error = (store.get_run(record.id).error or {}).get("error", {})
+    log.error("HyperDrive run %s %s: %s", record.id, status.value, error.get("message", ""))
+    return 1
 
 
 if __name__ == "__main__":
