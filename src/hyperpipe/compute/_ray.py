@@ -588,8 +588,13 @@ class RayBackend:
         remote = _remote_spec(task.spec)
         for _ in range(100):
             runner = self._runner(task.request)
+            reply = runner.start.remote(remote, self.owner)
+            # A runner found by name may still wait for a node that idle runners of other
+            # shapes hold: make room until it answers.
+            while not self.ray.wait([reply], timeout=PLACEMENT_PATIENCE_S)[0]:
+                self._make_room(self._shape(task.request))
             try:
-                started = self.ray.get(runner.start.remote(remote, self.owner))
+                started = self.ray.get(reply)
             except self.ray.exceptions.RayError:
                 continue  # it ended (idle too long, retired, its node lost): the next one
             if started is None:
@@ -633,8 +638,9 @@ class RayBackend:
             self._runner_class = self.ray.remote(Runner)
         prefix = self._shape(request)
         taken = set(_runner_names(self.ray))
-        room = sum(
-            int(node["Resources"].get("CPU", 0) // request.num_cpus) if request.num_cpus else 1
+        wanted = request.wants()
+        room = sum(  # runners of this shape the nodes that have what it asks for can hold
+            int(min(node["Resources"].get(k, 0) // v for k, v in wanted.items())) if wanted else 1
             for node in alive_nodes(self.ray)
         )
         count = max(1, min(self.concurrency, room))

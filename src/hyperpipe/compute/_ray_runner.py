@@ -154,7 +154,8 @@ class Runner:
                         self.backend.terminate(self.handle, grace_s=5.0)
                     self._done()
                 idle = self.handle is None and time.monotonic() - self.idle_since
-                if idle and idle > self.idle_exit_s:
+                # Retired by a caller that may not have heard the answer (and so not ended it).
+                if idle and (idle > self.idle_exit_s or self.retired):
                     self.retired = True
                     self._close()
                     os._exit(0)
