@@ -35,6 +35,17 @@ time.sleep(float(sys.argv[1]) if len(sys.argv) > 1 else 0)
 """
 
 
+def _stop_warm_runners(ws: Workspace) -> None:
+    """End the idle runners earlier tests left warm (as ``hyperpipe compute stop`` does): they
+    hold their nodes' CPUs."""
+    from hyperpipe.compute._ray import stop_runners
+
+    for target in ws.compute_targets.values():
+        if target.type == "ray":
+            _, busy = stop_runners(target.address, target.name)
+            assert not busy, busy
+
+
 def _node_names(cluster: LocalRayCluster) -> dict[str, str]:
     """Ray node id -> the node's custom resource name (node_head, node_1)."""
     import ray
@@ -105,6 +116,41 @@ def test_pipeline_steps_pinned_to_each_node_run_there_with_their_output_in_the_l
         placed[step.name] = names[node]
         assert f"running on {node}" in _driver_log(step, tmp_path)
     assert placed == {"on_head": "node_head", "on_node1": "node_1"}
+
+
+@pytest.mark.slow
+def test_a_second_pipeline_run_finds_the_runner_warm_and_compute_stop_ends_it(
+    cluster_ws: Workspace, ray_cluster: LocalRayCluster, tmp_path: Path
+):
+    from typer.testing import CliRunner
+
+    from hyperpipe.cli import app
+    from hyperpipe.pipeline.core import Pipeline
+    from hyperpipe.pipeline.steps import PythonScriptStep
+
+    source = _source(
+        tmp_path,
+        "parent.py",
+        """
+        import os
+        from hyperpipe.core import Run
+        Run.get_context().log("runner", os.getppid())
+        """,
+    )
+    runners = []
+    for _ in range(2):  # each run's orchestrator is a new process that joins the cluster
+        step = PythonScriptStep(
+            "parent.py", source_directory=str(source), compute_target="head", allow_reuse=False
+        )
+        run = Experiment(cluster_ws, "ray-warm").submit(Pipeline(cluster_ws, [step]))
+        assert run.wait_for_completion(timeout_seconds=120) == "Finished"
+        runners.append(int(next(iter(run.get_steps())).get_metrics()["runner"]))
+    assert runners[0] == runners[1] and psutil.pid_exists(runners[0])
+
+    result = CliRunner().invoke(app, ["-w", str(cluster_ws.root), "compute", "stop", "head"])
+    assert result.exit_code == 0, result.output
+    assert f"ended runner pid {runners[0]}" in result.output
+    _wait(lambda: not psutil.pid_exists(runners[0]), what="the runner to end")
 
 
 @pytest.mark.slow
@@ -240,6 +286,7 @@ def test_a_run_whose_node_is_killed_runs_again_on_the_head_or_fails_naming_the_n
     ComputeTarget.create(cluster_ws, "retrying", config)
 
     names = _node_names(ray_cluster)  # connects this process to the cluster
+    _stop_warm_runners(cluster_ws)
 
     # The head's CPU is taken, so the run starts on node_1; once node_1 is gone it is freed.
     class Blocker:  # defined here: Ray ships it by value (the test module is no package)

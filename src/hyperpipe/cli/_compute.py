@@ -155,3 +155,26 @@ def compute_remove(name: Annotated[str, typer.Argument(help="Target name.")]) ->
 
     ComputeTarget(workspace(), name).delete()
     console.print(f"Removed compute target {esc(name)}")
+
+
+@app.command("stop")
+def compute_stop(name: Annotated[str, typer.Argument(help="Target name (a ray target).")]) -> None:
+    """End a ray target's warm runners on its cluster (those running a task are left: cancel
+    their runs first). They also end on their own after ten idle minutes, or with the cluster."""
+    from hyperpipe.compute._ray import stop_runners
+    from hyperpipe.core._compute_config import RAY_TARGET
+
+    target = workspace()._target_spec(name)
+    if target.type != RAY_TARGET:
+        raise HyperpipeError(
+            f"{name!r} is a {target.type} target; only ray targets have runners to stop"
+        )
+    ended, busy = stop_runners(target.ray["address"], target.name)  # type: ignore[index]
+    for info in ended:
+        console.print(f"ended runner pid {info['pid']} on node {esc(info['node'])}")
+    for info in busy:
+        console.print(
+            f"left runner pid {info['pid']} on node {esc(info['node'])}: it runs "
+            f"{esc(str(info['task']))} (cancel that run, then stop again)"
+        )
+    console.print(f"{len(ended)} runner(s) of {esc(name)} ended, {len(busy)} busy")

@@ -4,9 +4,17 @@ A runner actor asks Ray for the task's resources (CPUs, GPUs, memory, custom res
 picks the node; on that node it starts the task as it would locally (its own process group, or a
 fork of a fork server that has imported the script's heavy modules once), writes its output to a
 node-local file, and hands new output back on every poll, which the backend appends to the task's
-log as it is written. Stopping a task kills its whole process tree on the node. A runner whose
-task ended serves the next task of the same shape (its imports stay warm); runners die with the
-process that made them (Ray ties an actor to its owner), like local tasks die with their parent.
+log as it is written. Stopping a task kills its whole process tree on the node.
+
+Runners stay warm: each is a detached actor named for its target and shape (resources, modules
+it preloads, environment) in the ``hyperpipe`` namespace, so the next step, trial or pipeline run
+of the same shape, from any process, finds it by name and starts at once; a runner takes one
+task at a time (a busy one says so and the next is tried). New runners are placed together, not
+one after another. A runner's task dies with the process that started it (the runner watches
+that process's Ray job), like a local task dies with its parent; an idle runner ends itself
+after ``IDLE_EXIT_S``, when another shape needs its node's resources, or on ``hyperpipe compute
+stop`` (``stop_runners``). The owner learns that a task ended from a call the runner answers when
+its process exits (no polling round trips).
 
 When the node of a running task dies, the task starts again on another node, up to
 ``max_retries`` times; after that its poll reports SIGKILL and ``failure`` says which node was
@@ -16,11 +24,12 @@ lost and why. ``ray`` is imported only here, and only when a ray target is used.
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import json
 import os
 import signal
 import socket
-import sys
-import tempfile
+import threading
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -28,6 +37,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from hyperpipe.compute._base import TaskHandle, TaskSpec
+from hyperpipe.compute._ray_runner import Runner
 from hyperpipe.exceptions import ComputeTargetException
 
 __all__ = [
@@ -37,13 +47,20 @@ __all__ = [
     "connect",
     "forget_cluster",
     "import_ray",
+    "probe_nodes",
+    "stop_runners",
 ]
 
-# The Ray node a task runs on (its node id), in the task's environment.
-NODE_ENV = "HYPERPIPE_RAY_NODE"
 INSTALL_HINT = "pip install 'hyperpipe[ray]'"
 # How long a new runner may wait for a node before idle runners are released to make room.
 PLACEMENT_PATIENCE_S = 1.0
+# Runners: their namespace and name prefix.
+NAMESPACE = "hyperpipe"
+RUNNER_PREFIX = "hyperpipe-runner-"
+# The longest a runner's answer to "tell me when the task ends" waits (new output comes back
+# at least this often).
+WATCH_S = 0.2
+# How often the ranks of a distributed job are polled.
 _POLL_MIN_S = 0.002
 _POLL_MAX_S = 0.01
 
@@ -170,10 +187,88 @@ def alive_nodes(ray: Any) -> list[dict[str, Any]]:
     return [node for node in ray.nodes() if node.get("Alive")]
 
 
-def check_feasible(ray: Any, request: RayRequest, target: str) -> None:
-    """A one-line error when no node of the cluster has everything ``request`` asks for."""
+def probe_nodes(address: str) -> list[dict[str, Any]] | None:
+    """The live nodes of the cluster at ``address`` (as ``ray.nodes()`` describes them), asked of
+    its GCS without joining the cluster (joining costs a second or more, and a submitter whose
+    run's driver joins anyway has no use for it); a one-line error when no cluster answers.
+    ``None`` where only joining can tell (``auto``, ``ray://`` client addresses, or a Ray without
+    the GCS client this uses).
+
+    Ray's GCS client starts threads that stay, and a process with threads cannot fork its runs'
+    drivers: a single-threaded process asks from a forked child (``ray`` imported here first, so
+    the driver forked later has it already)."""
+    target = address.strip()
+    if target == "auto" or target.startswith("ray://"):
+        return None
+    _check_address(address, target)
+    import_ray()
+    try:
+        from ray._raylet import GcsClient  # noqa: F401
+    except ImportError:
+        return None
+    single = threading.active_count() == 1 and len(os.listdir("/proc/self/task")) == 1
+    answer = _in_child(_gcs_nodes, target) if single else _gcs_nodes(target)
+    if "error" in answer:
+        raise ComputeTargetException(
+            f"cannot reach the Ray cluster at {address!r}: {answer['error']}; start one with "
+            "`ray start --head` or point the target at a running head's address"
+        )
+    return answer.get("nodes")
+
+
+def _gcs_nodes(target: str) -> dict[str, Any]:
+    """{"nodes": [...]} of the GCS at ``target``, {"error": "..."}, or {} (cannot ask so)."""
+    try:
+        from ray._raylet import GcsClient
+        from ray.core.generated import gcs_pb2
+
+        infos = GcsClient(address=target).get_all_node_info(timeout=10)
+    except (ImportError, AttributeError, TypeError):
+        return {}
+    except Exception as exc:  # the GCS did not answer (a port that is not Ray's)
+        return {"error": str(exc).splitlines()[0][:200]}
+    nodes = [
+        {
+            "Alive": True,
+            "NodeManagerAddress": info.node_manager_address,
+            "Resources": dict(info.resources_total),
+        }
+        for info in infos.values()
+        if info.state == gcs_pb2.GcsNodeInfo.ALIVE
+    ]
+    return {"nodes": nodes}
+
+
+def _in_child(function: Any, *args: Any) -> dict[str, Any]:
+    """``function(*args)`` (a JSON-able dict) computed in a forked child that then exits."""
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: answer, and leave without running the parent's exit handlers
+        code = 0
+        try:
+            os.close(read)
+            with os.fdopen(write, "w") as out:
+                json.dump(function(*args), out)
+        except BaseException:
+            code = 1
+        os._exit(code)
+    os.close(write)
+    with os.fdopen(read) as answer:
+        text = answer.read()
+    os.waitpid(pid, 0)
+    try:
+        return json.loads(text)
+    except ValueError:
+        return {}
+
+
+def check_feasible(
+    ray: Any, request: RayRequest, target: str, nodes: list[dict[str, Any]] | None = None
+) -> None:
+    """A one-line error when no node of the cluster (``nodes``, or those ``ray`` is joined to)
+    has everything ``request`` asks for."""
     wanted = request.wants()
-    nodes = alive_nodes(ray)
+    nodes = alive_nodes(ray) if nodes is None else nodes
     for node in nodes:
         have = node.get("Resources", {})
         if all(have.get(name, 0) >= amount for name, amount in wanted.items()):
@@ -213,6 +308,8 @@ class _RayTask:
     exit_code: int | None = None
     failure: str | None = None
     attempts: list[str] = field(default_factory=list)
+    request: RayRequest = field(default_factory=RayRequest)
+    pending: Any = None  # the runner's answer to come: (exit code or None, new output)
 
 
 @dataclass
@@ -237,7 +334,10 @@ class RayBackend:
         max_retries: int = 1,
         preload: list[str] | None = None,
         env: dict[str, str] | None = None,
+        concurrency: int = 1,
     ) -> None:
+        """``concurrency``: how many tasks of one shape this backend runs at once at most (that
+        many runners are placed together when none is warm)."""
         self.ray = connect(address)
         self.request = request or RayRequest()
         self.target = target
@@ -245,7 +345,10 @@ class RayBackend:
         self.max_retries = max_retries
         self.preload = list(preload or [])
         self.env = dict(env or {})
+        self.concurrency = max(1, concurrency)
+        self.owner = self.ray.get_runtime_context().get_job_id()
         self._idle: dict[tuple[Any, ...], list[Any]] = {}
+        self._looked_up: set[tuple[Any, ...]] = set()
         self._runner_class: Any = None
 
     def node_count(self) -> int:
@@ -254,14 +357,11 @@ class RayBackend:
     # -- the contract -------------------------------------------------------------------------
 
     def start(self, spec: TaskSpec, request: RayRequest | None = None) -> TaskHandle:
-        request = request or self.request
-        runner, node = self._runner(request)
-        task = _RayTask(spec, runner, node, retries_left=self.max_retries)
-        task.attempts.append(node)
-        pid, started_at = self.ray.get(runner.start.remote(_remote_spec(spec)))
-        handle = TaskHandle(spec.run_id, pid, started_at, task)
-        handle.request = request  # type: ignore[attr-defined]
-        return handle
+        task = _RayTask(
+            spec, None, "", retries_left=self.max_retries, request=request or self.request
+        )
+        pid, started_at = self._launch(task)
+        return TaskHandle(spec.run_id, pid, started_at, task)
 
     def start_group(
         self,
@@ -289,14 +389,18 @@ class RayBackend:
             [dict(bundle) for _ in range(nodes)],
             strategy="STRICT_SPREAD" if nodes > 1 else "PACK",
         )
-        if not group.wait(timeout_seconds=60):
+        deadline = time.monotonic() + 60
+        while not group.wait(timeout_seconds=PLACEMENT_PATIENCE_S):
+            if time.monotonic() < deadline:
+                self._make_room(None)  # idle runners hold what the ranks need
+                continue
             remove_placement_group(group)
             raise ComputeTargetException(
                 f"compute target {self.target!r}: the Ray cluster has no {nodes} distinct nodes "
                 f"with {bundle} free each for a {nodes}-node job; add nodes or lower node_count"
             )
         if self._runner_class is None:
-            self._runner_class = self.ray.remote(_Runner)
+            self._runner_class = self.ray.remote(Runner)
         world = nodes * per_node
         runners = []
         for rank in range(world):
@@ -381,15 +485,8 @@ class RayBackend:
         task = self._task(handle)
         if task.exit_code is not None:
             return task.exit_code
-        try:
-            code, chunk = self.ray.get(task.runner.poll.remote(task.offset))
-        except self.ray.exceptions.RayError as exc:
-            return self._lost(handle, task, exc)
-        self._append(task, chunk)
-        if code is not None:
-            task.exit_code = code
-            self._release(handle, task)
-        return code
+        done, _ = self.ray.wait([self._watch(task)], timeout=0)
+        return self._collect(handle, task) if done else None
 
     def wait(self, handle: TaskHandle, timeout: float | None = None) -> int | None:
         deadline = None if timeout is None else time.monotonic() + timeout
@@ -401,6 +498,20 @@ class RayBackend:
         return code
 
     def wait_any(self, handles: list[TaskHandle], timeout: float) -> None:
+        """Sleep until a task ends (its runner answers at once), new output comes, or
+        ``timeout``."""
+        if any(isinstance(h.native, _RayGroup) for h in handles):
+            self._wait_any_polling(handles, timeout)
+            return
+        tasks = [self._task(h) for h in handles]
+        if not tasks:
+            time.sleep(timeout)
+            return
+        if any(t.exit_code is not None for t in tasks):
+            return
+        self.ray.wait([self._watch(t) for t in tasks], num_returns=1, timeout=max(timeout, 0))
+
+    def _wait_any_polling(self, handles: list[TaskHandle], timeout: float) -> None:
         deadline = time.monotonic() + timeout
         delay = _POLL_MIN_S
         while True:
@@ -421,6 +532,10 @@ class RayBackend:
                 job.exit_code = -signal.SIGTERM
             return job.exit_code
         task = self._task(handle)
+        if task.pending is not None:  # the runner answers it first (within WATCH_S)
+            with contextlib.suppress(self.ray.exceptions.GetTimeoutError):
+                self.ray.wait([task.pending], timeout=WATCH_S + 30)
+                self._collect(handle, task, retry=False)
         if task.exit_code is not None:
             return task.exit_code
         try:
@@ -434,46 +549,154 @@ class RayBackend:
                 self.ray.kill(task.runner)
             task.runner = None
         task.exit_code = code
-        self._release(handle, task)
+        self._release(task)
         return code
 
     def close(self) -> None:
-        """Stop every idle runner (running tasks are stopped by whoever started them)."""
-        for runners in self._idle.values():
-            for runner in runners:
-                with contextlib.suppress(Exception):
-                    self.ray.kill(runner)
+        """Forget the idle runners: they stay warm for the next process (running tasks are
+        stopped by whoever started them)."""
         self._idle.clear()
 
     # -- runners ------------------------------------------------------------------------------
 
-    def _runner(self, request: RayRequest) -> tuple[Any, str]:
-        """An idle runner of this shape, or a new one once Ray has placed it on a node."""
-        idle = self._idle.get(request.key())
-        while idle:
-            runner = idle.pop()
-            try:
-                return runner, self.ray.get(runner.node.remote(), timeout=30)
-            except self.ray.exceptions.RayError:
-                continue  # its node went away
-        if self._runner_class is None:
-            self._runner_class = self.ray.remote(_Runner)
-        runner = self._runner_class.options(max_restarts=0, **request.options()).remote(
-            self.preload, self.env
-        )
-        ready = runner.node.remote()
-        while True:  # the target's slots bound how many wait here
-            done, _ = self.ray.wait([ready], timeout=PLACEMENT_PATIENCE_S)
-            if done:
-                return runner, self.ray.get(ready)
-            if any(self._idle.values()):
-                self.close()  # idle runners of other shapes hold what this one needs
+    def _watch(self, task: _RayTask) -> Any:
+        """The runner's answer to come for ``task``: when its process ends, or with new output
+        within ``WATCH_S``."""
+        if task.pending is None:
+            task.pending = task.runner.watch.remote(task.offset, WATCH_S)
+        return task.pending
 
-    def _release(self, handle: TaskHandle, task: _RayTask) -> None:
+    def _collect(self, handle: TaskHandle, task: _RayTask, *, retry: bool = True) -> int | None:
+        """Take the runner's answer: new output into the log, the exit code when it ended."""
+        ref, task.pending = task.pending, None
+        try:
+            code, chunk = self.ray.get(ref)
+        except self.ray.exceptions.RayError as exc:
+            if not retry:
+                task.exit_code = -signal.SIGKILL
+                return task.exit_code
+            return self._lost(handle, task, exc)
+        self._append(task, chunk)
+        if code is not None:
+            task.exit_code = code
+            self._release(task)
+        return code
+
+    def _launch(self, task: _RayTask) -> tuple[int, float]:
+        """Start ``task`` on a free runner of its shape (a warm one, or a new one); its pid and
+        start time."""
+        remote = _remote_spec(task.spec)
+        for _ in range(100):
+            runner = self._runner(task.request)
+            reply = runner.start.remote(remote, self.owner)
+            # A runner found by name may still wait for a node that idle runners of other
+            # shapes hold: make room until it answers.
+            while not self.ray.wait([reply], timeout=PLACEMENT_PATIENCE_S)[0]:
+                self._make_room(self._shape(task.request))
+            try:
+                started = self.ray.get(reply)
+            except self.ray.exceptions.RayError:
+                continue  # it ended (idle too long, retired, its node lost): the next one
+            if started is None:
+                continue  # busy with another process's task
+            pid, started_at, node = started
+            task.runner, task.node, task.offset = runner, node, 0
+            task.pending, task.exit_code = None, None
+            task.attempts.append(node)
+            return pid, started_at
+        raise ComputeTargetException(
+            f"compute target {self.target!r}: no Ray runner would take task {task.spec.run_id} "
+            "after 100 tries; check the cluster with `ray status`"
+        )
+
+    def _shape(self, request: RayRequest) -> str:
+        """The name prefix of this target's runners of one shape (resources, preload, env)."""
+        shape = repr((request.key(), self.preload, sorted(self.env.items())))
+        digest = hashlib.sha1(shape.encode()).hexdigest()[:12]
+        return f"{RUNNER_PREFIX}{self.target}-{digest}-"
+
+    def _runner(self, request: RayRequest) -> Any:
+        """A runner of this shape that is likely free: one this backend used, one another
+        process left warm (found by name), or one of new ones placed together."""
+        key = request.key()
+        idle = self._idle.setdefault(key, [])
+        if not idle and key not in self._looked_up:
+            self._looked_up.add(key)
+            prefix = self._shape(request)
+            for name in _runner_names(self.ray):
+                if name.startswith(prefix):
+                    with contextlib.suppress(ValueError):
+                        idle.append(self.ray.get_actor(name, namespace=NAMESPACE))
+        if idle:
+            return idle.pop(0)
+        return self._place(request)
+
+    def _place(self, request: RayRequest) -> Any:
+        """New runners of this shape, as many as the backend may use at once, placed together;
+        the first one placed (the others join the idle ones)."""
+        if self._runner_class is None:
+            self._runner_class = self.ray.remote(Runner)
+        prefix = self._shape(request)
+        taken = set(_runner_names(self.ray))
+        wanted = request.wants()
+        room = sum(  # runners of this shape the nodes that have what it asks for can hold
+            int(min(node["Resources"].get(k, 0) // v for k, v in wanted.items())) if wanted else 1
+            for node in alive_nodes(self.ray)
+        )
+        count = max(1, min(self.concurrency, room))
+        runners: dict[Any, Any] = {}
+        index = 0
+        while len(runners) < count and index < 10_000:
+            name = f"{prefix}{index}"
+            index += 1
+            if name in taken:
+                continue
+            try:
+                runner = self._runner_class.options(
+                    name=name,
+                    namespace=NAMESPACE,
+                    lifetime="detached",
+                    max_restarts=0,
+                    **request.options(),
+                ).remote(self.preload, self.env)
+            except ValueError:  # another process took the name just now
+                continue
+            runners[runner.node.remote()] = runner
+        waiting = list(runners)
+        while True:  # the target's slots bound how many wait here
+            done, waiting = self.ray.wait(waiting, num_returns=1, timeout=PLACEMENT_PATIENCE_S)
+            if done:
+                first = runners.pop(done[0])
+                self._idle.setdefault(request.key(), []).extend(runners.values())
+                return first
+            self._make_room(prefix)
+
+    def _make_room(self, keep: str | None) -> None:
+        """Idle runners of shapes other than ``keep`` (of any process) hold what a new one needs:
+        end them."""
+        for key in list(self._idle):
+            if self._shape_key_prefix(key) != keep:
+                self._idle.pop(key)
+        others = [n for n in _runner_names(self.ray) if keep is None or not n.startswith(keep)]
+        asked = {}
+        for name in others:
+            with contextlib.suppress(ValueError):
+                runner = self.ray.get_actor(name, namespace=NAMESPACE)
+                asked[runner.retire.remote()] = runner
+        done, _ = self.ray.wait(list(asked), num_returns=len(asked), timeout=1.0)
+        for ref in done:
+            with contextlib.suppress(self.ray.exceptions.RayError):
+                if self.ray.get(ref)[0]:
+                    self.ray.kill(asked[ref])
+
+    def _shape_key_prefix(self, key: tuple[Any, ...]) -> str:
+        num_cpus, num_gpus, memory, resources = key
+        return self._shape(RayRequest(num_cpus, num_gpus, memory, dict(resources)))
+
+    def _release(self, task: _RayTask) -> None:
         if task.runner is None:
             return
-        request = getattr(handle, "request", self.request)
-        self._idle.setdefault(request.key(), []).append(task.runner)
+        self._idle.setdefault(task.request.key(), []).append(task.runner)
         task.runner = None
 
     def _lost(self, handle: TaskHandle, task: _RayTask, exc: Exception) -> int | None:
@@ -488,12 +711,7 @@ class RayBackend:
             task.retries_left -= 1
             retry = self.max_retries - task.retries_left
             self._note(task, f"{what}; running it again, retry {retry} of {self.max_retries}")
-            request = getattr(handle, "request", self.request)
-            runner, node = self._runner(request)
-            task.runner, task.node, task.offset = runner, node, 0
-            task.attempts.append(node)
-            pid, started_at = self.ray.get(runner.start.remote(_remote_spec(task.spec)))
-            handle.pid, handle.started_at = pid, started_at
+            handle.pid, handle.started_at = self._launch(task)
             return None
         task.failure = what
         task.exit_code = -signal.SIGKILL
@@ -534,95 +752,35 @@ def _remote_spec(spec: TaskSpec) -> dict[str, Any]:
     }
 
 
-class _Runner:
-    """The actor on a node: runs one task at a time as a child process (own process group, dies
-    with the actor), its output going to a file of the actor's own."""
+def _runner_names(ray: Any) -> list[str]:
+    """The names of every runner on the cluster (any target, any process)."""
+    return [
+        entry["name"]
+        for entry in ray.util.list_named_actors(all_namespaces=True)
+        if entry.get("namespace") == NAMESPACE and entry["name"].startswith(RUNNER_PREFIX)
+    ]
 
-    def __init__(self, preload: list[str], env: dict[str, str]) -> None:
-        from hyperpipe.compute._local import LocalBackend
 
-        os.environ.update(env)
-        self.folder = tempfile.mkdtemp(prefix="hyperpipe-ray-")
-        self.backend: Any = LocalBackend()
-        if preload:
-            try:
-                from hyperpipe.compute._zygote import ZygoteBackend
-
-                self.backend = ZygoteBackend(
-                    sys.executable, preload, os.path.join(self.folder, "server.log")
-                )
-            except Exception as exc:  # plain processes then, as locally
-                print(f"fork server unavailable ({exc}); tasks start as new processes")  # noqa: T201
-        self.handle: TaskHandle | None = None
-        self.log = ""
-        self.count = 0
-
-    def node(self) -> str:
-        import ray
-
-        context = ray.get_runtime_context()
-        return f"{context.get_node_id()[:12]} ({ray.util.get_node_ip_address()})"
-
-    def rendezvous(self) -> tuple[str, int]:
-        """This node's address and a free port on it, for rank 0 to listen on."""
-        import ray
-
-        address = ray.util.get_node_ip_address()
-        with socket.socket() as sock:
-            sock.bind((address, 0))
-            return address, sock.getsockname()[1]
-
-    def start(self, remote: dict[str, Any]) -> tuple[int, float]:
-        import ray
-
-        self.count += 1
-        self.log = os.path.join(self.folder, f"task-{self.count}.log")
-        node = ray.get_runtime_context().get_node_id()
-        spec = TaskSpec(
-            run_id=remote["run_id"],
-            argv=tuple(remote["argv"]),
-            cwd=remote["cwd"],
-            log_path=self.log,
-            env={**remote["env"], NODE_ENV: node},
-            gpus=tuple(remote["gpus"]),
-        )
-        if "CUDA_VISIBLE_DEVICES" in os.environ and not spec.gpus:
-            # Ray gave this actor its GPUs: the task gets the same ones.
-            visible = os.environ["CUDA_VISIBLE_DEVICES"]
-            spec = replace(spec, env={**spec.env, "CUDA_VISIBLE_DEVICES": visible})
-        self.handle = self.backend.start(spec)
-        return self.handle.pid, self.handle.started_at
-
-    def poll(self, offset: int) -> tuple[int | None, bytes]:
-        assert self.handle is not None
-        code = self.backend.poll(self.handle)
-        chunk = self._read(offset)
-        if code is not None:
-            self._done()
-        return code, chunk
-
-    def terminate(self, grace_s: float, offset: int) -> tuple[int, bytes]:
-        assert self.handle is not None
-        code = self.backend.terminate(self.handle, grace_s=grace_s)
-        chunk = self._read(offset)
-        self._done()
-        return code, chunk
-
-    def _read(self, offset: int) -> bytes:
+def stop_runners(address: str, target: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """End the warm runners of ``target`` on the cluster at ``address``: (those ended, those left
+    because a task runs on them), each as its process id, node and task."""
+    ray = connect(address)
+    prefix = f"{RUNNER_PREFIX}{target}-"
+    asked = {}
+    for name in _runner_names(ray):
+        if name.startswith(prefix):
+            with contextlib.suppress(ValueError):
+                runner = ray.get_actor(name, namespace=NAMESPACE)
+                asked[runner.retire.remote()] = runner
+    ended, busy = [], []
+    for ref, runner in asked.items():
         try:
-            with open(self.log, "rb") as log:
-                log.seek(offset)
-                return log.read()
-        except FileNotFoundError:
-            return b""
-
-    def _done(self) -> None:
-        self.handle = None
-        with contextlib.suppress(OSError):
-            os.unlink(self.log)
-
-    def __del__(self) -> None:
-        close = getattr(getattr(self, "backend", None), "close", None)
-        if close is not None:
-            with contextlib.suppress(Exception):
-                close()
+            retired, info = ray.get(ref, timeout=30)
+        except ray.exceptions.RayError:
+            continue  # already gone
+        if retired:
+            ray.kill(runner)
+            ended.append(info)
+        else:
+            busy.append(info)
+    return ended, busy

@@ -88,7 +88,9 @@ def _ray_backend(
         target=target.name,
         max_retries=settings.get("max_retries", 1),
         preload=preload,
-        env={**env, "HYPERPIPE_STORE_URL": workspace.store_url},
+        # Not the owner's mark: runners outlive one run and serve the next; each task carries it.
+        env={"HYPERPIPE_STORE_URL": workspace.store_url},
+        concurrency=target.max_concurrency or 1,
     )
     try:
         check_shared_storage(workspace, target, backend.node_count())
@@ -129,10 +131,17 @@ def check_targets(workspace: Workspace, names: list[str | None]) -> None:
         if target.type != RAY_TARGET or target.name in seen:
             continue
         seen.add(target.name)
-        from hyperpipe.compute._ray import check_feasible, connect
+        from hyperpipe.compute._ray import check_feasible, connect, probe_nodes
 
+        address = target.ray["address"]  # type: ignore[index]
+        # Asked of the cluster without joining it: the run's driver joins, this process need not.
+        nodes = None if _connected() else probe_nodes(address)
+        if nodes is not None:
+            check_feasible(None, ray_request(target), target.name, nodes)
+            check_shared_storage(workspace, target, len(nodes))
+            continue
         was_connected = _connected()
-        ray = connect(target.ray["address"])  # type: ignore[index]
+        ray = connect(address)
         try:
             check_feasible(ray, ray_request(target), target.name)
             check_shared_storage(workspace, target, len(_alive(ray)))

@@ -1,0 +1,201 @@
+"""The actor that runs tasks on a node of a Ray cluster, one at a time (see ``_ray``).
+
+A task is a child process of the actor (its own process group, or a fork of a fork server that
+imported the script's heavy modules once), its output going to a file of the actor's own that
+the owner reads as it grows. A thread ends the task when the process that started it (its Ray
+job) is gone, and the actor itself after ``IDLE_EXIT_S`` without a task.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import replace
+from typing import Any
+
+from hyperpipe.compute._base import TaskHandle, TaskSpec
+
+__all__ = ["IDLE_EXIT_S", "NODE_ENV", "Runner"]
+
+# The Ray node a task runs on (its node id), in the task's environment.
+NODE_ENV = "HYPERPIPE_RAY_NODE"
+# An idle runner ends itself after IDLE_EXIT_S.
+IDLE_EXIT_S = 600.0
+# How often a runner checks that the process that started its task is still there.
+OWNER_CHECK_S = 2.0
+
+
+class Runner:
+    """The actor on a node: runs one task at a time as a child process (own process group, dies
+    with the actor), its output going to a file of the actor's own. A thread ends the task when
+    the process that started it is gone, and the runner itself when idle for ``idle_exit_s``."""
+
+    def __init__(
+        self, preload: list[str], env: dict[str, str], idle_exit_s: float = IDLE_EXIT_S
+    ) -> None:
+        from hyperpipe.compute._local import LocalBackend
+
+        os.environ.update(env)
+        self.folder = tempfile.mkdtemp(prefix="hyperpipe-ray-")
+        self.backend: Any = LocalBackend()
+        if preload:
+            try:
+                from hyperpipe.compute._zygote import ZygoteBackend
+
+                self.backend = ZygoteBackend(
+                    sys.executable, preload, os.path.join(self.folder, "server.log")
+                )
+            except Exception as exc:  # plain processes then, as locally
+                print(f"fork server unavailable ({exc}); tasks start as new processes")  # noqa: T201
+        self.handle: TaskHandle | None = None
+        self.log = ""
+        self.count = 0
+        self.owner: str | None = None
+        self.retired = False
+        self.idle_since = time.monotonic()
+        self.idle_exit_s = idle_exit_s
+        self.lock = threading.Lock()
+        self._node = ""
+        threading.Thread(target=self._watchdog, daemon=True).start()
+
+    def node(self) -> str:
+        if not self._node:
+            import ray
+
+            context = ray.get_runtime_context()
+            self._node = f"{context.get_node_id()[:12]} ({ray.util.get_node_ip_address()})"
+        return self._node
+
+    def rendezvous(self) -> tuple[str, int]:
+        """This node's address and a free port on it, for rank 0 to listen on."""
+        import ray
+
+        address = ray.util.get_node_ip_address()
+        with socket.socket() as sock:
+            sock.bind((address, 0))
+            return address, sock.getsockname()[1]
+
+    def start(
+        self, remote: dict[str, Any], owner: str | None = None
+    ) -> tuple[int, float, str] | None:
+        """Start the task (pid, start time, node), or None when busy with another or ending."""
+        import ray
+
+        with self.lock:
+            if self.handle is not None or self.retired:
+                return None
+            self.count += 1
+            self.log = os.path.join(self.folder, f"task-{self.count}.log")
+            node = ray.get_runtime_context().get_node_id()
+            spec = TaskSpec(
+                run_id=remote["run_id"],
+                argv=tuple(remote["argv"]),
+                cwd=remote["cwd"],
+                log_path=self.log,
+                env={**remote["env"], NODE_ENV: node},
+                gpus=tuple(remote["gpus"]),
+            )
+            if "CUDA_VISIBLE_DEVICES" in os.environ and not spec.gpus:
+                # Ray gave this actor its GPUs: the task gets the same ones.
+                visible = os.environ["CUDA_VISIBLE_DEVICES"]
+                spec = replace(spec, env={**spec.env, "CUDA_VISIBLE_DEVICES": visible})
+            self.handle = self.backend.start(spec)
+            self.owner = owner
+            return self.handle.pid, self.handle.started_at, self.node()
+
+    def watch(self, offset: int, timeout: float) -> tuple[int | None, bytes]:
+        """Once the task ends (its exit code and last output), or after ``timeout`` (None and
+        the output so far)."""
+        with self.lock:
+            if self.handle is None:  # ended here because its owner was gone
+                return -signal.SIGKILL, b""
+            code = self.backend.wait(self.handle, timeout)
+            chunk = self._read(offset)
+            if code is not None:
+                self._done()
+            return code, chunk
+
+    def poll(self, offset: int) -> tuple[int | None, bytes]:
+        return self.watch(offset, 0)
+
+    def terminate(self, grace_s: float, offset: int) -> tuple[int, bytes]:
+        with self.lock:
+            if self.handle is None:
+                return -signal.SIGKILL, b""
+            code = self.backend.terminate(self.handle, grace_s=grace_s)
+            chunk = self._read(offset)
+            self._done()
+            return code, chunk
+
+    def retire(self) -> tuple[bool, dict[str, Any]]:
+        """Take no more tasks if idle (the caller then ends this runner); (idle, who I am)."""
+        with self.lock:
+            if self.handle is None:
+                self.retired = True
+            info = {
+                "pid": os.getpid(),
+                "node": self.node(),
+                "task": self.handle.run_id if self.handle is not None else None,
+            }
+            return self.retired, info
+
+    def _watchdog(self) -> None:
+        while True:
+            time.sleep(OWNER_CHECK_S)
+            with self.lock:
+                if self.handle is not None and self.owner and not _job_alive(self.owner):
+                    with contextlib.suppress(Exception):
+                        self.backend.terminate(self.handle, grace_s=5.0)
+                    self._done()
+                idle = self.handle is None and time.monotonic() - self.idle_since
+                # Retired by a caller that may not have heard the answer (and so not ended it).
+                if idle and (idle > self.idle_exit_s or self.retired):
+                    self.retired = True
+                    self._close()
+                    os._exit(0)
+
+    def _read(self, offset: int) -> bytes:
+        try:
+            with open(self.log, "rb") as log:
+                log.seek(offset)
+                return log.read()
+        except FileNotFoundError:
+            return b""
+
+    def _done(self) -> None:
+        self.handle = None
+        self.owner = None
+        self.idle_since = time.monotonic()
+        with contextlib.suppress(OSError):
+            os.unlink(self.log)
+
+    def _close(self) -> None:
+        close = getattr(getattr(self, "backend", None), "close", None)
+        if close is not None:
+            with contextlib.suppress(Exception):
+                close()
+
+    def __del__(self) -> None:
+        self._close()
+
+
+def _job_alive(job_id: str) -> bool:
+    """Whether the Ray job (driver process) ``job_id`` is still there."""
+    try:
+        from ray._private.worker import global_worker
+
+        jobs = global_worker.gcs_client.get_all_job_info(
+            skip_submission_job_info_field=True, skip_is_running_tasks_field=True
+        )
+    except Exception:
+        return True  # cannot tell: keep the task
+    for key, info in jobs.items():
+        if key.hex() == job_id:
+            return not info.is_dead
+    return True
