@@ -41,8 +41,10 @@ if TYPE_CHECKING:
     from collections.abc import Iterator
 
     from fastapi.testclient import TestClient
-    from playwright.sync_api import Browser
+    from playwright.sync_api import Browser, Page
 
+# Where browser tests save their screenshots (listed by .ci/run as CI artifacts).
+SHOTS = Path(__file__).resolve().parents[1] / "output" / "portal"
 XSS = "<script>alert(1)</script>"
 
 TRACKING = """
@@ -417,3 +419,31 @@ def browser() -> Iterator[Browser]:
             yield launched
         finally:
             launched.close()
+
+
+@pytest.fixture(scope="module")
+def base(lab: Lab) -> Iterator[str]:
+    """The lab workspace's portal, served for one test module."""
+    with serving(lab.ws) as served:
+        yield served.url
+
+
+@contextmanager
+def watched_tab(browser: Browser, width: int = 1280, height: int = 900) -> Iterator[Page]:
+    """A new tab of that size; a script error on its pages fails the test."""
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    tab = browser.new_page(viewport={"width": width, "height": height})
+    errors: list[str] = []
+    tab.on("pageerror", lambda exc: errors.append(str(exc)))
+    try:
+        yield tab
+    finally:
+        tab.close()
+    assert errors == []
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    """A 1280 x 900 tab (see ``watched_tab``)."""
+    with watched_tab(browser) as tab:
+        yield tab

@@ -3,38 +3,16 @@ colour scale of the parallel-coordinates chart, read from what the page draws.""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 import pytest
-from tests.portal.conftest import serving
+from tests.portal.conftest import SHOTS
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
-
     from fastapi.testclient import TestClient
-    from playwright.sync_api import Browser, Page
+    from playwright.sync_api import Page
     from tests.portal.conftest import Lab
-
-SHOTS = Path(__file__).resolve().parents[1] / "output" / "portal"
-
-
-@pytest.fixture(scope="module")
-def base(lab: Lab) -> Iterator[str]:
-    with serving(lab.ws) as served:
-        yield served.url
-
-
-@pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    tab = browser.new_page(viewport={"width": 1280, "height": 900})
-    errors: list[str] = []
-    tab.on("pageerror", lambda exc: errors.append(str(exc)))
-    yield tab
-    tab.close()
-    assert errors == []
 
 
 def test_a_metric_chart_switches_to_a_log_scale_and_to_time(

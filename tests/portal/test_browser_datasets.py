@@ -4,12 +4,11 @@ steps: the inputs listed and the arguments that refer to them."""
 from __future__ import annotations
 
 import textwrap
-from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 import pytest
-from tests.portal.conftest import serving
+from tests.portal.conftest import SHOTS, serving
 
 from hyperpipe.core import Dataset, Datastore, Experiment, ScriptRunConfig, Workspace
 from hyperpipe.core.compute import ComputeTarget, LocalCompute
@@ -26,9 +25,8 @@ from hyperpipe.train.hyperdrive import (
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-    from playwright.sync_api import Browser, Page
+    from playwright.sync_api import Page
 
-SHOTS = Path(__file__).resolve().parents[1] / "output" / "portal"
 
 SCRIPT = """
 from hyperpipe.core import Run
@@ -83,14 +81,6 @@ def data_pipeline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Wo
     trial = ws._store.list_runs(parent_id=sweep_run.id)[0]
     ids = {"texts": texts.id, "loose": loose.id, "trial": trial.id, "after": steps["after"]}
     yield ws, ids
-
-
-@pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    tab = browser.new_page(viewport={"width": 1280, "height": 900})
-    yield tab
-    tab.close()
 
 
 def test_a_trial_page_names_its_datasets_and_never_shows_their_ids(

@@ -4,12 +4,11 @@ and no edge label overlaps another label or a node (label boxes measured in the 
 from __future__ import annotations
 
 import textwrap
-from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 import pytest
-from tests.portal.conftest import serving
+from tests.portal.conftest import SHOTS, serving
 
 from hyperpipe.core import Dataset, Datastore, Experiment, Workspace
 from hyperpipe.core.compute import ComputeTarget, LocalCompute
@@ -20,9 +19,8 @@ from hyperpipe.testing.faults import stop_unfinished_runs
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-    from playwright.sync_api import Browser, Page
+    from playwright.sync_api import Page
 
-SHOTS = Path(__file__).resolve().parents[1] / "output" / "portal"
 
 STEP = """
 import argparse, os
@@ -85,17 +83,6 @@ def fan_in(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Workspace
     finally:
         stop_unfinished_runs(ws)
     yield ws, run.id
-
-
-@pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    tab = browser.new_page(viewport={"width": 1280, "height": 900})
-    errors: list[str] = []
-    tab.on("pageerror", lambda exc: errors.append(str(exc)))
-    yield tab
-    tab.close()
-    assert errors == []
 
 
 def _overlap(a: dict, b: dict) -> bool:

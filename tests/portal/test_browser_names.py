@@ -6,31 +6,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 from urllib.parse import quote
 
-import pytest
-from tests.portal.conftest import serving
-
 if TYPE_CHECKING:
-    from collections.abc import Iterator
-
     from fastapi.testclient import TestClient
-    from playwright.sync_api import Browser, Page
+    from playwright.sync_api import Page
     from tests.portal.conftest import Lab
-
-
-@pytest.fixture(scope="module")
-def base(lab: Lab) -> Iterator[str]:
-    with serving(lab.ws) as served:
-        yield served.url
-
-
-@pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    tab = browser.new_page(viewport={"width": 1280, "height": 900})
-    errors: list[str] = []
-    tab.on("pageerror", lambda exc: errors.append(str(exc)))
-    yield tab
-    tab.close()
-    assert errors == []
 
 
 def _column(page: Page, table: str, css: str) -> list[str]:

@@ -6,12 +6,11 @@ Screenshots go to tests/output/portal/<page>-<width>.png (kept by CI as artifact
 from __future__ import annotations
 
 import textwrap
-from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 import pytest
-from tests.portal.conftest import serving
+from tests.portal.conftest import SHOTS, serving, watched_tab
 
 from hyperpipe.core import Experiment, ScriptRunConfig, Workspace
 from hyperpipe.core.compute import ComputeTarget, LocalCompute
@@ -31,7 +30,6 @@ if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
     from tests.portal.conftest import Lab
 
-SHOTS = Path(__file__).resolve().parents[1] / "output" / "portal"
 WIDTHS = (1280, 1920)
 
 TRIAL = """
@@ -102,13 +100,8 @@ def sweep_pipeline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[W
 
 @pytest.fixture
 def page(browser: Browser) -> Iterator[Page]:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    tab = browser.new_page(viewport={"width": WIDTHS[0], "height": 900})
-    errors: list[str] = []
-    tab.on("pageerror", lambda exc: errors.append(str(exc)))
-    yield tab
-    tab.close()
-    assert errors == []
+    with watched_tab(browser, WIDTHS[0], 900) as tab:
+        yield tab
 
 
 def _overflow(page: Page) -> int:
@@ -202,12 +195,6 @@ PAGES = {
 }
 # The pages the issue names: their body must never be wider than a 1280 px window.
 NO_OVERFLOW = ("runs", "compare", "hyperdrive", "hyperdrive-policy", "pipeline", "run")
-
-
-@pytest.fixture(scope="module")
-def base(lab: Lab) -> Iterator[str]:
-    with serving(lab.ws) as served:
-        yield served.url
 
 
 @pytest.mark.parametrize("width", WIDTHS)

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
-from tests.portal.conftest import serving
+from tests.portal.conftest import SHOTS, watched_tab
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -15,25 +14,10 @@ if TYPE_CHECKING:
     from tests.portal.conftest import Lab
 
 
-SHOTS = Path(__file__).resolve().parents[1] / "output" / "portal"
-
-
-@pytest.fixture(scope="module")
-def base(lab: Lab) -> Iterator[str]:
-    with serving(lab.ws) as served:
-        yield served.url
-
-
 @pytest.fixture
 def page(browser: Browser) -> Iterator[Page]:
-    """A fresh tab; a script error on it fails the test."""
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    tab = browser.new_page(viewport={"width": 1400, "height": 1000})
-    errors: list[str] = []
-    tab.on("pageerror", lambda exc: errors.append(str(exc)))
-    yield tab
-    tab.close()
-    assert errors == []
+    with watched_tab(browser, 1400, 1000) as tab:
+        yield tab
 
 
 def test_early_terminated_trials_show_as_short_dashed_curves(
