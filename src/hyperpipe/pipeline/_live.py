@@ -76,7 +76,11 @@ class StepView:
         a sweep (None for other steps, and for a step that reused an earlier one's results)."""
         now = time.monotonic()
         cached = self._progress.get(step.id)
-        if cached is not None and now - cached[0] < PROGRESS_EVERY_S:
+        # A step that has just ended is read once more, so its last counts are shown.
+        if cached is not None and (
+            cached[0] == float("inf")
+            or (not step.status.is_terminal() and now - cached[0] < PROGRESS_EVERY_S)
+        ):
             return cached[1]
         from hyperpipe.train.hyperdrive._run import HyperDriveRun
 
