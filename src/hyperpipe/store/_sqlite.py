@@ -452,6 +452,21 @@ class SqliteStore(RunConveniences):
         with self._connections.use() as conn:
             return [run_from_row(row) for row in conn.execute(sql, params)]
 
+    def run_positions(self, run_keys: Iterable[int]) -> dict[int, int]:
+        """Each run's place among its siblings; see ``SqlStore.run_positions``."""
+        keys = list(dict.fromkeys(run_keys))
+        if not keys:
+            return {}
+        marks = ", ".join("?" * len(keys))
+        sql = (
+            'SELECT "key", position FROM (SELECT runs."key", row_number() OVER '
+            "(PARTITION BY runs.experiment_key, runs.parent_key ORDER BY runs.number) AS position "
+            f'FROM runs WHERE runs.experiment_key IN (SELECT experiment_key FROM runs WHERE "key" '
+            f'IN ({marks}))) WHERE "key" IN ({marks})'
+        )
+        with self._connections.use() as conn:
+            return {int(row.key): int(row.position) for row in conn.execute(sql, keys + keys)}
+
     def set_status(
         self,
         run_id: str,
