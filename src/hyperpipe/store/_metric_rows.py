@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+import threading
 from collections import defaultdict
 from typing import TYPE_CHECKING, Any
 
@@ -17,7 +18,14 @@ if TYPE_CHECKING:
 
     from hyperpipe.store._base import NewPoint
 
-__all__ = ["ROLLUP_POINTS", "check_active", "point_row", "rollup_rows", "series_from_rows"]
+__all__ = [
+    "ROLLUP_POINTS",
+    "SeriesIds",
+    "check_active",
+    "point_row",
+    "rollup_rows",
+    "series_from_rows",
+]
 
 # Every ROLLUP_POINTS consecutive points of a series, summarised as they are written: charts of
 # series of millions of points read these rows instead of the points.
@@ -100,6 +108,37 @@ def series_from_rows(rows: Iterable[Any]) -> dict[int, list[MetricSeries]]:
         ]
         for run_key, by_series in grouped.items()
     }
+
+
+class SeriesIds:
+    """The ids of committed metric series by (run key, name), shared by a store's threads, so
+    that logging to a known series costs no lookup."""
+
+    def __init__(self) -> None:
+        self._ids: dict[tuple[int, str], int] = {}
+        self._lock = threading.Lock()
+
+    def split(
+        self, run_key: int, points: Sequence[NewPoint]
+    ) -> tuple[dict[str, int], dict[str, NewPoint]]:
+        """The ids known for the points' series, and the first point of each other series."""
+        known: dict[str, int] = {}
+        missing: dict[str, NewPoint] = {}
+        with self._lock:
+            for p in points:
+                sid = self._ids.get((run_key, p.name))
+                if sid is None:
+                    missing.setdefault(p.name, p)
+                else:
+                    known[p.name] = sid
+        return known, missing
+
+    def remember(self, run_key: int, ids: dict[str, int]) -> None:
+        """Keep ids once their transaction committed: a rolled-back insert's id is given to the
+        next series (SQLite), and points would land in the wrong one."""
+        with self._lock:
+            for name, sid in ids.items():
+                self._ids[(run_key, name)] = sid
 
 
 def check_active(row: Any) -> None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import random
-import threading
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -25,6 +24,7 @@ from hyperpipe.exceptions import (
     UserErrorException,
 )
 from hyperpipe.store._engine import WRITE_OPTION, ensure_schema, make_engine
+from hyperpipe.store._metric_rows import SeriesIds
 from hyperpipe.store._records import ExperimentRecord, RunRecord
 from hyperpipe.store._rows import (
     STARTED,
@@ -64,8 +64,7 @@ class SqlStore(RunConveniences, MetricQueries, CatalogQueries, AutomationQueries
     def __init__(self, url: str) -> None:
         self.url = url
         self._engine = make_engine(url)
-        self._series_ids: dict[tuple[int, str], int] = {}
-        self._series_lock = threading.Lock()
+        self._series_ids = SeriesIds()
         mark = "?" if self._engine.dialect.paramstyle == "qmark" else "%s"
         self._insert_points_sql = (
             "INSERT INTO metric_points (series_id, step, value, payload, ts) "

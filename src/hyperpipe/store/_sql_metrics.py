@@ -135,25 +135,12 @@ class MetricQueries:
             return ids
 
         # A concurrent writer (PostgreSQL) may create the same series or checkpoint row first.
-        ids = self._retry_on_conflict(write)
-        # Cache series ids only once committed: an id from a rolled-back insert is reused by
-        # SQLite for the next series, and points would land in the wrong series.
-        with self._series_lock:
-            for name, sid in ids.items():
-                self._series_ids[(run_key, name)] = sid
+        self._series_ids.remember(run_key, self._retry_on_conflict(write))
 
     def _series_for(
         self, conn: Connection, run_key: int, points: Sequence[NewPoint]
     ) -> dict[str, int]:
-        ids: dict[str, int] = {}
-        missing: dict[str, NewPoint] = {}
-        with self._series_lock:
-            for p in points:
-                sid = self._series_ids.get((run_key, p.name))
-                if sid is None:
-                    missing.setdefault(p.name, p)
-                else:
-                    ids[p.name] = sid
+        ids, missing = self._series_ids.split(run_key, points)
         if missing:
             existing = dict(
                 conn.execute(

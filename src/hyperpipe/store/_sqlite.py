@@ -25,7 +25,13 @@ from typing import TYPE_CHECKING, Any
 
 from hyperpipe.exceptions import InvalidStatusTransition, RunNotFoundError, StoreError
 from hyperpipe.store._base import Store
-from hyperpipe.store._metric_rows import check_active, point_row, rollup_rows, series_from_rows
+from hyperpipe.store._metric_rows import (
+    SeriesIds,
+    check_active,
+    point_row,
+    rollup_rows,
+    series_from_rows,
+)
 from hyperpipe.store._revision import SCHEMA_REVISION
 from hyperpipe.store._rows import (
     BUSY_TIMEOUT_S,
@@ -211,8 +217,7 @@ class SqliteStore(RunConveniences):
         self.url = url
         self._path = path
         self._connections = _Connections(path)
-        self._series_ids: dict[tuple[int, str], int] = {}
-        self._series_lock = threading.Lock()
+        self._series_ids = SeriesIds()
         if not os.path.exists(path) or self._revision() != SCHEMA_REVISION:
             self._full  # noqa: B018 - creates the file, or brings its schema up to date
 
@@ -608,24 +613,12 @@ class SqliteStore(RunConveniences):
                         )
             return ids
 
-        ids = self._retry_on_conflict(write)
-        # Cached once committed: a rolled-back insert's id is given to the next series.
-        with self._series_lock:
-            for name, sid in ids.items():
-                self._series_ids[(run_key, name)] = sid
+        self._series_ids.remember(run_key, self._retry_on_conflict(write))
 
     def _series_for(
         self, conn: sqlite3.Connection, run_key: int, points: Sequence[NewPoint]
     ) -> dict[str, int]:
-        ids: dict[str, int] = {}
-        missing: dict[str, NewPoint] = {}
-        with self._series_lock:
-            for p in points:
-                sid = self._series_ids.get((run_key, p.name))
-                if sid is None:
-                    missing.setdefault(p.name, p)
-                else:
-                    ids[p.name] = sid
+        ids, missing = self._series_ids.split(run_key, points)
         if missing:
             names = list(missing)
             existing = {
