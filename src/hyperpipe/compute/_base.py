@@ -5,13 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
+from hyperpipe._record import Record
+
 __all__ = ["ComputeBackend", "TaskHandle", "TaskSpec", "gpu_environment", "lost_node"]
 
 CUDA_VISIBLE_DEVICES = "CUDA_VISIBLE_DEVICES"
 
 
-@dataclass(frozen=True)
-class TaskSpec:
+class TaskSpec(Record):
     """Everything needed to start one process, and nothing live (it crosses process boundaries).
 
     ``env`` is added to the backend's own environment; ``log_path`` receives stdout and stderr,

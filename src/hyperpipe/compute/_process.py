@@ -12,8 +12,9 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+
+from hyperpipe._record import Record
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -63,8 +64,7 @@ def start_time(pid: int) -> float | None:
     return None if found is None else found[1]
 
 
-@dataclass(frozen=True)
-class ProcessIdentity:
+class ProcessIdentity(Record):
     """A process: its pid and its start time (seconds since the epoch)."""
 
     pid: int

@@ -5,9 +5,10 @@ from __future__ import annotations
 import math
 import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
 
+from hyperpipe._record import Record
 from hyperpipe.exceptions import ComputeTargetException
 
 __all__ = [
@@ -29,8 +30,7 @@ TARGET_TYPES = ("local", RAY_TARGET)
 RAY_KEYS = ("address", "num_cpus", "num_gpus", "memory", "resources", "max_retries")
 
 
-@dataclass(frozen=True)
-class TargetSpec:
+class TargetSpec(Record):
     """What a compute target offers: how many runs at once, which GPUs to hand out, and to how
     many concurrent runs each GPU goes at most.
 

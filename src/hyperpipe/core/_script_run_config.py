@@ -6,10 +6,10 @@ import os
 import sys
 import time
 import uuid
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from hyperpipe._record import Record
 from hyperpipe._surface import SdkV1Surface
 from hyperpipe.core import _lifecycle, _paths
 from hyperpipe.core._background import start_in_background
@@ -145,8 +145,7 @@ def format_argument(value: Any) -> str:
     )
 
 
-@dataclass(frozen=True)
-class Submission:
+class Submission(Record):
     """What a ``ScriptRunConfig`` resolves to in a workspace, checked before any run exists."""
 
     source: Path

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from hyperpipe._record import Record
 from hyperpipe._surface import SdkV1Surface
 from hyperpipe.core._compute_config import (
     RAY_TARGET,
@@ -51,8 +52,7 @@ __all__ = [
 AML_COMPUTE = "AmlCompute"
 
 
-@dataclass(frozen=True)
-class LocalComputeProvisioningConfiguration:
+class LocalComputeProvisioningConfiguration(Record):
     """How to declare a target: runs at once, GPU indices handed one per run, a size label, and
     how many concurrent runs share each GPU (None: as many as ``max_concurrency`` puts there)."""
 
@@ -97,7 +97,6 @@ def _provisioning(
     return config
 
 
-@dataclass(frozen=True)
 class AmlComputeProvisioningConfiguration(LocalComputeProvisioningConfiguration):
     """What ``AmlCompute.provisioning_configuration`` returns: a local target that remembers it
     was declared as a cluster (``max_nodes`` runs at once)."""
@@ -116,7 +115,6 @@ class AmlComputeProvisioningConfiguration(LocalComputeProvisioningConfiguration)
         }
 
 
-@dataclass(frozen=True)
 class RayComputeProvisioningConfiguration(LocalComputeProvisioningConfiguration):
     """What ``RayCompute.provisioning_configuration`` returns: a Ray cluster's address and what
     each run asks of a node."""

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import hashlib
 import posixpath
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from hyperpipe._record import Record
 from hyperpipe.data._datastore import is_temporary
 from hyperpipe.exceptions import UserErrorException
 
@@ -30,8 +30,7 @@ GLOB_CHARS = frozenset("*?[")
 _CHUNK = 1 << 20
 
 
-@dataclass(frozen=True)
-class Source:
+class Source(Record):
     """Where files come from: a path in a named datastore, or a URL (``datastore`` None)."""
 
     datastore: str | None
@@ -46,8 +45,7 @@ class Source:
         return [self.datastore, self.path]
 
 
-@dataclass(frozen=True)
-class FileEntry:
+class FileEntry(Record):
     """One file of a manifest. ``path`` is relative to the datastore root (or a full URL)."""
 
     datastore: str | None

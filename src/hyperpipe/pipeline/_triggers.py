@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from hyperpipe._record import Record
 from hyperpipe.pipeline.core._timezones import IANA_ZONES
 
 if TYPE_CHECKING:
@@ -42,8 +43,7 @@ _RULES = {"Day": "DAILY", "Week": "WEEKLY", "Month": "MONTHLY"}  # dateutil.rrul
 _EPSILON = 1e-6
 
 
-@dataclass(frozen=True)
-class Pending:
+class Pending(Record):
     """What is due at a time: the latest due time (to fire), and the earlier ones missed."""
 
     fire: float | None

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
 
+from hyperpipe._record import Record
 from hyperpipe.store._status import RunStatus
 
 __all__ = [
@@ -26,16 +27,14 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True)
-class ExperimentRecord:
+class ExperimentRecord(Record):
     key: int
     name: str
     created_at: float
     archived: bool = False
 
 
-@dataclass(frozen=True)
-class RunRecord:
+class RunRecord(Record):
     """One run as stored. ``definition`` is what was submitted (script, arguments, target...)."""
 
     key: int
@@ -61,8 +60,7 @@ class RunRecord:
     heartbeat_at: float | None = None
 
 
-@dataclass(frozen=True)
-class MetricPoint:
+class MetricPoint(Record):
     """One logged value: a number in ``value`` or anything JSON in ``payload``."""
 
     value: float | None
@@ -75,8 +73,7 @@ class MetricPoint:
         return self.payload if self.payload is not None else self.value
 
 
-@dataclass(frozen=True)
-class MetricSeries:
+class MetricSeries(Record):
     """Every value logged under one name in one run, in logging order."""
 
     name: str
@@ -85,8 +82,7 @@ class MetricSeries:
     points: tuple[MetricPoint, ...]
 
 
-@dataclass(frozen=True)
-class SeriesSummary:
+class SeriesSummary(Record):
     """A metric series without its points: how many there are and the last value."""
 
     name: str
@@ -96,8 +92,7 @@ class SeriesSummary:
     last: Any
 
 
-@dataclass(frozen=True)
-class MetricBucket:
+class MetricBucket(Record):
     """A stretch of consecutive points of one series: its ends, extremes and size.
 
     ``first`` and ``last`` are ``(step, value)``; ``steps`` counts the points that have a step.
@@ -112,15 +107,13 @@ class MetricBucket:
     high: float | None
 
 
-@dataclass(frozen=True)
-class ArtifactRecord:
+class ArtifactRecord(Record):
     path: str
     size: int
     created_at: float
 
 
-@dataclass(frozen=True)
-class ModelRecord:
+class ModelRecord(Record):
     name: str
     version: int
     datastore: str
@@ -139,8 +132,7 @@ class ModelRecord:
         return f"{self.name}:{self.version}"
 
 
-@dataclass(frozen=True)
-class DatasetRecord:
+class DatasetRecord(Record):
     """A dataset version. ``name``/``version`` are None for anonymous (unregistered) datasets."""
 
     key: int
@@ -157,8 +149,7 @@ class DatasetRecord:
     tags: dict[str, Any] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
-class EnvironmentRecord:
+class EnvironmentRecord(Record):
     """A registered environment version; ``definition`` is the environment as JSON."""
 
     name: str
@@ -167,8 +158,7 @@ class EnvironmentRecord:
     created_at: float
 
 
-@dataclass(frozen=True)
-class DataDriftRecord:
+class DataDriftRecord(Record):
     """A data drift monitor's definition at one version (the newest version is the monitor)."""
 
     name: str
@@ -177,8 +167,7 @@ class DataDriftRecord:
     created_at: float
 
 
-@dataclass(frozen=True)
-class DataDriftRetrainRecord:
+class DataDriftRetrainRecord(Record):
     """A retrain a drift monitor's check claimed (and, once submitted, the run it started)."""
 
     key: int
@@ -190,8 +179,7 @@ class DataDriftRetrainRecord:
     claimed_at: float
 
 
-@dataclass(frozen=True)
-class PublishedPipelineRecord:
+class PublishedPipelineRecord(Record):
     """A published pipeline. ``definition`` (step specs, parameters) never changes; ``status``
     is ``Active`` or ``Disabled``."""
 
@@ -208,8 +196,7 @@ class PublishedPipelineRecord:
     source_run_id: str | None = None
 
 
-@dataclass(frozen=True)
-class PipelineEndpointRecord:
+class PipelineEndpointRecord(Record):
     """A pipeline endpoint: ``versions`` are ``(version, published pipeline id)`` pairs in
     version order."""
 
@@ -227,8 +214,7 @@ class PipelineEndpointRecord:
         return dict(self.versions).get(version)
 
 
-@dataclass(frozen=True)
-class ScheduleRecord:
+class ScheduleRecord(Record):
     """A schedule: what it submits (a published pipeline or an endpoint's default version),
     where, and its trigger (``{"recurrence": {...}}`` or ``{"datastore": {...}}``)."""
 
@@ -250,8 +236,7 @@ class ScheduleRecord:
     continue_on_step_failure: bool | None = None
 
 
-@dataclass(frozen=True)
-class ScheduleFireRecord:
+class ScheduleFireRecord(Record):
     """One fire of a schedule: a due time or a data change, and what came of it.
 
     ``outcome`` is ``Claimed`` (a scheduler is submitting it), ``Submitted`` (``run_id`` says
@@ -271,8 +256,7 @@ class ScheduleFireRecord:
     ended_at: float | None = None
 
 
-@dataclass(frozen=True)
-class SchedulerRecord:
+class SchedulerRecord(Record):
     """A scheduler daemon: which process it is, and when it last looked for due fires."""
 
     id: str

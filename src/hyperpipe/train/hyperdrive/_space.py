@@ -37,9 +37,9 @@ from __future__ import annotations
 import math
 import random
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from hyperpipe._record import Record
 from hyperpipe.exceptions import UserErrorException
 from hyperpipe.train.hyperdrive import parameter_expressions as pe
 
@@ -93,8 +93,7 @@ def argument_flag(key: str) -> str:
     return key if key.startswith("-") else f"--{key}"
 
 
-@dataclass(frozen=True)
-class Parameter:
+class Parameter(Record):
     """One entry of a search space: its key, expression name and arguments."""
 
     key: str
