@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from hyperpipe import __version__ as _hyperpipe_version
-from hyperpipe.core._environment import Environment
-from hyperpipe.core._experiment import Experiment
-from hyperpipe.core._model import Model
-from hyperpipe.core._run import Run, ScriptRun
-from hyperpipe.core._script_run_config import ScriptRunConfig
-from hyperpipe.core._workspace import Workspace
-from hyperpipe.core.compute import ComputeTarget
-from hyperpipe.core.conda_dependencies import CondaDependencies
-from hyperpipe.core.runconfig import RunConfiguration
-from hyperpipe.data._dataset import Dataset
-from hyperpipe.data._datastore import Datastore
+from hyperpipe._lazy import lazy_exports
 from hyperpipe.exceptions import UserErrorException
-from hyperpipe.store import RunStatus
+
+if TYPE_CHECKING:
+    from hyperpipe.core._environment import Environment
+    from hyperpipe.core._experiment import Experiment
+    from hyperpipe.core._model import Model
+    from hyperpipe.core._run import Run, ScriptRun
+    from hyperpipe.core._script_run_config import ScriptRunConfig
+    from hyperpipe.core._workspace import Workspace
+    from hyperpipe.core.compute import ComputeTarget
+    from hyperpipe.core.conda_dependencies import CondaDependencies
+    from hyperpipe.core.runconfig import RunConfiguration
+    from hyperpipe.data._dataset import Dataset
+    from hyperpipe.data._datastore import Datastore
+    from hyperpipe.store import RunStatus
 
 SDK_V1_VERSION = "1.62.0"
 """The SDK v1 release whose surface hyperpipe mirrors (see the API reference)."""
@@ -43,3 +48,22 @@ __all__ = [
     "UserErrorException",
     "Workspace",
 ]
+
+__getattr__, __dir__ = lazy_exports(
+    __name__,
+    {
+        "Environment": "hyperpipe.core._environment",
+        "Experiment": "hyperpipe.core._experiment",
+        "Model": "hyperpipe.core._model",
+        "Run": "hyperpipe.core._run",
+        "ScriptRun": "hyperpipe.core._run",
+        "ScriptRunConfig": "hyperpipe.core._script_run_config",
+        "Workspace": "hyperpipe.core._workspace",
+        "ComputeTarget": "hyperpipe.core.compute",
+        "CondaDependencies": "hyperpipe.core.conda_dependencies",
+        "RunConfiguration": "hyperpipe.core.runconfig",
+        "Dataset": "hyperpipe.data._dataset",
+        "Datastore": "hyperpipe.data._datastore",
+        "RunStatus": "hyperpipe.store",
+    },
+)
