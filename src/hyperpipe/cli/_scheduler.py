@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import uuid
 from datetime import datetime
 from typing import Annotated
 
 import typer
 
+from hyperpipe._ids import uuid4_hex
 from hyperpipe.cli._common import Table, console, errors, esc, when, workspace
 
 app = typer.Typer(
@@ -83,7 +83,7 @@ def _detach(ws, poll_interval: float) -> None:  # type: ignore[no-untyped-def]
 
     from hyperpipe.core import _lifecycle
 
-    scheduler_id = f"scheduler-{uuid.uuid4().hex[:12]}"
+    scheduler_id = f"scheduler-{uuid4_hex()[:12]}"
     log = ws.state_dir / "schedulers" / f"{scheduler_id}.log"
     log.parent.mkdir(parents=True, exist_ok=True)
     with open(log, "ab") as out:

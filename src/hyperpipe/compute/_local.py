@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import os
-import select
 import signal
 import subprocess
 import time
@@ -13,7 +12,7 @@ from functools import partial
 from pathlib import Path
 
 from hyperpipe.compute._base import TaskHandle, TaskSpec, gpu_environment
-from hyperpipe.compute._process import start_time
+from hyperpipe.compute._process import readable, start_time
 
 __all__ = ["LocalBackend", "readable"]
 
@@ -139,18 +138,6 @@ def _reap(process: subprocess.Popen[bytes]) -> int:
 def _start_time(pid: int) -> float:
     started = start_time(pid)
     return time.time() if started is None else started  # gone already: close enough
-
-
-def readable(fds: list[int], timeout: float) -> list[int]:
-    """The file descriptors in ``fds`` ready to read within ``timeout`` seconds.
-
-    ``poll`` rather than ``select``: a process with many files open (a long-lived driver, a test
-    run) gets descriptors above 1024, which ``select`` cannot watch.
-    """
-    poller = select.poll()
-    for fd in fds:
-        poller.register(fd, select.POLLIN | select.POLLHUP | select.POLLERR)
-    return [fd for fd, _event in poller.poll(max(timeout, 0) * 1000)]
 
 
 def _die_with_parent(parent: int | None = None) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import select
 import signal
 from typing import TYPE_CHECKING, Any
 
@@ -21,7 +22,7 @@ if TYPE_CHECKING:
 
     import psutil
 
-__all__ = ["OWNER_ENV", "ProcessIdentity", "kill_group_leftovers", "start_time"]
+__all__ = ["OWNER_ENV", "ProcessIdentity", "kill_group_leftovers", "readable", "start_time"]
 
 # The run a process was started for; inherited by everything it starts.
 OWNER_ENV = "HYPERPIPE_OWNER"
@@ -186,3 +187,15 @@ def _owner_of(process: psutil.Process) -> str | None:
         return process.environ().get(OWNER_ENV)
     except (psutil.NoSuchProcess, psutil.AccessDenied, OSError):
         return None
+
+
+def readable(fds: list[int], timeout: float) -> list[int]:
+    """The file descriptors in ``fds`` ready to read within ``timeout`` seconds.
+
+    ``poll`` rather than ``select``: a process with many files open (a long-lived driver, a test
+    run) gets descriptors above 1024, which ``select`` cannot watch.
+    """
+    poller = select.poll()
+    for fd in fds:
+        poller.register(fd, select.POLLIN | select.POLLHUP | select.POLLERR)
+    return [fd for fd, _event in poller.poll(max(timeout, 0) * 1000)]

@@ -43,7 +43,8 @@ from typing import IO, Any
 import psutil
 
 from hyperpipe.compute._base import TaskHandle, TaskSpec, gpu_environment
-from hyperpipe.compute._local import _die_with_parent, readable
+from hyperpipe.compute._local import _die_with_parent
+from hyperpipe.compute._process import readable
 
 __all__ = ["ZygoteBackend", "serve"]
 

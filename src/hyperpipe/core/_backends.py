@@ -14,7 +14,6 @@ import os
 import sys
 from typing import TYPE_CHECKING, Any
 
-from hyperpipe.compute import LocalBackend
 from hyperpipe.compute._process import OWNER_ENV
 from hyperpipe.core._compute_config import RAY_TARGET
 from hyperpipe.exceptions import ComputeTargetException
@@ -45,6 +44,8 @@ def backend_for(
     fork server's tasks are. ``wait=False``: return before the fork server has imported them
     (the caller calls its ``ready()``).
     """
+    from hyperpipe.compute._local import LocalBackend
+
     env = {OWNER_ENV: owner} if owner else {}
     if target.type == RAY_TARGET:
         return _ray_backend(workspace, target, preload, env)

@@ -21,11 +21,9 @@ import contextlib
 import importlib
 import os
 import signal
-import subprocess
 import sys
 import threading
 import time
-import traceback
 from typing import TYPE_CHECKING, Any
 
 from hyperpipe._disk import write_failure
@@ -101,6 +99,8 @@ def _fork_is_safe() -> bool:
 
 
 def _spawn(workspace: Workspace, run_id: str, module: str, log: Path, go_read: int) -> int:
+    import subprocess
+
     env = {
         **os.environ,
         WORKSPACE_ENV: str(workspace.root),
@@ -162,6 +162,8 @@ def _fork(
         os.environ[GO_FD_ENV] = str(go_read)
         code = entry(argv)
     except BaseException:
+        import traceback
+
         traceback.print_exc()
     finally:
         sys.stdout.flush()
@@ -226,6 +228,8 @@ def drive(root: str, run_id: str, make_driver: Callable[[Workspace, str], Any], 
     except BaseException as exc:
         user = isinstance(exc, UserErrorException)
         if not user:
+            import traceback
+
             traceback.print_exc()
         disk = write_failure(exc, getattr(exc, "filename", None) or root, "a file")
         message = str(exc) if user else disk or f"hyperpipe could not {what}: {exc!r}"

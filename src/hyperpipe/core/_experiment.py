@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import re
-import uuid
 from typing import TYPE_CHECKING, Any
 
+from hyperpipe._ids import uuid4_hex
 from hyperpipe._surface import SdkV1Surface
 from hyperpipe.exceptions import UserErrorException
 from hyperpipe.store import RunStatus
@@ -93,7 +93,7 @@ class Experiment(SdkV1Surface):
 
         record = self._workspace._store.create_run(
             experiment_name=self._name,
-            run_id=f"{self._name}_{int(__import__('time').time())}_{uuid.uuid4().hex[:8]}",
+            run_id=f"{self._name}_{int(__import__('time').time())}_{uuid4_hex()[:8]}",
             run_type="run",
             status=RunStatus.RUNNING,
             display_name=display_name,

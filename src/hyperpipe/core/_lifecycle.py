@@ -20,7 +20,6 @@ from typing import TYPE_CHECKING, Any
 from hyperpipe.compute._process import ProcessIdentity, kill_group_leftovers, start_time
 from hyperpipe.core import _paths
 from hyperpipe.core._metrics import replay_journals
-from hyperpipe.data._materialize import remove_tree
 from hyperpipe.exceptions import StoreUnwritableError
 from hyperpipe.store import RunStatus
 
@@ -161,6 +160,8 @@ def clear_run_folder(store: Store, record: RunRecord, workspace_root: Path) -> N
     """Remove a run's local folder, storing first the metric values its journals hold (a
     process that died, or a driver that could not finish the run, left them there)."""
     replay_journals(store, record.key, _paths.journal_dir(workspace_root, record.id))
+    from hyperpipe.data._materialize import remove_tree
+
     remove_tree(_paths.run_dir(workspace_root, record.id))
 
 

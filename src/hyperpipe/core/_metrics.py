@@ -17,12 +17,12 @@ import os
 import sys
 import threading
 import time
-import uuid
 import weakref
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hyperpipe._disk import write_failure
+from hyperpipe._ids import uuid4_hex
 from hyperpipe.exceptions import RunEndedError, UserErrorException
 from hyperpipe.store import NewPoint
 
@@ -76,7 +76,7 @@ class MetricWriter:
         # A run's own process: once the run has ended (crashed, cancelled), nothing more lands.
         self._require_active = require_active
         self._ended = False
-        self.writer_id = uuid.uuid4().hex
+        self.writer_id = uuid4_hex()
         self._buffer: list[NewPoint] = []
         self._seq = 0
         self._flushed_seq = 0

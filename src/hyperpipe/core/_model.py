@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import os
 import re
-import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from hyperpipe._ids import uuid4_hex
 from hyperpipe._surface import SdkV1Surface
 from hyperpipe.exceptions import ModelNotFoundException, UserErrorException, WebserviceException
 
@@ -122,7 +122,7 @@ class Model(SdkV1Surface):
         datastore = workspace.get_default_datastore()
         # Files go to a fresh folder first and the version is allocated last, so a crash never
         # leaves a registered version pointing at missing files.
-        folder = f"models/{model_name}/{uuid.uuid4().hex[:12]}"
+        folder = f"models/{model_name}/{uuid4_hex()[:12]}"
         source = source.resolve()
         files = (
             [source] if source.is_file() else sorted(p for p in source.rglob("*") if p.is_file())

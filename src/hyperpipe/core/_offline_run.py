@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import os
-import uuid
 from typing import Any
 
+from hyperpipe._ids import uuid4_hex, uuid4_str
 from hyperpipe.exceptions import UserErrorException
 
 __all__ = ["OfflineRun"]
@@ -15,7 +15,7 @@ class OfflineRun:
     """SDK v1's ``_OfflineRun``: logging prints; workspace-bound members do not exist."""
 
     def __init__(self, run_id: str | None = None) -> None:
-        self.id = run_id or f"OfflineRun_{uuid.uuid4()}"
+        self.id = run_id or f"OfflineRun_{uuid4_str()}"
         self.number = 0
         self.tags: dict[str, Any] = {}
         self.properties: dict[str, Any] = {}
@@ -84,7 +84,7 @@ class OfflineRun:
     def child_run(
         self, name: str | None = None, run_id: str | None = None, outputs: Any = None
     ) -> OfflineRun:
-        return OfflineRun(f"{self.id}.{name or run_id or uuid.uuid4().hex[:8]}")
+        return OfflineRun(f"{self.id}.{name or run_id or uuid4_hex()[:8]}")
 
     def flush(self, timeout_seconds: int = 300) -> None:
         """Nothing is buffered offline."""

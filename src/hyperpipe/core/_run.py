@@ -7,11 +7,11 @@ import importlib
 import io
 import json
 import os
-import uuid
 import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from hyperpipe._ids import uuid4_hex
 from hyperpipe._surface import SdkV1Surface
 from hyperpipe.core import _lifecycle, _paths
 from hyperpipe.core._log_follower import LogFollower
@@ -637,7 +637,7 @@ class Run(SdkV1Surface):
         """Start a child run (Running); end it with ``complete()``, or use it in a ``with``."""
         record = self._store.create_run(
             experiment_name=self._experiment.name,
-            run_id=run_id or f"{self.id}_{uuid.uuid4().hex[:8]}",
+            run_id=run_id or f"{self.id}_{uuid4_hex()[:8]}",
             run_type="run",
             status=RunStatus.RUNNING,
             parent_id=self.id,

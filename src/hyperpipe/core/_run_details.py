@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from hyperpipe.core import _lifecycle, _paths
@@ -72,6 +71,8 @@ def run_details(record: RunRecord) -> dict[str, Any]:
 
 
 def _iso(ts: float | None) -> str | None:
+    from datetime import UTC, datetime
+
     return (
         None if ts is None else datetime.fromtimestamp(ts, UTC).isoformat().replace("+00:00", "Z")
     )

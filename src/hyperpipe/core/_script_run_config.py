@@ -5,10 +5,10 @@ from __future__ import annotations
 import os
 import sys
 import time
-import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from hyperpipe._ids import uuid4_hex
 from hyperpipe._record import Record
 from hyperpipe._surface import SdkV1Surface
 from hyperpipe.core import _lifecycle, _paths
@@ -235,7 +235,7 @@ def submit_script(experiment: Experiment, config: ScriptRunConfig, **kwargs: Any
     arguments, inputs = checked.arguments, checked.inputs
     environment_variables, interpreter = checked.environment_variables, checked.interpreter
 
-    run_id = f"{experiment.name}_{int(time.time())}_{uuid.uuid4().hex[:8]}"
+    run_id = f"{experiment.name}_{int(time.time())}_{uuid4_hex()[:8]}"
     datastore = workspace.get_default_datastore()
     log_path = datastore._local_path(_paths.artifact_prefix(run_id) + _paths.DRIVER_LOG)
     if log_path is None:

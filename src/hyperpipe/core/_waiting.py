@@ -15,8 +15,7 @@ import os
 import time
 from typing import TYPE_CHECKING
 
-from hyperpipe.compute._local import readable
-from hyperpipe.compute._process import ProcessIdentity
+from hyperpipe.compute._process import ProcessIdentity, readable
 from hyperpipe.core._lifecycle import HOST
 
 if TYPE_CHECKING:

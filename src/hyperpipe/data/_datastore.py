@@ -22,8 +22,6 @@ import json
 import os
 import re
 import shutil
-import tempfile
-import uuid
 import warnings
 from contextlib import suppress
 from functools import cached_property
@@ -31,6 +29,7 @@ from importlib.util import find_spec
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
+from hyperpipe._ids import uuid4_hex
 from hyperpipe._surface import SdkV1Surface
 from hyperpipe.data._data_reference import (
     CHUNK,
@@ -411,6 +410,8 @@ class Datastore(SdkV1Surface):
         """Store what ``stream`` yields at ``path`` atomically; returns the size written."""
         target = self._full(path)
         if self._protocol in _ATOMIC_PUT:
+            import tempfile
+
             with tempfile.TemporaryDirectory(prefix="hyperpipe-") as scratch:
                 spool = os.path.join(scratch, "stream")
                 with open(spool, "wb") as out:
@@ -427,7 +428,7 @@ class Datastore(SdkV1Surface):
 
     def _write_via_temp(self, target: str, write: Callable[[str], None]) -> None:
         self._fs.makedirs(target.rsplit("/", 1)[0], exist_ok=True)
-        temp = f"{target}.hp-tmp-{uuid.uuid4().hex[:12]}"
+        temp = f"{target}.hp-tmp-{uuid4_hex()[:12]}"
         try:
             write(temp)
             if self._local:
@@ -443,7 +444,7 @@ class Datastore(SdkV1Surface):
         """Copy ``path`` to a local file, atomically (a temporary sibling, then a rename)."""
         target = Path(local_path)
         target.parent.mkdir(parents=True, exist_ok=True)
-        temp = target.with_name(f"{target.name}.hp-tmp-{uuid.uuid4().hex[:12]}")
+        temp = target.with_name(f"{target.name}.hp-tmp-{uuid4_hex()[:12]}")
         try:
             self._fs.get_file(self._full(path), os.fspath(temp))
             os.replace(temp, target)
@@ -473,7 +474,7 @@ class Datastore(SdkV1Surface):
 
     def _temp_name(self, path: str) -> str:
         """A sibling of ``path`` that ``_walk`` and readers never list: for staged copies."""
-        return f"{normalize_path(path)}.hp-tmp-{uuid.uuid4().hex[:12]}"
+        return f"{normalize_path(path)}.hp-tmp-{uuid4_hex()[:12]}"
 
     def _remove_temps(self, path: str) -> int:
         """Delete staged copies of ``path`` left by a process killed mid-copy; how many."""

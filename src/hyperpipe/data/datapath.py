@@ -16,9 +16,9 @@ new path by datastore name (``DataPath._from_json``).
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
+from hyperpipe._ids import uuid4_hex
 from hyperpipe._surface import SdkV1Surface
 from hyperpipe.data._data_reference import DataReference, normalize_path
 from hyperpipe.exceptions import UserErrorException
@@ -48,7 +48,7 @@ class DataPath(SdkV1Surface):
         normalize_path(path_on_datastore)  # refuses '..' and non-strings
         self._datastore = datastore
         self._path_on_datastore = path_on_datastore
-        self._name = name or f"{datastore.name}_{uuid.uuid4().hex[:8]}"
+        self._name = name or f"{datastore.name}_{uuid4_hex()[:8]}"
 
     @property
     def datastore(self) -> Any:

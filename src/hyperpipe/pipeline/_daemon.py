@@ -24,13 +24,13 @@ import signal
 import threading
 import time
 import traceback
-import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import psutil
 
+from hyperpipe._ids import uuid4_hex
 from hyperpipe.core import _lifecycle
 from hyperpipe.core._experiment import Experiment
 from hyperpipe.data._manifest import Source, build_manifest
@@ -100,7 +100,7 @@ class SchedulerDaemon:
         self.store = workspace._store
         self.clock = clock or time.time
         self.poll_interval = poll_interval
-        self.id = scheduler_id or f"scheduler-{uuid.uuid4().hex[:12]}"
+        self.id = scheduler_id or f"scheduler-{uuid4_hex()[:12]}"
         self.stop = stop or threading.Event()
         self.log = log or (lambda line: None)
         self._polled: dict[str, float] = {}  # datastore schedule id -> when it was last polled

@@ -14,12 +14,12 @@ import os
 import shutil
 import sys
 import time
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hyperpipe._disk import write_failure
+from hyperpipe._ids import uuid4_str
 from hyperpipe.compute import Slot, SlotPool, TaskSpec, lost_node
 from hyperpipe.core import _lifecycle, _paths
 from hyperpipe.core._backends import backend_for
@@ -385,7 +385,7 @@ class Scheduler:
         properties: dict[str, Any] | None = None,
         **extra: Any,
     ) -> RunRecord:
-        run_id = str(uuid.uuid4())
+        run_id = uuid4_str()
         datastore = self.ws.get_default_datastore()
         log_path = datastore._local_path(_paths.artifact_prefix(run_id) + _paths.DRIVER_LOG)
         if log_path is None:

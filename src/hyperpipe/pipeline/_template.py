@@ -20,9 +20,9 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
-import uuid
 from typing import TYPE_CHECKING, Any
 
+from hyperpipe._ids import uuid4_str
 from hyperpipe.core import _lifecycle
 from hyperpipe.data._consumption import DatasetConsumptionConfig
 from hyperpipe.data._dataset import AbstractDataset, DatasetFactory
@@ -177,7 +177,7 @@ def submit(
     description = template.get("description")
     record = workspace._store.create_run(
         experiment_name=experiment.name,
-        run_id=str(uuid.uuid4()),
+        run_id=uuid4_str(),
         run_type=PIPELINE_RUN_TYPE,
         target="pipeline",
         display_name=description,

@@ -8,11 +8,11 @@ Mixed into ``SqlStore``, whose connection helpers (``_read``, ``_write``,
 from __future__ import annotations
 
 import time
-import uuid
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete, func, insert, select, update
 
+from hyperpipe._ids import uuid4_hex
 from hyperpipe.exceptions import ModelNotFoundException, UserErrorException
 from hyperpipe.store._records import (
     ArtifactRecord,
@@ -388,7 +388,7 @@ class CatalogQueries:
                 key = conn.execute(
                     insert(datasets)
                     .values(
-                        id=uuid.uuid4().hex,
+                        id=uuid4_hex(),
                         name=name,
                         version=version,
                         kind=kind,

@@ -4,9 +4,9 @@ registered as a dataset when the step succeeds, and consumable by later steps.""
 from __future__ import annotations
 
 import copy
-import uuid
 from typing import TYPE_CHECKING, Any
 
+from hyperpipe._ids import uuid4_hex
 from hyperpipe.exceptions import UserErrorException
 from hyperpipe.pipeline.core._pipeline_data import PipelineData, PipelineDataInput
 
@@ -41,7 +41,7 @@ class OutputFileDatasetConfig(PipelineData):
             raise UserErrorException(
                 f"destination must be (datastore, 'path/in/datastore'), got {destination!r}"
             )
-        super().__init__(name or f"output_{uuid.uuid4().hex[:8]}", datastore=datastore)
+        super().__init__(name or f"output_{uuid4_hex()[:8]}", datastore=datastore)
         self.destination_path = path.strip("/")
         self.source = source
         self.registration: dict[str, Any] | None = None

@@ -9,10 +9,10 @@ defaults. Submitting it binds parameter values into those specs and starts the r
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from hyperpipe._ids import uuid4_str
 from hyperpipe._surface import SdkV1Surface
 from hyperpipe.core._portal_access import portal_url
 from hyperpipe.exceptions import UserErrorException
@@ -239,7 +239,7 @@ class PublishedPipeline(SdkV1Surface):
         if name is not None and (not isinstance(name, str) or not name.strip()):
             raise UserErrorException(f"a published pipeline needs a name (a string), got {name!r}")
         record = workspace._store.publish_pipeline(
-            pipeline_id=str(uuid.uuid4()),
+            pipeline_id=uuid4_str(),
             name=name or template.get("description") or "pipeline",
             description=description,
             version=None if version is None else str(version),
@@ -340,7 +340,7 @@ class PipelineEndpoint(SdkV1Surface):
             raise UserErrorException(f"a pipeline endpoint needs a name (a string), got {name!r}")
         published = _published_from(pipeline, name)
         record = workspace._store.create_pipeline_endpoint(
-            endpoint_id=str(uuid.uuid4()),
+            endpoint_id=uuid4_str(),
             name=name,
             pipeline_id=published.id,
             description=description,
@@ -454,7 +454,7 @@ class PipelineEndpoint(SdkV1Surface):
     def archive(self) -> None:
         """Disable the endpoint and free its name (it is renamed to a random one)."""
         self._record = self._store.update_pipeline_endpoint(
-            self.id, name=str(uuid.uuid4()), status="Disabled"
+            self.id, name=uuid4_str(), status="Disabled"
         )
 
     def reactivate(self, name: str) -> PipelineEndpoint:

@@ -13,10 +13,10 @@ from __future__ import annotations
 import math
 import re
 import time
-import uuid
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from hyperpipe._ids import uuid4_str
 from hyperpipe._surface import SdkV1Surface
 from hyperpipe.core._experiment import Experiment
 from hyperpipe.data._manifest import Source, build_manifest
@@ -356,7 +356,7 @@ class Schedule(SdkV1Surface):
             now,
         )
         record = workspace._store.create_schedule(
-            schedule_id=str(uuid.uuid4()),
+            schedule_id=uuid4_str(),
             name=name,
             experiment_name=experiment_name,
             trigger=trigger,

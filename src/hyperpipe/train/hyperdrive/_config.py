@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import uuid
 import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from hyperpipe._ids import uuid4_str
 from hyperpipe._surface import SdkV1Surface
 from hyperpipe.core import _lifecycle
 from hyperpipe.core._environment import environment_record
@@ -202,7 +202,7 @@ class HyperDriveConfig(SdkV1Surface):
         definition = self._to_json(workspace)
         record = workspace._store.create_run(
             experiment_name=experiment.name,
-            run_id=self.custom_run_id or f"HD_{uuid.uuid4()}",
+            run_id=self.custom_run_id or f"HD_{uuid4_str()}",
             run_type=HYPERDRIVE_RUN_TYPE,
             target=definition["target"],
             definition={

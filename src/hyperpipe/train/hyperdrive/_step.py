@@ -19,10 +19,10 @@ import os
 import shutil
 import signal
 import sys
-import uuid
 from pathlib import Path
 from typing import Any
 
+from hyperpipe._ids import uuid4_str
 from hyperpipe.core import _lifecycle
 from hyperpipe.core._run import Run
 from hyperpipe.data._data_reference import DATA_REFERENCE_ENV_PREFIX as DATA_REFERENCE_PREFIX
@@ -158,7 +158,7 @@ def main(arguments: list[str]) -> int:
     ]
     record = store.create_run(
         experiment_name=step.experiment.name,
-        run_id=f"HD_{uuid.uuid4()}",
+        run_id=f"HD_{uuid4_str()}",
         run_type=HYPERDRIVE_RUN_TYPE,
         parent_id=step.id,
         target=sweep["target"],
