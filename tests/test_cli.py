@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -51,6 +52,38 @@ def project(tmp_path: Path) -> Path:
         )
     )
     return tmp_path / "proj"
+
+
+@pytest.mark.parametrize("columns", ["80", "200"])
+def test_root_help_printed_without_typer_is_what_typer_prints(tmp_path, columns):
+    env = {**os.environ, "COLUMNS": columns}
+    through_typer = (
+        "import sys; sys.argv = ['hyperpipe', '--help']\n"
+        "from hyperpipe.cli._main import main\n"
+        "main()\n"
+    )
+    printed = [
+        subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, check=True)
+        for cmd in (
+            [sys.executable, "-m", "hyperpipe", "--help"],
+            [sys.executable, "-c", through_typer],
+        )
+    ]
+    assert printed[0].stdout == printed[1].stdout, "update hyperpipe/cli/_root_help.py"
+
+
+def test_root_help_on_a_narrow_terminal_is_wrapped_by_typer(tmp_path):
+    env = {**os.environ, "COLUMNS": "60"}
+    result = subprocess.run(
+        [sys.executable, "-m", "hyperpipe", "--help"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert max(len(line) for line in result.stdout.splitlines()) <= 60
+    assert "Commands" in result.stdout
 
 
 def _commands(group: Any, prefix: tuple[str, ...] = ()):

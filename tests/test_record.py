@@ -8,13 +8,13 @@ import pickle
 
 import pytest
 
-from hyperpipe._record import Record
+from hyperpipe._record import Record, field
 
 
 class Point(Record):
     x: int
     y: int = 0
-    tags: dict[str, str] = dataclasses.field(default_factory=dict)
+    tags: dict[str, str] = field(default_factory=dict)
 
 
 class Labelled(Point):
@@ -83,11 +83,41 @@ def test_a_class_without_a_docstring_is_documented_by_its_fields() -> None:
     assert Point.__doc__ == "Point(x, y, tags)"
 
 
-def test_field_options_other_than_a_default_are_refused_when_the_class_is_defined() -> None:
-    with pytest.raises(TypeError, match="takes only a default"):
+def test_dataclasses_field_is_refused_when_the_class_is_defined() -> None:
+    with pytest.raises(TypeError, match="not dataclasses.field"):
 
         class Hidden(Record):
             secret: str = dataclasses.field(default="", repr=False)
+
+
+class Counter(Record, frozen=False):
+    name: str
+    count: int = 0
+
+
+def test_a_mutable_record_takes_assignments_and_is_unhashable_like_a_mutable_dataclass() -> None:
+    counter = Counter("a")
+    counter.count += 1
+    assert counter == Counter("a", 1)
+    with pytest.raises(TypeError, match="unhashable"):
+        hash(counter)
+
+
+def test_a_record_is_no_heavier_to_import_than_its_module() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from hyperpipe._record import Record, field\n"
+        "class P(Record):\n"
+        "    x: int\n"
+        "    tags: dict = field(default_factory=dict)\n"
+        "assert P(1) == P(1) and P(1).tags is not P(1).tags\n"
+        "print(sorted(m for m in ('dataclasses', 'inspect') if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
 
 
 def test_a_field_without_default_after_one_with_is_refused() -> None:

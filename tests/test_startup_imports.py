@@ -138,7 +138,8 @@ def test_a_first_sweep_submit_loads_only_what_it_uses(workspace):
 def _cli_loaded(args: list[str], cwd: Path) -> set[str]:
     return _loaded_after(
         f"""
-        import sys
+        import os, sys
+        os.environ["COLUMNS"] = "120"  # a wide terminal, whatever runs the tests
         sys.argv = ["hyperpipe", *{args!r}]
         from hyperpipe.cli import main
         try:
@@ -150,11 +151,11 @@ def _cli_loaded(args: list[str], cwd: Path) -> set[str]:
     )
 
 
-def test_cli_help_loads_neither_the_engine_nor_rich(tmp_path):
+def test_cli_help_loads_neither_the_engine_nor_the_command_line_library(tmp_path):
     loaded = _cli_loaded(["--help"], tmp_path)
     _assert_none_of(
         loaded,
-        ("rich", "markdown_it", "pygments", "hyperpipe.core", "sqlalchemy", "psutil"),
+        ("typer", "click", "rich", "hyperpipe.core", "sqlalchemy", "psutil"),
         "hyperpipe --help",
     )
 

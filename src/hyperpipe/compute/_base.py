@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
-from hyperpipe._record import Record
+from hyperpipe._record import Record, field
 
 __all__ = ["ComputeBackend", "TaskHandle", "TaskSpec", "gpu_environment", "lost_node"]
 
@@ -31,8 +30,7 @@ class TaskSpec(Record):
     die_with_parent: bool = True
 
 
-@dataclass
-class TaskHandle:
+class TaskHandle(Record, frozen=False):
     """A started task: its process's identity and what the backend needs to poll or stop it."""
 
     run_id: str

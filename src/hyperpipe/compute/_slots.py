@@ -10,9 +10,10 @@ from __future__ import annotations
 import fcntl
 import os
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from hyperpipe._record import Record
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -20,8 +21,7 @@ if TYPE_CHECKING:
 __all__ = ["Slot", "SlotPool"]
 
 
-@dataclass
-class Slot:
+class Slot(Record, frozen=False):
     index: int
     gpus: tuple[int, ...]
     _fd: int

@@ -5,10 +5,9 @@ from __future__ import annotations
 import math
 import os
 import re
-from dataclasses import field
 from typing import Any
 
-from hyperpipe._record import Record
+from hyperpipe._record import Record, field
 from hyperpipe.exceptions import ComputeTargetException
 
 __all__ = [

@@ -10,7 +10,6 @@ same way. A signal only ever goes to a process whose pid and start time match th
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import signal
 import time
@@ -148,6 +147,8 @@ def reconcile(
     except StoreUnwritableError:
         # A full or read-only store must not hide how the run ended: say it now, and record
         # it on a read once the store takes writes again (the judgement is the same then).
+        import dataclasses
+
         return dataclasses.replace(fresh, status=ended, error=error)
     if final.status.is_terminal():
         for child in store.list_runs(parent_id=final.id, newest_first=False):

@@ -18,10 +18,10 @@ import contextlib
 import fcntl
 import json
 import os
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from hyperpipe._record import Record, field
 from hyperpipe.exceptions import ConfigError
 
 if TYPE_CHECKING:
@@ -37,8 +37,7 @@ LOCAL_SCOPE = (
 )
 
 
-@dataclass
-class WorkspaceConfig:
+class WorkspaceConfig(Record, frozen=False):
     """A parsed config file; ``settings`` is the ``hyperpipe`` section."""
 
     path: Path
@@ -46,15 +45,15 @@ class WorkspaceConfig:
     subscription_id: str
     resource_group: str
     settings: dict[str, Any] = field(default_factory=dict)
-    # The resolved root and what it was resolved from: drivers ask for it for every run.
-    _resolved: tuple[Any, Path] | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def root(self) -> Path:
+        # Kept with what it was resolved from (not a field): drivers ask for it for every run.
         key = (self.path, self.settings.get("root"))
-        if self._resolved is None or self._resolved[0] != key:
-            self._resolved = (key, self._resolve_root())
-        return self._resolved[1]
+        resolved = self.__dict__.get("_resolved")
+        if resolved is None or resolved[0] != key:
+            resolved = self.__dict__["_resolved"] = (key, self._resolve_root())
+        return resolved[1]
 
     def _resolve_root(self) -> Path:
         root = self.settings.get("root")

@@ -17,11 +17,11 @@ run asks of a node, ``max_retries`` how often a run whose node died starts again
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from hyperpipe._record import Record
+from hyperpipe._record import Record, field
 from hyperpipe._surface import SdkV1Surface
 from hyperpipe.core._compute_config import (
     RAY_TARGET,

@@ -6,9 +6,9 @@ Edges come from data (a step consuming a ``PipelineData`` waits for its producer
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from hyperpipe._record import Record, field
 from hyperpipe.exceptions import UserErrorException
 from hyperpipe.pipeline.core._pipeline_data import PipelineDataInput
 
@@ -21,8 +21,7 @@ if TYPE_CHECKING:
 __all__ = ["Graph", "build_graph"]
 
 
-@dataclass
-class Graph:
+class Graph(Record, frozen=False):
     """Steps by name (in a valid execution order) and what each waits for."""
 
     steps: dict[str, PipelineStep]

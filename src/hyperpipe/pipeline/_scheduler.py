@@ -14,12 +14,13 @@ import os
 import shutil
 import sys
 import time
-from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hyperpipe._disk import write_failure
 from hyperpipe._ids import uuid4_str
+from hyperpipe._record import Record
 from hyperpipe.compute import Slot, SlotPool, TaskSpec, lost_node
 from hyperpipe.core import _lifecycle, _paths
 from hyperpipe.core._backends import backend_for
@@ -38,6 +39,7 @@ from hyperpipe.store import RunStatus
 if TYPE_CHECKING:
     from hyperpipe.compute import ComputeBackend, TaskHandle
     from hyperpipe.core._workspace import Workspace
+    from hyperpipe.data._datastore import Datastore
     from hyperpipe.store import RunRecord
 
 __all__ = ["STEP_RUN_TYPE", "Scheduler"]
@@ -48,8 +50,7 @@ CANCEL_CHECK_S = 0.2
 SLOT_RETRY_S = 0.05
 
 
-@dataclass
-class _Active:
+class _Active(Record, frozen=False):
     """A step whose process is running."""
 
     record: RunRecord
@@ -375,6 +376,12 @@ class Scheduler:
             )
         return self.pools[target]
 
+    @cached_property
+    def _default_datastore(self) -> Datastore:
+        """Where this pipeline run's step logs go: the workspace's default datastore, resolved
+        once per run rather than once per step."""
+        return self.ws.get_default_datastore()
+
     def _new_step_run(
         self,
         name: str,
@@ -386,7 +393,7 @@ class Scheduler:
         **extra: Any,
     ) -> RunRecord:
         run_id = uuid4_str()
-        datastore = self.ws.get_default_datastore()
+        datastore = self._default_datastore
         log_path = datastore._local_path(_paths.artifact_prefix(run_id) + _paths.DRIVER_LOG)
         if log_path is None:
             log_path = _paths.run_dir(self.ws.root, run_id) / _paths.DRIVER_LOG

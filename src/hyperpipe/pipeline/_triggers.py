@@ -12,11 +12,10 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from dataclasses import field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from hyperpipe._record import Record
+from hyperpipe._record import Record, field
 from hyperpipe.pipeline.core._timezones import IANA_ZONES
 
 if TYPE_CHECKING:

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import field
 from typing import Any
 
-from hyperpipe._record import Record
+from hyperpipe._record import Record, field
 from hyperpipe.store._status import RunStatus
 
 __all__ = [

@@ -32,6 +32,7 @@ from hyperpipe.store._metric_rows import (
     rollup_rows,
     series_from_rows,
 )
+from hyperpipe.store._records import RunRecord
 from hyperpipe.store._revision import SCHEMA_REVISION
 from hyperpipe.store._rows import (
     BUSY_TIMEOUT_S,
@@ -49,7 +50,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator, Sequence
 
     from hyperpipe.store._base import NewPoint
-    from hyperpipe.store._records import ExperimentRecord, MetricSeries, RunRecord
+    from hyperpipe.store._records import ExperimentRecord, MetricSeries
     from hyperpipe.store._sql import SqlStore
 
 __all__ = ["SqliteStore", "configure", "sqlite_file"]
@@ -354,53 +355,83 @@ class SqliteStore(RunConveniences):
         pid: int | None = None,
         pid_started_at: float | None = None,
     ) -> RunRecord:
-        """Insert a run, numbering it within its experiment (1, 2, ...)."""
-        experiment = self.get_or_create_experiment(experiment_name)
+        """Insert a run, numbering it within its experiment (1, 2, ...).
+
+        One write transaction of two statements (three for a run of a new experiment): the
+        experiment's counter, then the run, whose parent key comes from a subquery. The record
+        is built from what was written (JSON columns as they read back), not read again.
+        """
         status = RunStatus(status)
         now = time.time()
+        columns = {
+            "definition": _json(definition or {}),
+            "tags": _json(tags or {}),
+            "properties": _json(properties or {}),
+        }
         with self._write() as conn:
-            number = (
-                conn.execute(
-                    'UPDATE experiments SET run_counter = run_counter + 1 WHERE "key" = ? '
-                    "RETURNING run_counter",
-                    (experiment.key,),
-                )
-                .fetchone()
-                .run_counter
-            )
-            parent_key = None
-            if parent_id is not None:
-                found = conn.execute('SELECT "key" FROM runs WHERE id = ?', (parent_id,)).fetchone()
-                if found is None:
-                    raise RunNotFoundError(f"parent run {parent_id!r} does not exist")
-                parent_key = found.key
-            conn.execute(
+            counted = conn.execute(
+                "UPDATE experiments SET run_counter = run_counter + 1 WHERE name = ? "
+                'RETURNING "key", run_counter',
+                (experiment_name,),
+            ).fetchone()
+            if counted is None:
+                counted = conn.execute(
+                    "INSERT INTO experiments (name, created_at, run_counter, archived) "
+                    'VALUES (?, ?, 1, 0) RETURNING "key", run_counter',
+                    (experiment_name, now),
+                ).fetchone()
+            started_at = now if status in STARTED else None
+            ended_at = now if status.is_terminal() else None
+            inserted = conn.execute(
                 "INSERT INTO runs (id, experiment_key, number, parent_key, run_type, display_name, "
                 "status, target, definition, tags, properties, created_at, started_at, ended_at, "
                 "reuse_key, host, pid, pid_started_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                'VALUES (?, ?, ?, (SELECT "key" FROM runs WHERE id = ?), ?, ?, ?, ?, ?, ?, ?, '
+                '?, ?, ?, ?, ?, ?, ?) RETURNING "key", parent_key',
                 (
                     run_id,
-                    experiment.key,
-                    number,
-                    parent_key,
+                    counted.key,
+                    counted.run_counter,
+                    parent_id,
                     run_type,
                     display_name,
                     status.value,
                     target,
-                    _json(definition or {}),
-                    _json(tags or {}),
-                    _json(properties or {}),
+                    columns["definition"],
+                    columns["tags"],
+                    columns["properties"],
                     now,
-                    now if status in STARTED else None,
-                    now if status.is_terminal() else None,
+                    started_at,
+                    ended_at,
                     reuse_key,
                     host,
                     pid,
                     pid_started_at,
                 ),
-            )
-            return run_from_row(conn.execute(f"{_RUNS} WHERE runs.id = ?", (run_id,)).fetchone())
+            ).fetchone()
+            if parent_id is not None and inserted.parent_key is None:
+                raise RunNotFoundError(f"parent run {parent_id!r} does not exist")
+        return RunRecord(
+            key=inserted.key,
+            id=run_id,
+            experiment_name=experiment_name,
+            number=counted.run_counter,
+            run_type=run_type,
+            status=status,
+            created_at=now,
+            parent_id=parent_id,
+            display_name=display_name,
+            target=target,
+            definition=json.loads(columns["definition"]),
+            tags=json.loads(columns["tags"]),
+            properties=json.loads(columns["properties"]),
+            started_at=started_at,
+            ended_at=ended_at,
+            host=host,
+            pid=pid,
+            pid_started_at=pid_started_at,
+            reuse_key=reuse_key,
+        )
 
     def find_run(self, run_id: str) -> RunRecord | None:
         row = self._one(f"{_RUNS} WHERE runs.id = ?", (run_id,))

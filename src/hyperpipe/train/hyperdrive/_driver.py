@@ -16,10 +16,10 @@ import contextlib
 import json
 import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from hyperpipe._record import Record
 from hyperpipe.compute import LocalBackend, SlotPool, TaskSpec, lost_node
 from hyperpipe.core import _lifecycle, _paths
 from hyperpipe.core._backends import backend_for
@@ -49,8 +49,7 @@ def start_driver(workspace: Workspace, run_id: str) -> None:
     start_in_background(workspace, run_id, "hyperpipe.train.hyperdrive._driver")
 
 
-@dataclass
-class _Trial:
+class _Trial(Record, frozen=False):
     record: RunRecord
     number: int
     values: dict[str, Any]
