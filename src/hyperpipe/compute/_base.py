@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from hyperpipe._record import Record, field
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 __all__ = ["ComputeBackend", "TaskHandle", "TaskSpec", "gpu_environment", "lost_node"]
 
@@ -55,8 +58,10 @@ class ComputeBackend(Protocol):
         """Block until the task ends or ``timeout`` passes; returns ``poll``'s answer."""
         ...
 
-    def wait_any(self, handles: list[TaskHandle], timeout: float) -> None:
-        """Block until one of ``handles`` ends or ``timeout`` passes (whichever is first)."""
+    def wait_any(self, handles: list[TaskHandle], timeout: float, wake: Sequence[int] = ()) -> None:
+        """Block until one of ``handles`` ends, a file descriptor of ``wake`` is readable, or
+        ``timeout`` passes (whichever is first). ``wake_on_fds`` says whether ``wake`` is
+        watched; a backend that cannot watch it only sleeps ``timeout``."""
         ...
 
     def terminate(self, handle: TaskHandle, grace_s: float = 10.0) -> int:

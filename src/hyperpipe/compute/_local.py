@@ -10,9 +10,13 @@ import subprocess
 import time
 from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from hyperpipe.compute._base import TaskHandle, TaskSpec, gpu_environment
 from hyperpipe.compute._process import readable, start_time
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 __all__ = ["LocalBackend", "readable"]
 
@@ -57,12 +61,18 @@ class LocalBackend:
             self.wait_any([handle], left)
         return code
 
-    def wait_any(self, handles: list[TaskHandle], timeout: float) -> None:
-        """Sleep until a task ends: woken by the kernel through pidfds where Linux has them."""
+    wake_on_fds = True
+
+    def wait_any(self, handles: list[TaskHandle], timeout: float, wake: Sequence[int] = ()) -> None:
+        """Sleep until a task ends or ``wake`` is readable: woken by the kernel through pidfds
+        where Linux has them."""
         if any(self._ended(h) for h in handles):
             return
         if not handles:
-            time.sleep(timeout)
+            if wake:
+                readable(list(wake), timeout)
+            else:
+                time.sleep(timeout)
             return
         fds: list[int] = []
         try:
@@ -72,12 +82,12 @@ class LocalBackend:
                 os.close(fd)
             deadline = time.monotonic() + timeout
             while time.monotonic() < deadline:
-                if any(self._ended(h) for h in handles):
+                if any(self._ended(h) for h in handles) or (wake and readable(list(wake), 0)):
                     return
                 time.sleep(0.002)
             return
         try:
-            readable(fds, timeout)
+            readable(fds + list(wake), timeout)
         finally:
             for fd in fds:
                 os.close(fd)

@@ -33,12 +33,15 @@ import threading
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from hyperpipe.compute._base import TaskHandle, TaskSpec
 from hyperpipe.compute._ray_runner import Runner
 from hyperpipe.exceptions import ComputeTargetException
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 __all__ = [
     "RayBackend",
@@ -497,7 +500,9 @@ class RayBackend:
             self.wait_any([handle], left)
         return code
 
-    def wait_any(self, handles: list[TaskHandle], timeout: float) -> None:
+    wake_on_fds = False  # a driver's pipe is not something Ray can wait on: callers keep a timer
+
+    def wait_any(self, handles: list[TaskHandle], timeout: float, wake: Sequence[int] = ()) -> None:
         """Sleep until a task ends (its runner answers at once), new output comes, or
         ``timeout``."""
         if any(isinstance(h.native, _RayGroup) for h in handles):

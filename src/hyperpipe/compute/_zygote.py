@@ -38,13 +38,16 @@ import time
 import traceback
 from functools import partial
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import psutil
 
 from hyperpipe.compute._base import TaskHandle, TaskSpec, gpu_environment
 from hyperpipe.compute._local import _die_with_parent
 from hyperpipe.compute._process import readable
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 __all__ = ["ZygoteBackend", "serve"]
 
@@ -137,10 +140,12 @@ class ZygoteBackend:
             self._drain(left if left is not None else 1.0)
         return self._exits[handle.pid]
 
-    def wait_any(self, handles: list[TaskHandle], timeout: float) -> None:
+    wake_on_fds = True
+
+    def wait_any(self, handles: list[TaskHandle], timeout: float, wake: Sequence[int] = ()) -> None:
         if self.dead or any(h.pid in self._exits for h in handles):
             return
-        self._drain(timeout)
+        self._drain(timeout, wake)
 
     def terminate(self, handle: TaskHandle, grace_s: float = 10.0) -> int:
         if handle.pid not in self._exits and not self.dead:
@@ -169,18 +174,19 @@ class ZygoteBackend:
         if "exited" in message:
             self._exits[message["exited"]] = message["code"]
 
-    def _drain(self, timeout: float) -> None:
-        """Read every message available within ``timeout`` seconds."""
-        message = self._read_message(timeout)
+    def _drain(self, timeout: float, wake: Sequence[int] = ()) -> None:
+        """Read every message available within ``timeout`` seconds (or until ``wake`` is
+        readable)."""
+        message = self._read_message(timeout, wake)
         while message is not None:
             self._record(message)
             message = self._read_message(0)
 
-    def _read_message(self, timeout: float) -> dict[str, Any] | None:
+    def _read_message(self, timeout: float, wake: Sequence[int] = ()) -> dict[str, Any] | None:
         stdout = self._process.stdout
         assert stdout is not None
         while b"\n" not in self._buffer:
-            if self.dead or not readable([stdout.fileno()], timeout):
+            if self.dead or stdout.fileno() not in readable([stdout.fileno(), *wake], timeout):
                 return None
             chunk = os.read(stdout.fileno(), 65536)
             if not chunk:

@@ -15,9 +15,12 @@ import contextlib
 import os
 from pathlib import Path
 
-__all__ = ["METRIC_EVENTS_ENV", "MetricEvents", "notify"]
+__all__ = ["METRIC_EVENTS_ENV", "URGENT_METRIC_ENV", "MetricEvents", "notify"]
 
 METRIC_EVENTS_ENV = "HYPERPIPE_METRIC_EVENTS"
+# The metric whose every report a trial's writer stores at once (the policy's primary metric),
+# instead of with the next quarter-second batch.
+URGENT_METRIC_ENV = "HYPERPIPE_URGENT_METRIC"
 
 _writer: tuple[str, int] | None = None  # this process's open write end: (path, fd)
 

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from hyperpipe._disk import write_failure
 from hyperpipe._ids import uuid4_hex
+from hyperpipe.core._metric_events import URGENT_METRIC_ENV, notify
 from hyperpipe.exceptions import RunEndedError, UserErrorException
 from hyperpipe.store import NewPoint
 
@@ -80,6 +81,7 @@ class MetricWriter:
         self._buffer: list[NewPoint] = []
         self._seq = 0
         self._flushed_seq = 0
+        self._urgent = os.environ.get(URGENT_METRIC_ENV)
         self._lock = threading.Lock()
         self._flush_lock = threading.Lock()
         self._wake = threading.Event()
@@ -115,7 +117,7 @@ class MetricWriter:
                 except OSError as exc:
                     self._lose_journal(exc)
             self._buffer.append(point)
-            full = len(self._buffer) == FLUSH_SIZE
+            full = len(self._buffer) == FLUSH_SIZE or point.name == self._urgent
         if full:
             self._wake.set()
 
@@ -156,6 +158,7 @@ class MetricWriter:
                         require_active=self._require_active,
                     )
                     self._flushed_seq = seq
+                    notify()
                     return
                 except RunEndedError as exc:
                     self._end(exc)

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterator
 
     from hyperpipe.core._workspace import Workspace
+    from hyperpipe.pipeline._live import StepView
     from hyperpipe.pipeline.core._published import PublishedPipeline
 
 __all__ = ["PipelineRun", "PortDataReference", "StepRun", "StepRunOutput"]
@@ -146,9 +147,11 @@ class PipelineRun(Run):
         With ``show_output`` a live view of the steps is drawn (a line per change when output is
         not a terminal).
         """
-        from hyperpipe.pipeline._live import StepView
+        view: StepView | None = None
+        if show_output:
+            from hyperpipe.pipeline._live import StepView
 
-        view = StepView(self) if show_output else None
+            view = StepView(self)
         deadline = time.monotonic() + timeout_seconds
         delay = 0.005
         watch = EndWatch()

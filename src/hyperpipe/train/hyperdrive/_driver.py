@@ -25,6 +25,7 @@ from hyperpipe.core import _lifecycle, _paths
 from hyperpipe.core._backends import backend_for
 from hyperpipe.core._background import StopFlag, drive, start_in_background
 from hyperpipe.core._execution import ending, run_context_env, store_run_files
+from hyperpipe.core._metric_events import METRIC_EVENTS_ENV, URGENT_METRIC_ENV, MetricEvents
 from hyperpipe.core._snapshot import copy_tree
 from hyperpipe.data._materialize import environment as dataset_environment
 from hyperpipe.data._materialize import materialize_inputs, remove_tree
@@ -41,7 +42,9 @@ if TYPE_CHECKING:
 __all__ = ["Driver", "main", "start_driver"]
 
 TRIAL_RUN_TYPE = "azureml.scriptrun"
-POLICY_CHECK_S = 0.25
+POLICY_CHECK_S = 0.25  # how often the policy looks where trials' reports cannot wake the driver
+# Where they can (``metric_events``), it looks as each report arrives, and this often regardless.
+POLICY_FALLBACK_S = 2.0
 CANCEL_CHECK_S = 0.2
 
 
@@ -93,6 +96,7 @@ class Driver:
             _paths.slots_dir(workspace.root, target.name), target.max_concurrency, target.gpus
         )
         self.backend: Any = None
+        self.events: MetricEvents | None = None
 
     # -- the loop -----------------------------------------------------------------------------
 
@@ -108,11 +112,17 @@ class Driver:
             self._adopt_earlier_trials()
             self._set_run(RunStatus.RUNNING)
             self.backend = self._ready(self.backend)
+            if self.policy is not None and getattr(self.backend, "wake_on_fds", False):
+                self.events = MetricEvents(
+                    _paths.run_dir(self.ws.root, self.run_id) / "metric-events"
+                )
             return self._loop()
         finally:
             close = getattr(self.backend, "close", None)
             if close is not None:
                 close()
+            if self.events is not None:
+                self.events.close()
 
     def _loop(self) -> RunStatus | None:
         deadline = time.monotonic() + 60 * self.config["max_duration_minutes"]
@@ -131,15 +141,17 @@ class Driver:
             if now > deadline:
                 return self._cancel_all(None)
             progressed = self._reap() + self._launch()
-            if self.policy is not None and now >= next_policy:
+            reported = self.events is not None and self.events.drain()
+            if self.policy is not None and (reported or now >= next_policy):
                 self._apply_policy()
-                next_policy = now + POLICY_CHECK_S
+                next_policy = now + (POLICY_FALLBACK_S if self.events else POLICY_CHECK_S)
             if not self.active and not self._can_launch():
                 return self._conclude()
             if not progressed:
                 self.backend.wait_any(
                     [t.handle for t in self.active.values()],
-                    POLICY_CHECK_S if self.active else 0.05,
+                    CANCEL_CHECK_S if self.active else 0.05,
+                    wake=[self.events.fileno()] if self.events else (),
                 )
 
     def _can_launch(self) -> bool:
@@ -258,6 +270,8 @@ class Driver:
 
             arguments = [substitute_inputs(a, inputs, materialized) for a in arguments]
         env.update(run_context_env(self.ws, record))
+        if self.events is not None:  # each report of the primary metric wakes this driver
+            env.update({METRIC_EVENTS_ENV: str(self.events.path), URGENT_METRIC_ENV: self.metric})
         try:
             handle = self.backend.start(
                 TaskSpec(
