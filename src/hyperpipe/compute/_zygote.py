@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import gc
 import importlib
 import json
 import os
@@ -229,6 +230,9 @@ def serve(preload: list[str], requests: IO[bytes], replies: IO[bytes]) -> None:
         )
         return
     write({"ready": loaded})
+    # The preloaded modules outlive every task: forked tasks' collections skip them (and leave
+    # their pages shared), as the gc module's documentation advises for a fork server.
+    gc.freeze()
     # A child's exit wakes the loop at once: SIGCHLD writes to a pipe that poll() watches.
     wake_read, wake_write = os.pipe()
     os.set_blocking(wake_read, False)

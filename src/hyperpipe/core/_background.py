@@ -18,6 +18,7 @@ submitter's identity is on the run from its creation). Driver output goes to
 from __future__ import annotations
 
 import contextlib
+import gc
 import importlib
 import os
 import signal
@@ -160,6 +161,9 @@ def _fork(
         os.close(devnull)
         os.close(out)
         os.environ[GO_FD_ENV] = str(go_read)
+        # What the submitter imported and built lives as long as the driver: the collector
+        # need not walk it again (nor touch its pages, which stay shared with the submitter).
+        gc.freeze()
         code = entry(argv)
     except BaseException:
         import traceback
