@@ -17,7 +17,6 @@ Values come from Python (``DataPath`` and dataset objects, numbers as numbers) o
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import json
 from typing import TYPE_CHECKING, Any
@@ -137,7 +136,7 @@ def bind_steps(
     parameterised input made the input it stands for."""
     bound = []
     for template in steps:
-        spec = copy.deepcopy(template)
+        spec = _copy(template)
         spec["arguments"] = [_text(values, a) if _is_token(a) else a for a in spec["arguments"]]
         spec["params"] = {
             k: _text(values, v) if _is_token(v) else v for k, v in spec["params"].items()
@@ -205,10 +204,10 @@ def run_template(definition: dict[str, Any]) -> dict[str, Any] | None:
         return None
     return {
         "steps": [
-            {**copy.deepcopy(spec), **copy.deepcopy(kept["steps"].get(spec["name"], {}))}
+            {**_copy(spec), **_copy(kept["steps"].get(spec["name"], {}))}
             for spec in definition["steps"]
         ],
-        "parameters": copy.deepcopy(kept["parameters"]),
+        "parameters": _copy(kept["parameters"]),
         "datastore": definition["datastore"],
         "description": definition.get("description"),
     }
@@ -374,3 +373,13 @@ def _dataset_from_text(name: str, value: Any, workspace: Workspace) -> AbstractD
         return DatasetFactory.get_by_name(workspace, dataset_name, version or "latest")
     except UserErrorException as exc:
         raise UserErrorException(f"pipeline parameter {name!r}: {exc}") from None
+
+
+def _copy(value: Any) -> Any:
+    """A deep copy of JSON-shaped data (dicts, lists, scalars): ``copy.deepcopy``'s result for
+    specs, several times faster (no memo, no dispatch on every string)."""
+    if isinstance(value, dict):
+        return {key: _copy(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_copy(item) for item in value]
+    return value
