@@ -210,6 +210,9 @@ def serve(preload: list[str], requests: IO[bytes], replies: IO[bytes]) -> None:
             imported = importlib.import_module(module)
             if function:
                 getattr(imported, function)()
+            elif module.startswith("hyperpipe."):  # its exports load on first use: now, here
+                for name in getattr(imported, "__all__", ()):
+                    getattr(imported, name)
             loaded.append(item)
         except Exception:  # a module that fails to import is imported (or fails) in the task
             traceback.print_exc()
