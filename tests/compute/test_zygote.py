@@ -10,10 +10,37 @@ import pytest
 from hyperpipe.compute._base import TaskSpec
 from hyperpipe.compute._zygote import ZygoteBackend
 
-pytest.importorskip("torch")
+
+def _run_task(tmp_path, preload, code):
+    """Run ``code`` as a task of a fork server that preloaded ``preload``; its JSON output."""
+    script = tmp_path / "task.py"
+    script.write_text(code)
+    zygote = ZygoteBackend(sys.executable, preload, str(tmp_path / "zygote.log"))
+    try:
+        out = tmp_path / "out.json"
+        argv = (sys.executable, str(script), str(out))
+        spec = TaskSpec("t", argv, str(tmp_path), str(tmp_path / "task.log"))
+        assert zygote.wait(zygote.start(spec), timeout=60) == 0
+    finally:
+        zygote.close()
+    return json.loads(out.read_text())
+
+
+def test_preloading_a_hyperpipe_package_loads_its_exports_and_freezes_them(tmp_path):
+    seen = _run_task(
+        tmp_path,
+        ["hyperpipe.core"],
+        "import gc, json, sys\n"
+        "json.dump({'run': 'hyperpipe.core._run' in sys.modules, 'frozen': gc.get_freeze_count()},"
+        " open(sys.argv[1], 'w'))\n",
+    )
+    # hyperpipe.core loads Run on first use; a sweep's trials all use it, so it is loaded once
+    assert seen["run"] is True
+    assert seen["frozen"] > 10_000  # the preloaded objects, left out of the task's collections
 
 
 def test_a_fork_server_preloading_torch_imports_what_torch_defers_to_first_use(tmp_path):
+    pytest.importorskip("torch")
     script = tmp_path / "task.py"
     script.write_text(
         "import json, sys\n"
