@@ -356,6 +356,25 @@ def test_training_flushes_subnormals_only_while_it_trains(corpus):
         torch.set_flush_denormal(False)
 
 
+def test_sample_weights_decide_which_posts_the_model_learns_and_equal_ones_change_nothing(corpus):
+    vocab, rows = features.fit(features.read_corpus(corpus[0]), features.FeatureConfig())
+    hp = model.Hyperparameters(learning_rate=0.01, num_epochs=8, batch_size=8, hidden_size=8)
+    shape = (rows, len(vocab.terms), len(vocab.labels), hp)
+    space = vocab.labels.index("sci.space")
+    plain = model.train(*shape, seed=3)
+    equal = model.train(*shape, seed=3, sample_weights=np.full(len(rows), 2.5))
+    assert equal.losses == plain.losses  # equal weights: the unweighted loss, bit for bit
+    assert (model.predict(plain.model, rows)[rows.targets == space] == space).all()
+
+    ignored = np.where(rows.targets == space, 0.0, 1.0)
+    weighted = model.train(*shape, seed=3, sample_weights=ignored)
+    assert not (model.predict(weighted.model, rows)[rows.targets == space] == space).any()
+    with pytest.raises(ValueError, match=r"shape \(3,\); pass one weight per row \(36\)"):
+        model.train(*shape, sample_weights=np.ones(3))
+    with pytest.raises(ValueError, match="finite, non-negative and not all zero"):
+        model.train(*shape, sample_weights=-ignored)
+
+
 def test_the_gpu_path_cuts_the_same_batches_and_sums_the_same_gradient():
     """What runs on a GPU (a device copy of the rows beside the host's row pointers; the gradient
     scattered with index_add_), run here on the CPU against the CPU path."""

@@ -249,13 +249,20 @@ def step(
     optimizer: torch.optim.Optimizer,
     gradient: EmbeddingGradient,
     batch: Batch,
+    sample_weights: torch.Tensor | None = None,
 ) -> torch.Tensor:
-    """One Adam step on ``batch``; returns the (detached) mean loss."""
+    """One Adam step on ``batch``; returns the (detached) mean loss.
+
+    ``sample_weights`` (one per document of the batch) scale each document's loss."""
     optimizer.zero_grad(set_to_none=True)
     with torch.no_grad():
         bag = model.bag(batch.indices, batch.offsets, batch.weights)
     bag.requires_grad_(True)
-    loss = functional.cross_entropy(model.head(bag), batch.targets)
+    if sample_weights is None:
+        loss = functional.cross_entropy(model.head(bag), batch.targets)
+    else:
+        losses = functional.cross_entropy(model.head(bag), batch.targets, reduction="none")
+        loss = (losses * sample_weights).mean()
     loss.backward()
     gradient.accumulate(batch, bag.grad)
     optimizer.step()
@@ -298,14 +305,18 @@ def train(
     seed: int = 0,
     on_epoch: Callable[[int, float, TextClassifier], None] | None = None,
     device: torch.device | str | None = None,
+    sample_weights: np.ndarray | None = None,
 ) -> TrainResult:
     """A freshly trained classifier; ``on_epoch(epoch, mean_loss, model)`` follows each epoch.
 
     The model is initialised on the CPU, then moved to ``device`` (default: the CPU), so a seed
-    gives the same start, and the same shuffles, on every device."""
+    gives the same start, and the same shuffles, on every device. ``sample_weights`` (one
+    non-negative number per row) make a row's loss count that many times another's: rescaled
+    to a mean of 1, so the learning rate keeps its meaning; equal weights train as none."""
     torch.manual_seed(seed)
     generator = torch.Generator().manual_seed(seed)
     rows = Rows.of(train_rows, device)
+    weights = _row_weights(sample_weights, len(rows), rows.device)
     model = TextClassifier(vocab_size, hp.hidden_size, num_classes).to(rows.device)
     optimizer = make_optimizer(model, hp.learning_rate)
     gradient = EmbeddingGradient(model.embedding.weight)
@@ -316,10 +327,15 @@ def train(
         model.train()
         step_losses: list[torch.Tensor] = []
         sizes: list[int] = []
-        for batch in rows.permuted(torch.randperm(len(rows), generator=generator)).batches(
-            hp.batch_size
+        order = torch.randperm(len(rows), generator=generator)
+        shuffled = None if weights is None else weights[order.to(weights.device)]
+        for lo, batch in zip(
+            range(0, len(rows), hp.batch_size),
+            rows.permuted(order).batches(hp.batch_size),
+            strict=True,
         ):
-            step_losses.append(step(model, optimizer, gradient, batch))
+            scale = None if shuffled is None else shuffled[lo : lo + len(batch.targets)]
+            step_losses.append(step(model, optimizer, gradient, batch, scale))
             sizes.append(len(batch.targets))
         # Read back once per epoch: reading a GPU's loss every step would wait for each step.
         means = torch.stack(step_losses).tolist() if step_losses else []
@@ -329,6 +345,27 @@ def train(
         if on_epoch is not None:
             on_epoch(epoch, losses[-1], model)
     return TrainResult(model=model, losses=losses, epoch_seconds=seconds)
+
+
+def _row_weights(
+    sample_weights: np.ndarray | None, rows: int, device: torch.device
+) -> torch.Tensor | None:
+    """``sample_weights`` checked and rescaled to a mean of 1, on ``device``; None when all are
+    equal (the unweighted loss, bit for bit)."""
+    if sample_weights is None:
+        return None
+    values = np.asarray(sample_weights, dtype=np.float64)
+    if values.shape != (rows,):
+        raise ValueError(
+            f"sample_weights has shape {values.shape}; pass one weight per row ({rows})"
+        )
+    if rows == 0:
+        return None
+    if not np.all(np.isfinite(values)) or values.min() < 0 or values.sum() <= 0:
+        raise ValueError("sample_weights must be finite, non-negative and not all zero")
+    if np.all(values == values[0]):
+        return None
+    return torch.from_numpy((values / values.mean()).astype(np.float32)).to(device)
 
 
 @torch.no_grad()
