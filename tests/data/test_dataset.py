@@ -160,6 +160,9 @@ def test_a_dataset_of_many_files_on_an_object_store_registers_downloads_and_is_c
         (tmp_path / "src" / rel).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / "src" / rel).write_text(text)
     s3.upload(tmp_path / "src", "docs", show_progress=False)
+    # Replaced behind the upload's back: registration must hash what is there now.
+    files["cat3/3.txt"] = "replaced elsewhere"
+    s3._fs.pipe(f"{s3._root}/docs/cat3/3.txt", files["cat3/3.txt"].encode())
 
     everything = Dataset.File.from_files((s3, "docs")).register(ws, "docs")
     some = Dataset.File.from_files([(s3, f"docs/{rel}") for rel in sorted(files)[:20]])

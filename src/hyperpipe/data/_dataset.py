@@ -194,6 +194,9 @@ class AbstractDataset(SdkV1Surface):
             if latest is not None:
                 previous = [FileEntry(*row) for row in workspace._store.dataset_files(latest.key)]
         if self._record is None:
+            # Hashes taken moments ago (from_files validates by building the manifest) are
+            # reused for files whose size and time are unchanged, as a previous version's are.
+            previous += self._entries or []
             self._entries = build_manifest(self._sources, self._datastores(), previous=previous)
         entries = self._manifest()
         record = workspace._store.register_dataset(

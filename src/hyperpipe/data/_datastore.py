@@ -18,6 +18,7 @@ Temporary names end in ``.hp-tmp-<12 hex digits>`` and are never listed by ``_wa
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -55,6 +56,12 @@ _NAME = re.compile(r"^[A-Za-z0-9_]{1,255}$")
 _TEMP = re.compile(r"\.hp-tmp-[0-9a-f]{12}$")
 # Files per concurrent transfer on object stores: progress moves, and a failure stops, per batch.
 _BATCH = 256
+# Object stores whose plain objects have the MD5 of their bytes as ETag.
+_MD5_ETAG = frozenset({"s3", "s3a"})
+_MD5 = re.compile(r"^[0-9a-f]{32}$")
+# {md5: sha256} of content this process uploaded to such a store (see Datastore._known_sha256).
+_UPLOADED: dict[str, str] = {}
+_UPLOADED_MAX = 1_000_000
 
 
 def is_temporary(path: str) -> bool:
@@ -443,9 +450,22 @@ class Datastore(SdkV1Surface):
             return
         for start in range(0, len(targets), _BATCH):
             batch = targets[start : start + _BATCH]
+            if self._protocol in _MD5_ETAG:
+                for local, _target in batch:
+                    _remember_upload(local)
             self._fs.put([local for local, _ in batch], [target for _, target in batch])
             if advance:
                 advance(len(batch))
+
+    def _known_sha256(self, info: dict[str, Any]) -> str | None:
+        """The sha256 of an object this process uploaded, known from its listing alone: on S3 a
+        plain object's ETag is the MD5 of its bytes, so an ETag equal to the MD5 of content put
+        here names that content (a multipart or encrypted object's ETag is not an MD5 and finds
+        nothing)."""
+        if self._protocol not in _MD5_ETAG:
+            return None
+        etag = str(info.get("ETag") or info.get("etag") or "").strip('"').lower()
+        return _UPLOADED.get(etag) if _MD5.match(etag) else None
 
     def _get_files(
         self, pairs: Sequence[tuple[str, Path]], advance: Callable[..., None] | None = None
@@ -615,6 +635,17 @@ class Datastore(SdkV1Surface):
 
 
 # -- helpers -----------------------------------------------------------------------------------
+
+
+def _remember_upload(local: str) -> None:
+    md5, sha256 = hashlib.md5(usedforsecurity=False), hashlib.sha256()
+    with open(local, "rb") as stream:
+        while chunk := stream.read(CHUNK):
+            md5.update(chunk)
+            sha256.update(chunk)
+    if len(_UPLOADED) >= _UPLOADED_MAX:
+        _UPLOADED.clear()
+    _UPLOADED[md5.hexdigest()] = sha256.hexdigest()
 
 
 def _check_options(name: str, options: dict[str, Any] | None) -> dict[str, Any]:

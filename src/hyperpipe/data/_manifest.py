@@ -153,8 +153,12 @@ def build_manifest(
             size = int(info.get("size") or 0)
             mtime = file_mtime(info)
             old = known.get(key)
+            store = datastores[source.datastore] if source.datastore else None
+            uploaded = store._known_sha256(info) if store is not None else None
             if old is not None and old.size == size and old.mtime == mtime and mtime is not None:
                 entries[key] = old
+            elif uploaded is not None:
+                entries[key] = FileEntry(source.datastore, rel, size, uploaded, mtime)
             elif key not in entries:
                 pending[key] = (fs, full, size, mtime)
     by_store: dict[str | None, list[tuple[str | None, str]]] = {}
