@@ -143,3 +143,47 @@ def test_unknown_datastore_is_named(ws):
 def test_mixing_urls_and_datastore_paths_is_refused(store, tmp_path):
     with pytest.raises(UserErrorException, match="all be URLs or all be datastore paths"):
         Dataset.File.from_files([(store, "raw"), str(tmp_path)])
+
+
+def test_a_dataset_of_many_files_on_an_object_store_registers_downloads_and_is_checked(
+    ws, s3_options, tmp_path
+):
+    import hashlib
+    import uuid
+
+    from hyperpipe.data._materialize import materialize_inputs
+
+    url = f"s3://hyperpipe-tests/ds-{uuid.uuid4().hex[:8]}"
+    s3 = Datastore.register(ws, "objects", url, storage_options=s3_options)
+    files = {f"cat{i % 4}/{i}.txt": f"document {i} " * (i % 9) for i in range(60)}
+    for rel, text in files.items():
+        (tmp_path / "src" / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / "src" / rel).write_text(text)
+    s3.upload(tmp_path / "src", "docs", show_progress=False)
+    # Replaced behind the upload's back: registration must hash what is there now.
+    files["cat3/3.txt"] = "replaced elsewhere"
+    s3._fs.pipe(f"{s3._root}/docs/cat3/3.txt", files["cat3/3.txt"].encode())
+
+    everything = Dataset.File.from_files((s3, "docs")).register(ws, "docs")
+    some = Dataset.File.from_files([(s3, f"docs/{rel}") for rel in sorted(files)[:20]])
+    some = some.register(ws, "some")
+    manifest = {e.path: e.sha256 for e in everything._manifest()}
+    assert manifest == {
+        f"docs/{rel}": hashlib.sha256(text.encode()).hexdigest() for rel, text in files.items()
+    }
+    assert {e.path for e in some._manifest()} == {f"docs/{r}" for r in sorted(files)[:20]}
+    written = everything.download(tmp_path / "back")
+    assert len(written) == len(files)
+    assert all((tmp_path / "back" / rel).read_text() == text for rel, text in files.items())
+
+    spec = {"dataset_id": everything.id, "mode": "download", "name": "docs"}
+    values = materialize_inputs(ws, [spec], tmp_path / "work", tmp_path / "views")
+    assert (tmp_path / "work" / "inputs" / "docs" / "cat1" / "1.txt").read_text() == files[
+        "cat1/1.txt"
+    ]
+    assert values == {"docs": str(tmp_path / "work" / "inputs" / "docs")}
+    # Same size, new bytes, within seconds of the registration: hashed, not trusted by its time.
+    (tmp_path / "changed").write_text("D" * len(files["cat2/2.txt"]))
+    s3._put_file(tmp_path / "changed", "docs/cat2/2.txt")
+    with pytest.raises(UserErrorException, match=r"file 'docs/cat2/2.txt' .* changed since"):
+        materialize_inputs(ws, [spec], tmp_path / "work2", tmp_path / "views2")

@@ -6,7 +6,6 @@ them it skips (the local and memory backends are the required ones).
 
 from __future__ import annotations
 
-import importlib.util
 import uuid
 from typing import TYPE_CHECKING, Any
 
@@ -19,19 +18,6 @@ from hyperpipe.testing.datastore_contract import DatastoreContract
 if TYPE_CHECKING:
     from collections.abc import Iterator
     from pathlib import Path
-
-S3_MISSING = [m for m in ("s3fs", "moto", "flask") if importlib.util.find_spec(m) is None]
-
-
-@pytest.fixture(scope="session")
-def s3_options() -> Iterator[dict[str, Any]]:
-    """storage_options for s3fs against a moto server (one per test session) with a bucket."""
-    if S3_MISSING:
-        pytest.skip(f"s3 tests need {', '.join(S3_MISSING)}: pip install s3fs 'moto[server]'")
-    from hyperpipe.testing.s3_server import moto_s3
-
-    with moto_s3("hyperpipe-tests") as options:
-        yield options
 
 
 @pytest.fixture(params=["local", "memory", "s3"])
@@ -54,3 +40,12 @@ def datastore(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Datast
 
 class TestDatastoreContract(DatastoreContract):
     pass
+
+
+def test_object_store_datastores_move_many_files_in_concurrent_batches(
+    s3_options: dict[str, Any], tmp_path: Path
+) -> None:
+    ws = Workspace.create("dsws", path=tmp_path / "ws")
+    s3 = Datastore.register(ws, "s3", "s3://hyperpipe-tests/b", storage_options=s3_options)
+    local = Datastore.register(ws, "folder", str(tmp_path / "store"))
+    assert s3._bulk and not local._bulk

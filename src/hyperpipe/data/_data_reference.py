@@ -205,10 +205,11 @@ def sha256_of(stream: BinaryIO) -> str:
 
 
 @contextmanager
-def progress(show: bool, total: int, description: str) -> Iterator[Callable[[], None]]:
-    """A Rich progress bar on stderr; yields the function that advances it by one file."""
+def progress(show: bool, total: int, description: str) -> Iterator[Callable[..., None]]:
+    """A Rich progress bar on stderr; yields the function that advances it (by one file, or by
+    the count it is given)."""
     if not show or total == 0:
-        yield lambda: None
+        yield lambda _count=1: None
         return
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
@@ -216,4 +217,4 @@ def progress(show: bool, total: int, description: str) -> Iterator[Callable[[], 
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
     with Progress(*columns, console=Console(stderr=True)) as bar:
         task = bar.add_task(description, total=total)
-        yield lambda: bar.advance(task)
+        yield lambda count=1: bar.advance(task, count)

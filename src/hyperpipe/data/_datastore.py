@@ -18,6 +18,7 @@ Temporary names end in ``.hp-tmp-<12 hex digits>`` and are never listed by ``_wa
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -52,6 +53,14 @@ WORKSPACE_DEFAULT_BLOB_STORE_NAME = "workspaceblobstore"
 
 _NAME = re.compile(r"^[A-Za-z0-9_]{1,255}$")
 _TEMP = re.compile(r"\.hp-tmp-[0-9a-f]{12}$")
+# Files per concurrent transfer on object stores: progress moves, and a failure stops, per batch.
+_BATCH = 256
+# Object stores whose plain objects have the MD5 of their bytes as ETag.
+_MD5_ETAG = frozenset({"s3", "s3a"})
+_MD5 = re.compile(r"^[0-9a-f]{32}$")
+# {md5: sha256} of content this process uploaded to such a store (see Datastore._known_sha256).
+_UPLOADED: dict[str, str] = {}
+_UPLOADED_MAX = 1_000_000
 
 
 def is_temporary(path: str) -> bool:
@@ -303,12 +312,14 @@ class Datastore(SdkV1Surface):
         files = list(self._walk(prefix or ""))
         count = 0
         with progress(show_progress, len(files), f"Downloading from {self.name}") as advance:
+            wanted = []
             for rel, _size in files:
                 local = target.joinpath(*rel.split("/"))
                 if overwrite or not local.exists():
-                    self._get_file(rel, local)
+                    wanted.append((rel, local))
                     count += 1
-                advance()
+            advance(len(files) - len(wanted))
+            self._get_files(wanted, advance)
         return count
 
     def path(
@@ -334,16 +345,27 @@ class Datastore(SdkV1Surface):
         show_progress: bool,
     ) -> DataReference:
         prefix = normalize_path(target_path)
+        wanted = [(local, normalize_path(f"{prefix}/{rel}")) for local, rel in files]
         changed: list[str] = []
         with progress(show_progress, len(files), f"Uploading to {self.name}") as advance:
-            for local, rel in files:
-                dest = f"{prefix}/{rel}" if prefix else rel
-                size = None if overwrite else self._size(dest)
-                if size is None:
-                    self._put_file(local, dest)
-                elif self._differs(local, dest, size):
-                    changed.append(dest)
-                advance()
+            if self._bulk:  # one listing per folder instead of a request per file
+                existing = {} if overwrite else self._sizes([dest for _local, dest in wanted])
+                new = []
+                for local, dest in wanted:
+                    if dest not in existing:
+                        new.append((local, dest))
+                    elif self._differs(local, dest, existing[dest]):
+                        changed.append(dest)
+                advance(len(wanted) - len(new))
+                self._put_files(new, advance)
+            else:
+                for local, dest in wanted:
+                    size = None if overwrite else self._size(dest)
+                    if size is None:
+                        self._put_file(local, dest)
+                    elif self._differs(local, dest, size):
+                        changed.append(dest)
+                    advance()
         if changed:
             warnings.warn(
                 f"upload to datastore {self.name!r} skipped {len(changed)} existing file(s) whose "
@@ -405,6 +427,112 @@ class Datastore(SdkV1Surface):
         else:
             self._write_via_temp(target, lambda temp: self._fs.put_file(source, temp))
         return os.path.getsize(source)
+
+    @property
+    def _bulk(self) -> bool:
+        """Whether many files move in concurrent batches: an object store behind an asynchronous
+        fsspec filesystem (s3fs, gcsfs, adlfs), where every file is a request of its own."""
+        return self._protocol in _ATOMIC_PUT and bool(getattr(self._fs, "async_impl", False))
+
+    def _put_files(
+        self, pairs: Sequence[tuple[Path, str]], advance: Callable[..., None] | None = None
+    ) -> None:
+        """Copy local files to their paths here. On object stores, ``_BATCH`` files at a time go
+        in one fsspec ``put`` with lists of paths, which uploads them concurrently (each object
+        still appears only once complete); elsewhere file by file, as ``_put_file`` does."""
+        targets = [(os.fspath(local), self._full(path)) for local, path in pairs]
+        if not self._bulk:
+            for local, path in pairs:
+                self._put_file(local, path)
+                if advance:
+                    advance()
+            return
+        for start in range(0, len(targets), _BATCH):
+            batch = targets[start : start + _BATCH]
+            if self._protocol in _MD5_ETAG:
+                for local, _target in batch:
+                    _remember_upload(local)
+            self._fs.put([local for local, _ in batch], [target for _, target in batch])
+            if advance:
+                advance(len(batch))
+
+    def _known_sha256(self, info: dict[str, Any]) -> str | None:
+        """The sha256 of an object this process uploaded, known from its listing alone: on S3 a
+        plain object's ETag is the MD5 of its bytes, so an ETag equal to the MD5 of content put
+        here names that content (a multipart or encrypted object's ETag is not an MD5 and finds
+        nothing)."""
+        if self._protocol not in _MD5_ETAG:
+            return None
+        etag = str(info.get("ETag") or info.get("etag") or "").strip('"').lower()
+        return _UPLOADED.get(etag) if _MD5.match(etag) else None
+
+    def _get_files(
+        self, pairs: Sequence[tuple[str, Path]], advance: Callable[..., None] | None = None
+    ) -> None:
+        """Copy files here to local paths, each atomically (a temporary sibling, then a rename).
+        On object stores, ``_BATCH`` files at a time in one concurrent fsspec ``get``."""
+        if not self._bulk:
+            for path, local in pairs:
+                self._get_file(path, local)
+                if advance:
+                    advance()
+            return
+        sources = [self._full(path) for path, _local in pairs]
+        for start in range(0, len(pairs), _BATCH):
+            locals_ = [Path(local) for _path, local in pairs[start : start + _BATCH]]
+            temps = [t.with_name(f"{t.name}.hp-tmp-{uuid.uuid4().hex[:12]}") for t in locals_]
+            for local in {t.parent for t in locals_}:
+                local.mkdir(parents=True, exist_ok=True)
+            try:
+                self._fs.get(sources[start : start + _BATCH], [os.fspath(t) for t in temps])
+                for temp, local in zip(temps, locals_, strict=True):
+                    os.replace(temp, local)
+            except BaseException:
+                for temp in temps:
+                    temp.unlink(missing_ok=True)
+                raise
+            if advance:
+                advance(len(locals_))
+
+    def _infos(self, paths: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """fsspec's info of each of ``paths`` that is a file here (missing ones are left out),
+        from one listing of each parent folder rather than a request per file."""
+        wanted = {self._full(path): normalize_path(path) for path in paths}
+        found: dict[str, dict[str, Any]] = {}
+        for parent in sorted({full.rsplit("/", 1)[0] for full in wanted}):
+            try:
+                listing = self._fs.ls(parent, detail=True)
+            except (FileNotFoundError, NotADirectoryError):
+                continue
+            for info in listing:
+                name = self._fs._strip_protocol(info["name"]).rstrip("/")
+                if name in wanted and info.get("type") != "directory":
+                    found[wanted[name]] = info
+        return found
+
+    def _sizes(self, paths: Sequence[str]) -> dict[str, int]:
+        """The size of each of ``paths`` that is a file here (see ``_infos``)."""
+        return {path: int(info.get("size") or 0) for path, info in self._infos(paths).items()}
+
+    def _sha256s(self, paths: Sequence[str]) -> dict[str, str]:
+        """The sha256 of each file at ``paths``. On object stores the files are fetched
+        ``_BATCH`` at a time, concurrently, into a scratch folder; elsewhere streamed one by one."""
+        digests: dict[str, str] = {}
+        if not self._bulk:
+            for path in paths:
+                with self._open(path) as stream:
+                    digests[path] = sha256_of(stream)
+            return digests
+        with tempfile.TemporaryDirectory(prefix="hyperpipe-hash-") as scratch:
+            for start in range(0, len(paths), _BATCH):
+                batch = list(paths[start : start + _BATCH])
+                spools = [os.path.join(scratch, str(i)) for i in range(len(batch))]
+                self._fs.get([self._full(path) for path in batch], spools)
+                for path, spool in zip(batch, spools, strict=True):
+                    with open(spool, "rb") as stream:
+                        digests[path] = sha256_of(stream)
+                    os.remove(spool)
+        return digests
 
     def _put_stream(self, stream: BinaryIO, path: str) -> int:
         """Store what ``stream`` yields at ``path`` atomically; returns the size written."""
@@ -508,6 +636,17 @@ class Datastore(SdkV1Surface):
 
 
 # -- helpers -----------------------------------------------------------------------------------
+
+
+def _remember_upload(local: str) -> None:
+    md5, sha256 = hashlib.md5(usedforsecurity=False), hashlib.sha256()
+    with open(local, "rb") as stream:
+        while chunk := stream.read(CHUNK):
+            md5.update(chunk)
+            sha256.update(chunk)
+    if len(_UPLOADED) >= _UPLOADED_MAX:
+        _UPLOADED.clear()
+    _UPLOADED[md5.hexdigest()] = sha256.hexdigest()
 
 
 def _check_options(name: str, options: dict[str, Any] | None) -> dict[str, Any]:

@@ -24,7 +24,14 @@ if TYPE_CHECKING:
 
     from hyperpipe.data._datastore import Datastore
 
-__all__ = ["FileEntry", "Source", "build_manifest", "content_hash", "relative_paths"]
+__all__ = [
+    "FileEntry",
+    "Source",
+    "build_manifest",
+    "content_hash",
+    "file_mtime",
+    "relative_paths",
+]
 
 GLOB_CHARS = frozenset("*?[")
 _CHUNK = 1 << 20
@@ -60,13 +67,25 @@ def _has_glob(path: str) -> bool:
 
 
 def _list_source(
-    source: Source, fs: fsspec.AbstractFileSystem, root: str
+    source: Source,
+    fs: fsspec.AbstractFileSystem,
+    root: str,
+    folders: dict[str, dict[str, dict[str, Any]]] | None = None,
 ) -> list[tuple[str, dict[str, Any]]]:
-    """(full path, info) of every file a source names, sorted."""
+    """(full path, info) of every file a source names, sorted.
+
+    With ``folders`` (a cache of parent folder listings), a file is found in one listing of its
+    folder shared by its siblings instead of requests of its own: object stores pay per request.
+    """
     full = f"{root}/{source.path.lstrip('/')}" if root else source.path
-    if _has_glob(full):
+    listed = None
+    if folders is not None and not _has_glob(full) and "/" in full.rstrip("/"):
+        listed = _folder(fs, full.rstrip("/").rsplit("/", 1)[0], folders).get(full.rstrip("/"))
+    if listed is not None and listed.get("type") != "directory":
+        found = {full.rstrip("/"): listed}
+    elif _has_glob(full):
         found = fs.glob(full, detail=True)
-    elif fs.isfile(full):
+    elif listed is None and fs.isfile(full):
         found = {full: fs.info(full)}
     elif fs.isdir(full):
         found = fs.find(full, detail=True)
@@ -80,6 +99,20 @@ def _list_source(
     return sorted(files)
 
 
+def _folder(
+    fs: fsspec.AbstractFileSystem, folder: str, folders: dict[str, dict[str, dict[str, Any]]]
+) -> dict[str, dict[str, Any]]:
+    """``{full path: info}`` of what is directly in ``folder`` (empty when there is no such
+    folder), listed once per build."""
+    if folder not in folders:
+        try:
+            entries = fs.ls(folder, detail=True)
+        except (FileNotFoundError, NotADirectoryError):
+            entries = []
+        folders[folder] = {fs._strip_protocol(e["name"]).rstrip("/"): e for e in entries}
+    return folders[folder]
+
+
 def build_manifest(
     sources: Sequence[Source],
     datastores: dict[str, Datastore],
@@ -87,18 +120,25 @@ def build_manifest(
     previous: Iterable[FileEntry] = (),
     validate: bool = True,
 ) -> list[FileEntry]:
-    """Hash every file the sources name. Raises when a source matches no file and ``validate``."""
+    """Hash every file the sources name. Raises when a source matches no file and ``validate``.
+
+    Files of an object store datastore are listed per folder and hashed in concurrent batches
+    (``Datastore._sha256s``), so a dataset of many small files costs few round trips.
+    """
     known = {(e.datastore, e.path): e for e in previous}
     entries: dict[tuple[str | None, str], FileEntry] = {}
+    pending: dict[tuple[str | None, str], tuple[Any, str, int, float | None]] = {}
+    folders: dict[str, dict[str, dict[str, dict[str, Any]]]] = {}
     for source in sources:
         if source.datastore is not None:
             datastore = datastores[source.datastore]
             fs, root = datastore._fs, datastore._root
+            cache = folders.setdefault(source.datastore, {}) if datastore._bulk else None
         else:
             import fsspec
 
-            fs, root = fsspec.core.url_to_fs(source.path)[0], ""
-        files = _list_source(source, fs, root)
+            fs, root, cache = fsspec.core.url_to_fs(source.path)[0], "", None
+        files = _list_source(source, fs, root, cache)
         if not files and validate:
             where = f" (looked under {fs.unstrip_protocol(root or source.path)})"
             raise UserErrorException(
@@ -109,12 +149,28 @@ def build_manifest(
             rel = full[len(root) :].lstrip("/") if root else fs.unstrip_protocol(full)
             key = (source.datastore, rel)
             size = int(info.get("size") or 0)
-            mtime = _mtime(info)
+            mtime = file_mtime(info)
             old = known.get(key)
+            store = datastores[source.datastore] if source.datastore else None
+            uploaded = store._known_sha256(info) if store is not None else None
             if old is not None and old.size == size and old.mtime == mtime and mtime is not None:
                 entries[key] = old
-            else:
-                entries[key] = FileEntry(source.datastore, rel, size, _sha256(fs, full), mtime)
+            elif uploaded is not None:
+                entries[key] = FileEntry(source.datastore, rel, size, uploaded, mtime)
+            elif key not in entries:
+                pending[key] = (fs, full, size, mtime)
+    by_store: dict[str | None, list[tuple[str | None, str]]] = {}
+    for key in pending:
+        by_store.setdefault(key[0], []).append(key)
+    for name, keys in by_store.items():
+        if name is None:
+            digests = {k: _sha256(pending[k][0], pending[k][1]) for k in keys}
+        else:
+            found = datastores[name]._sha256s([rel for _name, rel in keys])
+            digests = {k: found[k[1]] for k in keys}
+        for key in keys:
+            _fs, _full, size, mtime = pending[key]
+            entries[key] = FileEntry(key[0], key[1], size, digests[key], mtime)
     return [entries[k] for k in sorted(entries, key=lambda k: (k[0] or "", k[1]))]
 
 
@@ -162,7 +218,7 @@ def _sha256(fs: fsspec.AbstractFileSystem, path: str) -> str:
     return digest.hexdigest()
 
 
-def _mtime(info: dict[str, Any]) -> float | None:
+def file_mtime(info: dict[str, Any]) -> float | None:
     for key in ("mtime", "LastModified", "last_modified", "created"):
         value = info.get(key)
         if isinstance(value, (int, float)):

@@ -10,15 +10,14 @@ a file changed since registration is an error, not silently different data.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
 import shutil
 import stat
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from hyperpipe.data._dataset import AbstractDataset
-from hyperpipe.data._manifest import relative_paths
+from hyperpipe.data._manifest import file_mtime, relative_paths
 from hyperpipe.exceptions import UserErrorException
 
 if TYPE_CHECKING:
@@ -27,6 +26,9 @@ if TYPE_CHECKING:
 __all__ = ["DATASET_ENV", "materialize_inputs", "remove_tree"]
 
 DATASET_ENV = "AZUREML_DATASET_ENVIRONMENT_VARS"
+# How old an object store's modification time (whole seconds) must have been when a version was
+# stored for an equal size and time to prove the object unchanged.
+_SETTLED = 2.0
 
 
 def materialize_inputs(
@@ -98,51 +100,71 @@ def _link_view(entries: list[FileEntry], local: list[Path], target: Path) -> str
 
 def _copy(dataset: AbstractDataset, entries: list[FileEntry], target: Path) -> str:
     target.mkdir(parents=True, exist_ok=True)
-    written = []
-    for rel, entry in zip(relative_paths(entries), entries, strict=True):
-        out = target / rel
-        out.parent.mkdir(parents=True, exist_ok=True)
-        with dataset._open(entry) as src, open(out, "wb") as dst:
-            shutil.copyfileobj(src, dst, 1 << 20)
-        written.append(out)
+    written = [target / rel for rel in relative_paths(entries)]
+    dataset._fetch(list(zip(entries, written, strict=True)))
     return str(written[0]) if len(written) == 1 else str(target)
 
 
 def _verify(dataset: AbstractDataset, entries: list[FileEntry]) -> None:
-    """Refuse files that changed since the version was registered (size, then sha256)."""
+    """Refuse files that changed since the version was registered.
+
+    A file whose size and modification time still match the manifest is taken as unchanged: by
+    stat on a local folder; on an object store by one listing per folder, and only when that
+    time was at least ``_SETTLED`` seconds old when the version was stored (object stores keep
+    whole seconds, so an overwrite within the same second would show the same time). The others
+    are hashed, on object stores in concurrent batches, and must match their sha256.
+    """
     stores = dataset._datastores()
+    by_store: dict[str, list[FileEntry]] = {}
     for entry in entries:
-        if entry.datastore is None:
-            continue
-        store = stores[entry.datastore]
-        local = store._local_path(entry.path)
-        if local is not None:
-            try:
-                info = local.stat()
-            except FileNotFoundError:
-                _changed(dataset, entry, "it no longer exists")
-            if (
-                info.st_size == entry.size
-                and entry.mtime is not None
-                and info.st_mtime == entry.mtime
-            ):
-                continue
-        digest = hashlib.sha256()
+        if entry.datastore is not None:
+            by_store.setdefault(entry.datastore, []).append(entry)
+    record = getattr(dataset, "_record", None)
+    settled = record.created_at - _SETTLED if record is not None else float("-inf")
+    for name, group in by_store.items():
+        store = stores[name]
+        if store._local_path() is not None:
+            stats = {e.path: _stat(dataset, e, store._local_path(e.path)) for e in group}
+            trusted = group
+        else:
+            infos = store._infos([e.path for e in group])
+            stats = {e.path: _listed(dataset, e, infos.get(e.path)) for e in group}
+            trusted = [e for e in group if e.mtime is not None and e.mtime <= settled]
+        unchanged = {e.path for e in trusted if stats[e.path] == (e.size, e.mtime)}
+        suspect = [e for e in group if e.path not in unchanged]
         try:
-            with store._open(entry.path) as stream:
-                while chunk := stream.read(1 << 20):
-                    digest.update(chunk)
+            digests = store._sha256s([e.path for e in suspect])
         except FileNotFoundError:
-            _changed(dataset, entry, "it no longer exists")
-        if digest.hexdigest() != entry.sha256:
-            _changed(
-                dataset,
-                entry,
-                f"its sha256 is now {digest.hexdigest()[:12]}…, not {entry.sha256[:12]}…",
-            )
+            digests = {}
+        for entry in suspect:
+            digest = digests.get(entry.path)
+            if digest is None:
+                _changed(dataset, entry, "it no longer exists")
+            elif digest != entry.sha256:
+                _changed(
+                    dataset, entry, f"its sha256 is now {digest[:12]}…, not {entry.sha256[:12]}…"
+                )
 
 
-def _changed(dataset: AbstractDataset, entry: FileEntry, what: str) -> None:
+def _stat(dataset: AbstractDataset, entry: FileEntry, local: Path | None) -> tuple[int, float]:
+    try:
+        info = local.stat() if local is not None else None
+    except FileNotFoundError:
+        info = None
+    if info is None:
+        _changed(dataset, entry, "it no longer exists")
+    return info.st_size, info.st_mtime
+
+
+def _listed(
+    dataset: AbstractDataset, entry: FileEntry, info: dict[str, Any] | None
+) -> tuple[int, float | None]:
+    if info is None:
+        _changed(dataset, entry, "it no longer exists")
+    return int(info.get("size") or 0), file_mtime(info)
+
+
+def _changed(dataset: AbstractDataset, entry: FileEntry, what: str) -> NoReturn:
     raise UserErrorException(
         f"dataset {dataset.name or dataset.id!r} version {dataset.version}: file {entry.path!r} in "
         f"datastore {entry.datastore!r} changed since the version was registered ({what}); "

@@ -28,6 +28,7 @@ filesystem behind the datastore; a new backend passes them without changes.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import os
 import pickle
@@ -375,6 +376,36 @@ class DatastoreContract:
         with pytest.warns(UserWarning, match="skipped 1 existing file"):
             datastore.upload_files([file], show_progress=False)
         assert _read(datastore, "f.txt") == b"one"
+
+    def test_upload_of_many_small_files_lands_every_byte(
+        self, datastore: Datastore, tmp_path: Path
+    ) -> None:
+        # More files than one concurrent batch holds, in several folders, some empty.
+        files = {f"group{i % 7}/doc{i:04d}": os.urandom(i % 5 and 40 + i) for i in range(260)}
+        datastore.upload(_tree(tmp_path / "src", files), "many", show_progress=False)
+        assert list(datastore._walk("many")) == sorted(
+            (f"many/{rel}", len(data)) for rel, data in files.items()
+        )
+        assert datastore.download(tmp_path / "back", "many", show_progress=False) == len(files)
+        for rel, data in files.items():
+            assert (tmp_path / "back" / "many" / rel).read_bytes() == data, rel
+        digests = datastore._sha256s([f"many/{rel}" for rel in files])
+        assert digests == {
+            f"many/{rel}": hashlib.sha256(data).hexdigest() for rel, data in files.items()
+        }
+
+    def test_upload_of_many_files_skips_the_existing_ones(
+        self, datastore: Datastore, tmp_path: Path
+    ) -> None:
+        files = {f"d{i % 3}/f{i}": f"first {i}" for i in range(40)}
+        src = _tree(tmp_path / "src", files)
+        datastore.upload(src, "t", show_progress=False)
+        _tree(src, {"d0/f0": "first 0", "d1/new": "new"})  # same content again, one new file
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            datastore.upload(src, "t", show_progress=False)
+        assert len(list(datastore._walk("t"))) == 41
+        assert _read(datastore, "t/d1/new") == b"new"
 
     # -- download -------------------------------------------------------------------------------
 
