@@ -480,7 +480,7 @@ class Datastore(SdkV1Surface):
         sources = [self._full(path) for path, _local in pairs]
         for start in range(0, len(pairs), _BATCH):
             locals_ = [Path(local) for _path, local in pairs[start : start + _BATCH]]
-            temps = [t.with_name(f"{t.name}.hp-tmp-{uuid.uuid4().hex[:12]}") for t in locals_]
+            temps = [t.with_name(f"{t.name}.hp-tmp-{uuid4_hex()[:12]}") for t in locals_]
             for local in {t.parent for t in locals_}:
                 local.mkdir(parents=True, exist_ok=True)
             try:
@@ -523,6 +523,8 @@ class Datastore(SdkV1Surface):
                 with self._open(path) as stream:
                     digests[path] = sha256_of(stream)
             return digests
+        import tempfile
+
         with tempfile.TemporaryDirectory(prefix="hyperpipe-hash-") as scratch:
             for start in range(0, len(paths), _BATCH):
                 batch = list(paths[start : start + _BATCH])
