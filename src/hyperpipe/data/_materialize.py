@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
-import shutil
 import stat
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -97,6 +96,8 @@ def _link_view(entries: list[FileEntry], local: list[Path], target: Path) -> str
 
 
 def _copy(dataset: AbstractDataset, entries: list[FileEntry], target: Path) -> str:
+    import shutil
+
     target.mkdir(parents=True, exist_ok=True)
     written = []
     for rel, entry in zip(relative_paths(entries), entries, strict=True):
@@ -152,6 +153,7 @@ def _changed(dataset: AbstractDataset, entry: FileEntry, what: str) -> None:
 
 def remove_tree(path: Path) -> None:
     """Delete a folder, including read-only views."""
+    import shutil
 
     def writable(func: Any, target: str, _exc: Any) -> None:
         with contextlib.suppress(OSError):
