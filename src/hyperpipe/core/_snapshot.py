@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -139,6 +138,8 @@ def _left_out(folder: Path, excluded: set[Path]) -> bool:
 
 def copy_snapshot(source_directory: Path, destination: Path) -> list[Path]:
     """Copy the snapshot of ``source_directory`` into ``destination`` (created)."""
+    import shutil
+
     files = snapshot_files(source_directory)
     destination.mkdir(parents=True, exist_ok=True)
     for rel in files:
@@ -178,6 +179,8 @@ def store_snapshot(source_directory: Path, snapshots: Path) -> tuple[str, dict[s
     digest = snapshot_digest(digests)
     target = snapshots / digest
     if not target.is_dir():
+        import shutil
+
         temp = snapshots / f".{digest}.{os.getpid()}.tmp"
         shutil.rmtree(temp, ignore_errors=True)
         temp.mkdir(parents=True)
@@ -193,4 +196,6 @@ def store_snapshot(source_directory: Path, snapshots: Path) -> tuple[str, dict[s
 
 def copy_tree(source: Path, destination: Path) -> None:
     """Copy a stored snapshot into a run's working folder."""
+    import shutil
+
     shutil.copytree(source, destination, dirs_exist_ok=True)

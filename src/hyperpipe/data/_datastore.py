@@ -22,7 +22,6 @@ import hashlib
 import json
 import os
 import re
-import shutil
 import warnings
 from contextlib import suppress
 from functools import cached_property
@@ -538,6 +537,8 @@ class Datastore(SdkV1Surface):
 
     def _put_stream(self, stream: BinaryIO, path: str) -> int:
         """Store what ``stream`` yields at ``path`` atomically; returns the size written."""
+        import shutil
+
         target = self._full(path)
         if self._protocol in _ATOMIC_PUT:
             import tempfile
@@ -591,6 +592,8 @@ class Datastore(SdkV1Surface):
 
     def _remove(self, path: str) -> None:
         """Delete the file or folder at ``path`` (nothing there is fine)."""
+        import shutil
+
         full = self._full(path)
         if self._local:
             local = Path(full)

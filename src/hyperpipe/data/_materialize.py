@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 import stat
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
@@ -99,6 +98,8 @@ def _link_view(entries: list[FileEntry], local: list[Path], target: Path) -> str
 
 
 def _copy(dataset: AbstractDataset, entries: list[FileEntry], target: Path) -> str:
+    import shutil
+
     target.mkdir(parents=True, exist_ok=True)
     written = [target / rel for rel in relative_paths(entries)]
     dataset._fetch(list(zip(entries, written, strict=True)))
@@ -174,6 +175,7 @@ def _changed(dataset: AbstractDataset, entry: FileEntry, what: str) -> NoReturn:
 
 def remove_tree(path: Path) -> None:
     """Delete a folder, including read-only views."""
+    import shutil
 
     def writable(func: Any, target: str, _exc: Any) -> None:
         with contextlib.suppress(OSError):

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import errno
 import os
-import shutil
 import sys
 import time
 from functools import cached_property
@@ -656,6 +655,8 @@ def output_path(output: dict[str, Any], run_id: str) -> str:
 
 def _move_into(staged: Path, local: Path, temp: Path | None) -> None:
     """Rename ``staged`` to ``local``; across filesystems, copy to ``temp`` beside it first."""
+    import shutil
+
     local.parent.mkdir(parents=True, exist_ok=True)
     try:
         os.replace(staged, local)
@@ -672,6 +673,8 @@ def _move_into(staged: Path, local: Path, temp: Path | None) -> None:
 
 def _storage_error(exc: OSError, what: str) -> dict[str, Any]:
     """The step's error when a file could not be written: one line, naming where and the fix."""
+    import shutil
+
     where = exc.__notes__[-1] if getattr(exc, "__notes__", None) else ""
     target = exc.filename or where or "the datastore"
     if isinstance(exc, shutil.Error) and exc.args and isinstance(exc.args[0], list):
