@@ -98,7 +98,6 @@ def _link_view(entries: list[FileEntry], local: list[Path], target: Path) -> str
 
 
 def _copy(dataset: AbstractDataset, entries: list[FileEntry], target: Path) -> str:
-    import shutil
 
     target.mkdir(parents=True, exist_ok=True)
     written = [target / rel for rel in relative_paths(entries)]
