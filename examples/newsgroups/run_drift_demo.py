@@ -82,6 +82,40 @@ def register_table(ws: Workspace, rows: list[dict], name: str, timestamp: str | 
     return dataset.register(ws, name, create_new_version=True)
 
 
+def retrain_pipeline(
+    ws: Workspace, train, default_stream, *, epochs: str, hidden: str, **step_options
+) -> Pipeline:
+    """The retrain endpoint's pipeline: ``drift/retrain.py`` on the training documents plus the
+    labelled posts of a stream version (the ``drifted_dataset`` parameter, which the monitor's
+    alert sets), with ``recent_weight`` a parameter the alert may set too."""
+    drifted = DatasetConsumptionConfig(
+        "drifted", PipelineParameter("drifted_dataset", default_value=default_stream)
+    )
+    train_input = train.as_named_input("train").as_mount()
+    step = PythonScriptStep(
+        "drift/retrain.py",
+        name="retrain",
+        source_directory=str(CODE),
+        arguments=[
+            "--train",
+            train_input,
+            "--drifted",
+            drifted,
+            "--epochs",
+            epochs,
+            "--hidden",
+            hidden,
+            "--recent-weight",
+            PipelineParameter("recent_weight", default_value=1.0),
+            "--recent-days",
+            "1",
+        ],
+        inputs=[train_input, drifted],
+        **step_options,
+    )
+    return Pipeline(ws, [step])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -122,35 +156,10 @@ def main() -> None:
     empty = register_table(ws, [], "newsgroups_stream", timestamp="timestamp")
 
     print("2. the retrain pipeline, published as the endpoint newsgroups-retrain", flush=True)
-    drifted = DatasetConsumptionConfig(
-        "drifted", PipelineParameter("drifted_dataset", default_value=empty)
+    pipeline = retrain_pipeline(
+        ws, train, empty, epochs=EPOCHS, hidden=HIDDEN, compute_target="cpu", allow_reuse=False
     )
-    train_input = train.as_named_input("train").as_mount()
-    step = PythonScriptStep(
-        "drift/retrain.py",
-        name="retrain",
-        source_directory=str(CODE),
-        arguments=[
-            "--train",
-            train_input,
-            "--drifted",
-            drifted,
-            "--epochs",
-            EPOCHS,
-            "--hidden",
-            HIDDEN,
-            "--recent-weight",
-            PipelineParameter("recent_weight", default_value=1.0),
-            "--recent-days",
-            "1",
-        ],
-        inputs=[train_input, drifted],
-        compute_target="cpu",
-        allow_reuse=False,
-    )
-    endpoint = PipelineEndpoint.publish(
-        ws, "newsgroups-retrain", "train the classifier", Pipeline(ws, [step])
-    )
+    endpoint = PipelineEndpoint.publish(ws, "newsgroups-retrain", "train the classifier", pipeline)
     timings: dict[str, float] = {"data and workspace": time.perf_counter() - started}
     phase = time.perf_counter()
     first = endpoint.submit("newsgroups-retrain")

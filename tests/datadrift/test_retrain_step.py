@@ -14,22 +14,29 @@ import pytest
 from tests.datadrift.conftest import DAY0, register_table, stream, table
 
 from hyperpipe.core import Dataset, Model, Run
-from hyperpipe.data import DatasetConsumptionConfig
 from hyperpipe.datadrift import AlertConfiguration, DataDriftDetector
-from hyperpipe.pipeline.core import Pipeline, PipelineEndpoint, PipelineParameter
-from hyperpipe.pipeline.steps import PythonScriptStep
+from hyperpipe.pipeline.core import PipelineEndpoint
 
 pytest.importorskip("torch")
 
 CODE = Path(__file__).resolve().parents[2] / "examples/newsgroups/code"
 
 
-def _retrain_module():
-    spec = importlib.util.spec_from_file_location("drift_retrain", CODE / "drift" / "retrain.py")
+def _load(name: str, path: Path):
+    spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault("drift_retrain", module)
+    sys.modules.setdefault(name, module)
     spec.loader.exec_module(module)
     return module
+
+
+def _retrain_module():
+    return _load("drift_retrain", CODE / "drift" / "retrain.py")
+
+
+def _demo():
+    """The drift demo, whose retrain pipeline the test publishes as it does."""
+    return _load("run_drift_demo", CODE.parent / "run_drift_demo.py")
 
 
 def test_the_last_days_posts_weigh_recent_weight_and_the_others_one() -> None:
@@ -58,29 +65,8 @@ def test_the_alert_sets_recent_weight_and_the_retrain_weighs_the_flagged_days_po
     posts = stream(3, 60, drift_from=2)
     posts["label"] = ["new" if t >= DAY0 + timedelta(days=2) else "old-a" for t in posts.timestamp]
     target = register_table(ws, posts, "stream", timestamp="timestamp")
-    drifted = DatasetConsumptionConfig(
-        "drifted", PipelineParameter("drifted_dataset", default_value=target)
-    )
-    train_input = train.as_named_input("train").as_mount()
-    step = PythonScriptStep(
-        "drift/retrain.py",
-        name="retrain",
-        source_directory=str(CODE),
-        arguments=[
-            "--train",
-            train_input,
-            "--drifted",
-            drifted,
-            "--epochs",
-            "1",
-            "--hidden",
-            "4",
-            "--recent-weight",
-            PipelineParameter("recent_weight", default_value=1.0),
-        ],
-        inputs=[train_input, drifted],
-    )
-    endpoint = PipelineEndpoint.publish(ws, "retrain", "retrain", Pipeline(ws, [step]))
+    pipeline = _demo().retrain_pipeline(ws, train, target, epochs="1", hidden="4")
+    endpoint = PipelineEndpoint.publish(ws, "retrain", "retrain", pipeline)
     detector = DataDriftDetector.create_from_datasets(
         ws,
         "weighted",
