@@ -62,6 +62,10 @@ class _Active(Record, frozen=False):
     log_path: Path
 
 
+class _HandOver(Exception):
+    """A ready step that must run (or whose inputs need reading): the orchestrator's work."""
+
+
 class Scheduler:
     """Executes one pipeline run to its end (or resumes it)."""
 
@@ -82,6 +86,32 @@ class Scheduler:
         self.skipped: set[str] = set()
         self.active: dict[str, _Active] = {}
         self.pools: dict[str, SlotPool] = {}
+        self._in_place = False
+
+    # -- in the submitter ---------------------------------------------------------------------
+
+    def reuse_in_place(self) -> bool:
+        """Record, in this process, each ready step that reuses an earlier run's outputs, for
+        as long as every ready step does; returns whether that ended the run (all reused).
+
+        A resubmit that changed nothing then needs no orchestrator at all. At the first step
+        that must run, this stops and the orchestrator, started next, resumes from the steps
+        recorded here. Nothing is started, no thread made and no signal handled, so the
+        calling process stays as it was; the run names this process as responsible meanwhile,
+        so if it dies mid-way the run is seen as crashed and resumes like any other.
+        """
+        if self.regenerate:
+            return False
+        self._in_place = True
+        try:
+            while ready := self._launchable():
+                for name in ready:
+                    self._reuse_or_start(name)
+        except _HandOver:
+            return False
+        finally:
+            self._in_place = False
+        return self._conclude() == RunStatus.FINISHED
 
     # -- the loop -----------------------------------------------------------------------------
 
@@ -331,9 +361,13 @@ class Scheduler:
     def _reuse_or_start(self, name: str) -> bool:
         """Record a reused step run, or start the step; False when no slot is free yet."""
         spec = self.specs[name]
+        if self._in_place and not (spec["allow_reuse"] and _inputs_known(spec)):
+            raise _HandOver(name)
         try:
             contents, labels = self._input_identities(spec)
         except UserErrorException as exc:
+            if self._in_place:
+                raise _HandOver(name) from exc
             self._fail_before_start(name, spec, str(exc))
             return True
         parts = key_parts(spec, contents, labels)
@@ -342,8 +376,12 @@ class Scheduler:
         if spec["allow_reuse"] and not self.regenerate:
             original = self.store.find_reusable(key, [RunStatus.FINISHED])
         if original is not None:
+            if self._in_place and not self.done:
+                self._set_run(RunStatus.RUNNING)
             self._record_reused(name, spec, key, parts, original)
             return True
+        if self._in_place:
+            raise _HandOver(name)
         if spec.get("hyperdrive"):
             # A sweep's own process only drives its trials, which take the target's slots (and
             # GPUs) themselves; holding one here would leave the sweep a slot short.
@@ -640,6 +678,12 @@ class Scheduler:
                 "version": registered.version,
             }
         return entry
+
+
+def _inputs_known(spec: dict[str, Any]) -> bool:
+    """Whether a step's inputs are identified by the store alone (earlier steps' outputs,
+    registered datasets), not by listing datastore folders, which may be slow."""
+    return all(item["kind"] in ("data", "dataset") for item in spec["inputs"])
 
 
 def _where(spec: dict[str, Any]) -> str:
