@@ -24,6 +24,7 @@ from hyperpipe.compute import Slot, SlotPool, TaskSpec, lost_node
 from hyperpipe.core import _lifecycle, _paths
 from hyperpipe.core._backends import backend_for
 from hyperpipe.core._background import StopFlag
+from hyperpipe.core._compute_config import RAY_TARGET
 from hyperpipe.core._execution import ending, error, run_context_env, store_run_files
 from hyperpipe.core._snapshot import copy_tree
 from hyperpipe.data._dataset import Dataset
@@ -131,13 +132,38 @@ class Scheduler:
                 target, backend_for(self.ws, self.ws._target_spec(None))
             )
         if target not in self.backends:
-            self.backends[target] = backend_for(self.ws, self.ws._target_spec(target))
+            self.backends[target] = backend_for(
+                self.ws, self.ws._target_spec(target), **self._fork_server_for(target)
+            )
         return self.backends[target]
+
+    def _fork_server_for(self, target: str) -> dict[str, Any]:
+        """A fork server for the target's steps (``compute._warming``) when two or more Python
+        steps are still to run there: each step after it is ready starts as its fork, without
+        paying the interpreter's start-up again."""
+        scripts = [
+            name
+            for name, spec in self.specs.items()
+            if _where(spec) == target and "command" not in spec and name not in self.done
+        ]
+        if len(scripts) < 2 or self.ws._target_spec(target).type == RAY_TARGET:
+            return {}
+        # Nothing preloaded: the server is ready the sooner (about twice as soon as with
+        # hyperpipe.core), and a step imports what it imports, as ``python step.py`` would.
+        return {
+            "preload": [],
+            "server_log": _paths.run_dir(self.ws.root, self.run_id) / "step-server.log",
+            "owner": self.run_id,
+            "warming": True,
+        }
 
     def _execute(self) -> RunStatus | None:
         if self.store.get_run(self.run_id).status == RunStatus.CANCEL_REQUESTED:
             return self._end(RunStatus.CANCELED)
         self._adopt_earlier_step_runs()
+        for target in {_where(spec) for spec in self.specs.values()}:
+            if self._fork_server_for(target):  # started now, it imports while steps get ready
+                self._backend(target)
         self._set_run(RunStatus.RUNNING)
         next_check = 0.0
         delay = 0.001
