@@ -48,6 +48,9 @@ STEP_RUN_TYPE = "azureml.StepRun"
 HYPERDRIVE_DRIVER = "\0sweep-driver"  # the backend key of sweep steps' own processes
 CANCEL_CHECK_S = 0.2
 SLOT_RETRY_S = 0.05
+# Starting the fork server costs about two steps' interpreter start-ups, and the first step
+# starts before it is ready: from four steps on, it saves more than it costs.
+FORK_SERVER_STEPS = 4
 
 
 class _Active(Record, frozen=False):
@@ -138,15 +141,15 @@ class Scheduler:
         return self.backends[target]
 
     def _fork_server_for(self, target: str) -> dict[str, Any]:
-        """A fork server for the target's steps (``compute._warming``) when two or more Python
-        steps are still to run there: each step after it is ready starts as its fork, without
-        paying the interpreter's start-up again."""
+        """A fork server for the target's steps (``compute._warming``) when enough Python steps
+        are still to run there that it pays for itself: each step after it is ready starts as
+        its fork, without paying the interpreter's start-up again."""
         scripts = [
             name
             for name, spec in self.specs.items()
             if _where(spec) == target and "command" not in spec and name not in self.done
         ]
-        if len(scripts) < 2 or self.ws._target_spec(target).type == RAY_TARGET:
+        if len(scripts) < FORK_SERVER_STEPS or self.ws._target_spec(target).type == RAY_TARGET:
             return {}
         # Nothing preloaded: the server is ready the sooner (about twice as soon as with
         # hyperpipe.core), and a step imports what it imports, as ``python step.py`` would.
