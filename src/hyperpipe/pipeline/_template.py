@@ -196,7 +196,11 @@ def submit(
         },
         **_lifecycle.process_identity(),  # responsible until its orchestrator is recorded
     )
-    if not Scheduler(workspace, record.id).reuse_in_place():
+    try:
+        ended = Scheduler(workspace, record.id).reuse_in_place()
+    except Exception:  # the orchestrator meets it again, and records it on the run
+        ended = False
+    if not ended:
         start_orchestrator(workspace, record.id)
     return PipelineRun._from_record(experiment, workspace._store.get_run(record.id))  # type: ignore[return-value]
 
