@@ -21,9 +21,9 @@ if TYPE_CHECKING:
 # Never needed by a SQLite workspace with local datastores and a current schema: its everyday
 # store work runs on the standard library's sqlite3.
 NOT_FOR_SQLITE = ("sqlalchemy", "psycopg", "psycopg2", "fsspec", "alembic")
-# Loaded only where a process is signalled or killed, a source folder has an ignore file, or a
-# run is submitted by a user name (script runs).
-NOT_FOR_SUBMIT_PATH = ("psutil", "pathspec", "socket", "getpass")
+# Loaded only where a process is signalled or killed, a source folder has an ignore file, a
+# run is submitted by a user name (script runs), files are sampled, or temporary files are made.
+NOT_FOR_SUBMIT_PATH = ("psutil", "pathspec", "socket", "getpass", "random", "tempfile", "uuid")
 # Needed only by the commands, views and samplers that use them.
 NOT_FOR_SUBMIT = ("pandas", "typer", "click", "optuna", "numpy", "fastapi", "uvicorn", "jinja2")
 

@@ -15,7 +15,7 @@ import pytest
 from tests.pipeline.conftest import wait_for
 
 from hyperpipe.core import Run
-from hyperpipe.pipeline._daemon import CLOCK_ENV
+from hyperpipe.pipeline._daemon import CLOCK_ENV, stop_schedulers
 from hyperpipe.pipeline.core import PipelineEndpoint, PublishedPipeline, Schedule
 
 if TYPE_CHECKING:
@@ -187,6 +187,20 @@ def test_schedules_and_the_scheduler_from_the_command_line(
     process.wait(timeout=30)
     wait_for(lambda: ws._store.get_scheduler(scheduler_id).stopped_at is not None)
     assert "No scheduler running" in hyperpipe(ws, "scheduler", "status").stdout
+
+
+def test_a_detached_scheduler_stopped_while_it_starts_up_still_records_its_stop(
+    ws: Workspace,
+) -> None:
+    scheduler_id = hyperpipe(ws, "scheduler", "--detach").stdout.strip()
+    record = ws._store.get_scheduler(scheduler_id)
+    process = psutil.Process(record.pid)
+    # At once: the new process has not yet got as far as handling a stop.
+    assert stop_schedulers(ws, scheduler_id) == [scheduler_id]
+
+    process.wait(timeout=60)
+    # It handled the signal, rather than died of it: it recorded its own stop before exiting.
+    assert ws._store.get_scheduler(scheduler_id).stopped_at is not None
 
 
 def test_names_that_look_like_markup_are_shown_as_written(ws: Workspace, script: Path) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from hyperpipe.pipeline.core import Pipeline, PipelineData, PipelineParameter
 
 PREP = """
@@ -168,3 +170,71 @@ def test_pipeline_parameters_reach_arguments_and_params_with_default_or_submitte
             "AML_PARAMETER_fixed": "yes",
         },
     }
+
+
+# Records how the step was started and what it sees of itself, then waits a moment the first
+# time, so the run's step server is ready for the steps after it.
+WHO = """
+import json, os, sys, time
+import psutil
+from hyperpipe.core import Run
+parent = " ".join(psutil.Process(os.getppid()).cmdline())
+seen = {"forked": "_zygote_server" in parent, "name": __name__,
+        "script": os.path.basename(sys.argv[0]), "cwd": os.getcwd(),
+        "run": Run.get_context().id == os.environ["AZUREML_RUN_ID"]}
+if sys.argv[1] == "-":
+    time.sleep(1)
+os.makedirs(sys.argv[2])
+json.dump(seen, open(os.path.join(sys.argv[2], "seen.json"), "w"))
+"""
+
+
+def test_a_chain_steps_after_the_first_start_as_forks_of_a_step_server_seeing_what_a_script_would(
+    experiment, make_step
+):
+    steps, previous = [], None
+    for i in range(4):
+        out = PipelineData(f"out{i}")
+        inputs = [previous] if previous is not None else []
+        steps.append(
+            make_step(
+                f"s{i}",
+                WHO,
+                arguments=[previous if previous is not None else "-", out],
+                inputs=inputs,
+                outputs=[out],
+            )
+        )
+        previous = out
+
+    run = experiment.submit(Pipeline(experiment.workspace, steps))
+    assert run.wait_for_completion(show_output=False) == "Finished"
+
+    seen = {}
+    for step in run.get_steps():
+        folder = step.get_output_data(f"out{step.name[1:]}").local_path()
+        seen[step.name] = json.loads((folder / "seen.json").read_text())
+    # The first starts while the server is still starting; the others are its forks.
+    assert {name: s["forked"] for name, s in seen.items()} == {
+        "s0": False,
+        "s1": True,
+        "s2": True,
+        "s3": True,
+    }
+    for name, s in seen.items():
+        assert (s["name"], s["script"], s["run"]) == ("__main__", f"{name}.py", True)
+        assert s["cwd"].endswith("/wd")
+
+
+def test_a_pipeline_of_few_steps_starts_them_all_as_new_processes(experiment, make_step):
+    # Too few to repay a fork server's start-up.
+    first, second = PipelineData("out0"), PipelineData("out1")
+    steps = [
+        make_step("s0", WHO, arguments=["-", first], outputs=[first]),
+        make_step("s1", WHO, arguments=[first, second], inputs=[first], outputs=[second]),
+    ]
+    run = experiment.submit(Pipeline(experiment.workspace, steps))
+    assert run.wait_for_completion(show_output=False) == "Finished"
+    for step in run.get_steps():
+        folder = step.get_output_data(f"out{step.name[1:]}").local_path()
+        assert json.loads((folder / "seen.json").read_text())["forked"] is False

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from hyperpipe.core import Dataset, Datastore
@@ -163,6 +165,62 @@ def test_regenerate_outputs_reruns_every_step(experiment, build):
     for name, step in steps.items():
         assert step.reuse_decision["reasons"] == ["regenerate_outputs=True"]
         assert step.id != first[name].id
+
+
+# -- where reuse is recorded ---------------------------------------------------------------------
+
+
+def _driver(experiment, run_id):
+    """The process a run's record names as responsible for it, and whether one was started in
+    the background for it (it writes a driver log)."""
+    from hyperpipe.core import _paths
+
+    ws = experiment.workspace
+    record = ws._store.get_run(run_id)
+    return record.pid, (_paths.run_dir(ws.root, run_id) / "driver.log").exists()
+
+
+def test_unchanged_resubmit_has_ended_when_submit_returns_without_a_background_process(
+    experiment, build
+):
+    _run(experiment, build())
+
+    run = experiment.submit(build())
+
+    # No wait: every step was reused by the submitting process itself.
+    assert run.get_status() == "Finished"
+    assert _driver(experiment, run.id) == (os.getpid(), False)
+    steps = {s.name: s for s in run.get_steps()}
+    assert _reused(steps) == {"prep": True, "a": True, "b": True, "join": True}
+    assert {_driver(experiment, s.id)[0] for s in steps.values()} == {os.getpid()}
+
+
+def test_resubmit_hands_over_to_the_orchestrator_at_the_first_step_that_must_run(experiment, build):
+    _run(experiment, build(a_suffix="-a"))
+
+    run = experiment.submit(build(a_suffix="-A"))
+    assert run.wait_for_completion(show_output=False) == "Finished"
+
+    pid, started = _driver(experiment, run.id)
+    assert started and pid != os.getpid()
+    steps = {s.name: s for s in run.get_steps()}
+    assert _reused(steps) == {"prep": True, "a": False, "b": True, "join": False}
+    # prep was recorded before the hand-over; the orchestrator adopted it and did the rest.
+    assert _driver(experiment, steps["prep"].id)[0] == os.getpid()
+    assert {_driver(experiment, steps[n].id)[0] for n in ("a", "b", "join")} == {pid}
+    assert steps["join"].get_output_data("joined").local_path().read_text() == "base-A|base-b"
+
+
+def test_step_that_disallows_reuse_is_left_to_the_orchestrator_from_the_start(experiment, build):
+    _run(experiment, build(prep_reuse=False))
+
+    run = experiment.submit(build(prep_reuse=False))
+    assert run.wait_for_completion(show_output=False) == "Finished"
+
+    pid, started = _driver(experiment, run.id)
+    assert started and pid != os.getpid()
+    steps = {s.name: s for s in run.get_steps()}
+    assert {_driver(experiment, s.id)[0] for s in steps.values()} == {pid}
 
 
 # -- dataset inputs ------------------------------------------------------------------------------

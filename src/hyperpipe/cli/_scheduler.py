@@ -82,6 +82,7 @@ def _detach(ws, poll_interval: float) -> None:  # type: ignore[no-untyped-def]
     import psutil
 
     from hyperpipe.core import _lifecycle
+    from hyperpipe.pipeline._daemon import block_stop_signals
 
     scheduler_id = f"scheduler-{uuid4_hex()[:12]}"
     log = ws.state_dir / "schedulers" / f"{scheduler_id}.log"
@@ -105,6 +106,7 @@ def _detach(ws, poll_interval: float) -> None:  # type: ignore[no-untyped-def]
             stderr=subprocess.STDOUT,
             start_new_session=True,
             close_fds=True,
+            preexec_fn=block_stop_signals,  # a stop sent before it can handle one waits for it
         )
     ws._store.register_scheduler(
         scheduler_id=scheduler_id,

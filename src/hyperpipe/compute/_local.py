@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-import ctypes
+import ctypes  # noqa: F401 - for die_with_parent, which runs between fork and exec
 import os
 import signal
 import subprocess
@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from hyperpipe.compute._base import TaskHandle, TaskSpec, gpu_environment
-from hyperpipe.compute._process import readable, start_time
+from hyperpipe.compute._process import die_with_parent, readable, start_time
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -42,7 +42,7 @@ class LocalBackend:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
                 close_fds=True,
-                preexec_fn=partial(_die_with_parent, os.getpid()) if spec.die_with_parent else None,
+                preexec_fn=partial(die_with_parent, os.getpid()) if spec.die_with_parent else None,
             )
         return TaskHandle(spec.run_id, process.pid, _start_time(process.pid), process)
 
@@ -148,12 +148,3 @@ def _reap(process: subprocess.Popen[bytes]) -> int:
 def _start_time(pid: int) -> float:
     started = start_time(pid)
     return time.time() if started is None else started  # gone already: close enough
-
-
-def _die_with_parent(parent: int | None = None) -> None:
-    """In a child (before exec, or right after a fork): ask Linux for SIGKILL when the parent
-    dies. A parent that died before the request was made cannot signal: then exit at once."""
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    if parent is not None and os.getppid() != parent:
-        os._exit(1)

@@ -22,7 +22,14 @@ if TYPE_CHECKING:
 
     import psutil
 
-__all__ = ["OWNER_ENV", "ProcessIdentity", "kill_group_leftovers", "readable", "start_time"]
+__all__ = [
+    "OWNER_ENV",
+    "ProcessIdentity",
+    "die_with_parent",
+    "kill_group_leftovers",
+    "readable",
+    "start_time",
+]
 
 # The run a process was started for; inherited by everything it starts.
 OWNER_ENV = "HYPERPIPE_OWNER"
@@ -199,3 +206,17 @@ def readable(fds: list[int], timeout: float) -> list[int]:
     for fd in fds:
         poller.register(fd, select.POLLIN | select.POLLHUP | select.POLLERR)
     return [fd for fd, _event in poller.poll(max(timeout, 0) * 1000)]
+
+
+def die_with_parent(parent: int | None = None) -> None:
+    """In a child (before exec, or right after a fork): ask Linux for SIGKILL when the parent
+    dies. A parent that died before the request was made cannot signal: then exit at once.
+
+    The caller imports ctypes ahead (a child that imported it here would pay for it each time).
+    """
+    import ctypes
+
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    if parent is not None and os.getppid() != parent:
+        os._exit(1)

@@ -36,19 +36,21 @@ def backend_for(
     server_log: Path | None = None,
     owner: str | None = None,
     wait: bool = True,
+    warming: bool = False,
 ) -> ComputeBackend:
     """The backend that runs tasks on ``target``.
 
     ``preload`` (a sweep's trials): modules a fork server imports once for every task; tasks
     start as plain processes when it cannot start. ``owner``: the run whose leftovers the
     fork server's tasks are. ``wait=False``: return before the fork server has imported them
-    (the caller calls its ``ready()``).
+    (the caller calls its ``ready()``). ``warming`` (a pipeline's steps): tasks start as plain
+    processes until the fork server is ready, and as its forks from then on.
     """
     from hyperpipe.compute._local import LocalBackend
 
     env = {OWNER_ENV: owner} if owner else {}
     if target.type == RAY_TARGET:
-        return _ray_backend(workspace, target, preload, env)
+        return _ray_backend(workspace, target, None if warming else preload, env)
     if preload is None:
         return LocalBackend()
     try:
@@ -57,10 +59,17 @@ def backend_for(
         assert server_log is not None, "a fork server needs a log file"
         server_log.parent.mkdir(parents=True, exist_ok=True)
         os.environ["HYPERPIPE_STORE_URL"] = workspace.store_url  # for hyperpipe.store:warm
-        return ZygoteBackend(sys.executable, preload, str(server_log), env=env, wait=wait)
+        server = ZygoteBackend(
+            sys.executable, preload, str(server_log), env=env, wait=wait and not warming
+        )
     except Exception as exc:  # fall back, but say so
-        print(f"fork server unavailable ({exc}); trials start as new processes")  # noqa: T201
+        print(f"fork server unavailable ({exc}); tasks start as new processes")  # noqa: T201
         return LocalBackend()
+    if warming:
+        from hyperpipe.compute._warming import WarmingBackend
+
+        return WarmingBackend(LocalBackend(), server)
+    return server
 
 
 def ray_request(target: TargetSpec, overrides: dict[str, Any] | None = None) -> Any:

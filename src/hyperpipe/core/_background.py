@@ -195,18 +195,27 @@ def _wait_for_go() -> str | None:
             os.close(int(fd))
 
 
-def drive(root: str, run_id: str, make_driver: Callable[[Workspace, str], Any], what: str) -> int:
+def drive(
+    root: str,
+    run_id: str,
+    make_driver: Callable[[Workspace, str], Any],
+    what: str,
+    warm_up: tuple[str, ...] = (),
+) -> int:
     """Run a driver to its end in this process: signals stop it; a failure fails the run.
 
     ``make_driver(workspace, run_id)`` returns an object with a ``stop`` event and an
     ``execute()`` method. A user error (bad input found late) fails the run with its message;
     anything else fails it naming ``what`` could not be done, with the traceback in the log.
     Nothing is written to a run that another process has taken over or that has ended.
+    ``warm_up``: modules the driver will need, imported while its submitter records it.
     """
     from hyperpipe.core._workspace import Workspace
     from hyperpipe.exceptions import UserErrorException
     from hyperpipe.store import RunStatus
 
+    for module in warm_up:
+        importlib.import_module(module)
     started = _wait_for_go()
     if started is None:
         return 0

@@ -8,8 +8,6 @@ the latest version returns that version; any changed byte makes a new one.
 from __future__ import annotations
 
 import os
-import random
-import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -147,6 +145,8 @@ class AbstractDataset(SdkV1Surface):
     def _fetch(self, pairs: list[tuple[FileEntry, Path]]) -> None:
         """Copy each entry's file to its local path; a datastore's files go together, so an
         object store fetches them in concurrent batches (``Datastore._get_files``)."""
+        import shutil
+
         by_store: dict[str, list[tuple[str, Path]]] = {}
         for entry, out in pairs:
             if entry.datastore is None:
@@ -274,6 +274,8 @@ class FileDataset(AbstractDataset):
         """Two disjoint datasets, the first holding about ``percentage`` of the files."""
         if not 0 < percentage < 1:
             raise UserErrorException(f"percentage must be between 0 and 1, got {percentage!r}")
+        import random
+
         entries = list(self._manifest())
         random.Random(seed).shuffle(entries)
         cut = round(len(entries) * percentage)

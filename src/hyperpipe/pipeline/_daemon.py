@@ -59,6 +59,7 @@ CLOCK_ENV = "HYPERPIPE_SCHEDULER_CLOCK"
 HEARTBEAT_S = 10.0
 MAX_CHANGES_PER_POLL = 100
 SKIPPED_KEPT = 100
+STOP_SIGNALS = {signal.SIGTERM, signal.SIGINT, signal.SIGHUP}
 
 
 def clock_from_environment() -> Callable[[], float]:
@@ -141,8 +142,11 @@ class SchedulerDaemon:
         """Tick until stopped; sleeps until the next due time (at most ``poll_interval``)."""
         if threading.current_thread() is threading.main_thread():
             # Only a flag: Event.set() in a handler can deadlock on the lock Event.wait() holds.
-            for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+            for signum in STOP_SIGNALS:
                 signal.signal(signum, self._on_signal)
+            # A detached daemon starts with them blocked (``block_stop_signals``): a stop sent
+            # while it was starting up is delivered now, to the handler, not lost or fatal.
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
         if not self._registered:
             self.register()
         self._abandon_dead_claims()
@@ -391,6 +395,13 @@ def daemon_alive(record: SchedulerRecord) -> bool | None:
         return process.status() != psutil.STATUS_ZOMBIE
     except psutil.NoSuchProcess:
         return False
+
+
+def block_stop_signals() -> None:
+    """For a detached daemon's process, between fork and exec: hold the stop signals pending
+    until its handlers are installed (the mask survives exec), since ``scheduler stop`` may
+    signal it as soon as it is recorded, before Python has even started."""
+    signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
 
 
 def stop_schedulers(workspace: Workspace, scheduler_id: str | None = None) -> list[str]:

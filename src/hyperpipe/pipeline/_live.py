@@ -82,11 +82,11 @@ class StepView:
             or (not step.status.is_terminal() and now - cached[0] < PROGRESS_EVERY_S)
         ):
             return cached[1]
-        from hyperpipe.train.hyperdrive._run import HyperDriveRun
-
         found = self._store.list_runs(parent_id=step.id, run_type="hyperdrive", limit=1)
         line = None
         if found:
+            from hyperpipe.train.hyperdrive._run import HyperDriveRun
+
             sweep = HyperDriveRun._from_record(self._run.experiment, found[0])
             assert isinstance(sweep, HyperDriveRun)
             line = sweep._progress_line(sweep._trials()).strip().removeprefix("[").removesuffix("]")

@@ -24,7 +24,9 @@ def start_orchestrator(workspace: Workspace, run_id: str) -> None:
 
 def main(argv: list[str]) -> int:
     """Execute (or resume) one pipeline run; the exit code is 0 unless hyperpipe itself failed."""
-    return drive(*argv, Scheduler, "execute the pipeline")
+    # What starting the first step takes: the backends, and the copy of its snapshot.
+    warm_up = ("hyperpipe.compute._local", "hyperpipe.compute._warming", "shutil")
+    return drive(*argv, Scheduler, "execute the pipeline", warm_up)
 
 
 if __name__ == "__main__":

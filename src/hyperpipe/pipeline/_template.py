@@ -160,9 +160,12 @@ def submit(
     """Record a pipeline run of ``template`` and start its orchestrator; returns the run.
 
     The run is a row in the store before this returns, and its orchestrator a detached process
-    recorded on it: it finishes whatever becomes of the caller.
+    recorded on it: it finishes whatever becomes of the caller. Steps that reuse earlier
+    outputs are recorded here first (``Scheduler.reuse_in_place``): a run whose every step is
+    reused has ended when this returns, and starts no process.
     """
     from hyperpipe.pipeline._orchestrator import start_orchestrator
+    from hyperpipe.pipeline._scheduler import Scheduler
     from hyperpipe.pipeline.core._pipeline_run import PipelineRun
 
     workspace = experiment.workspace
@@ -193,7 +196,12 @@ def submit(
         },
         **_lifecycle.process_identity(),  # responsible until its orchestrator is recorded
     )
-    start_orchestrator(workspace, record.id)
+    try:
+        ended = Scheduler(workspace, record.id).reuse_in_place()
+    except Exception:  # the orchestrator meets it again, and records it on the run
+        ended = False
+    if not ended:
+        start_orchestrator(workspace, record.id)
     return PipelineRun._from_record(experiment, workspace._store.get_run(record.id))  # type: ignore[return-value]
 
 

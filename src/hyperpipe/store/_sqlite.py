@@ -13,7 +13,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import random
 import sqlite3
 import threading
 import time
@@ -301,6 +300,8 @@ class SqliteStore(RunConveniences):
             except sqlite3.IntegrityError:
                 if attempt == attempts - 1:
                     raise
+                import random
+
                 time.sleep(0.01 * random.uniform(1, 3))
         return None
 

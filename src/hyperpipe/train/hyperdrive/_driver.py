@@ -88,6 +88,7 @@ class Driver:
         self.identity = _lifecycle.process_identity()
         self.active: dict[int, _Trial] = {}
         self.ended: list[RunRecord] = []
+        self.spent: list[Path] = []  # ended trials' folders, removed once the next have started
         self.final_histories: dict[str, list[float]] = {}
         self.started = 0  # trial numbers handed out (ids stay unique across resumes)
         self.used = 0  # trials that count against max_total_runs
@@ -118,6 +119,7 @@ class Driver:
                 )
             return self._loop()
         finally:
+            self._remove_spent()
             close = getattr(self.backend, "close", None)
             if close is not None:
                 close()
@@ -141,6 +143,7 @@ class Driver:
             if now > deadline:
                 return self._cancel_all(None)
             progressed = self._reap() + self._launch()
+            self._remove_spent()  # after the launches: the next trials need not wait for it
             reported = self.events is not None and self.events.drain()
             if self.policy is not None and (reported or now >= next_policy):
                 self._apply_policy()
@@ -325,9 +328,13 @@ class Driver:
         finally:
             trial.slot.release()
             if final is not None:  # else its metric journal stays, for whoever ends the trial
-                remove_tree(trial.run_dir)
+                self.spent.append(trial.run_dir)
         self.ended.append(final)
         self._tell(trial.optuna_trial, final)
+
+    def _remove_spent(self) -> None:
+        while self.spent:
+            remove_tree(self.spent.pop())
 
     def _tell(self, optuna_trial: Any, record: RunRecord) -> None:
         best = self._best_value(record)
