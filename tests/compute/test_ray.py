@@ -119,7 +119,7 @@ def test_pipeline_steps_pinned_to_each_node_run_there_with_their_output_in_the_l
 
 
 @pytest.mark.slow
-def test_a_second_pipeline_run_finds_the_runner_warm_and_compute_stop_ends_it(
+def test_a_second_pipeline_run_and_a_sweep_find_the_runner_warm_and_compute_stop_ends_it(
     cluster_ws: Workspace, ray_cluster: LocalRayCluster, tmp_path: Path
 ):
     from typer.testing import CliRunner
@@ -127,6 +127,12 @@ def test_a_second_pipeline_run_finds_the_runner_warm_and_compute_stop_ends_it(
     from hyperpipe.cli import app
     from hyperpipe.pipeline.core import Pipeline
     from hyperpipe.pipeline.steps import PythonScriptStep
+    from hyperpipe.train.hyperdrive import (
+        GridParameterSampling,
+        HyperDriveConfig,
+        PrimaryMetricGoal,
+        choice,
+    )
 
     source = _source(
         tmp_path,
@@ -146,6 +152,34 @@ def test_a_second_pipeline_run_finds_the_runner_warm_and_compute_stop_ends_it(
         assert run.wait_for_completion(timeout_seconds=120) == "Finished"
         runners.append(int(next(iter(run.get_steps())).get_metrics()["runner"]))
     assert runners[0] == runners[1] and psutil.pid_exists(runners[0])
+
+    # A sweep's trials (forks of a fork server the runner starts for them) use the same runner.
+    trial = _source(
+        tmp_path,
+        "trial.py",
+        """
+        import argparse, psutil
+        from hyperpipe.core import Run
+        parser = argparse.ArgumentParser()
+        parser.add_argument("--score", type=float)
+        run = Run.get_context()
+        run.log("ancestors", ",".join(str(p.pid) for p in psutil.Process().parents()))
+        run.log("score", parser.parse_args().score)
+        """,
+    )
+    config = HyperDriveConfig(
+        run_config=ScriptRunConfig(str(trial), "trial.py", compute_target="head"),
+        hyperparameter_sampling=GridParameterSampling({"--score": choice(1)}),
+        primary_metric_name="score",
+        primary_metric_goal=PrimaryMetricGoal.MAXIMIZE,
+        max_total_runs=1,
+        max_concurrent_runs=1,
+    )
+    sweep = Experiment(cluster_ws, "ray-warm").submit(config)
+    sweep.wait_for_completion(raise_on_error=False)
+    assert sweep.get_status() == "Completed"
+    ancestors = next(iter(sweep.get_children())).get_metrics()["ancestors"].split(",")
+    assert str(runners[0]) in ancestors
 
     result = CliRunner().invoke(app, ["-w", str(cluster_ws.root), "compute", "stop", "head"])
     assert result.exit_code == 0, result.output

@@ -6,15 +6,17 @@ fork of a fork server that has imported the script's heavy modules once), writes
 node-local file, and hands new output back on every poll, which the backend appends to the task's
 log as it is written. Stopping a task kills its whole process tree on the node.
 
-Runners stay warm: each is a detached actor named for its target and shape (resources, modules
-it preloads, environment) in the ``hyperpipe`` namespace, so the next step, trial or pipeline run
-of the same shape, from any process, finds it by name and starts at once; a runner takes one
-task at a time (a busy one says so and the next is tried). New runners are placed together, not
-one after another. A runner's task dies with the process that started it (the runner watches
-that process's Ray job), like a local task dies with its parent; an idle runner ends itself
-after ``IDLE_EXIT_S``, when another shape needs its node's resources, or on ``hyperpipe compute
-stop`` (``stop_runners``). The owner learns that a task ended from a call the runner answers when
-its process exits (no polling round trips).
+Runners stay warm: each is a detached actor named for its target and shape (resources,
+environment) in the ``hyperpipe`` namespace, so the next step, trial or pipeline run of the same
+shape, from any process, finds it by name and starts at once (a task names the modules it wants
+preloaded, and the runner keeps a fork server that has imported them while tasks keep naming
+them: a sweep's backend asks its warm runners to start importing before its first trial); a
+runner takes one task at a time (a busy one says so and the next is tried). New runners are
+placed together, not one after another. A runner's task dies with the process that started it
+(the runner watches that process's Ray job), like a local task dies with its parent; an idle
+runner ends itself after ``IDLE_EXIT_S``, when another shape needs its node's resources, or on
+``hyperpipe compute stop`` (``stop_runners``). The owner learns that a task ended from a call
+the runner answers when its process exits (no polling round trips).
 
 When the node of a running task dies, the task starts again on another node, up to
 ``max_retries`` times; after that its poll reports SIGKILL and ``failure`` says which node was
@@ -353,6 +355,7 @@ class RayBackend:
         self._idle: dict[tuple[Any, ...], list[Any]] = {}
         self._looked_up: set[tuple[Any, ...]] = set()
         self._runner_class: Any = None
+        self._prepare()
 
     def node_count(self) -> int:
         return len(alive_nodes(self.ray))
@@ -590,7 +593,7 @@ class RayBackend:
     def _launch(self, task: _RayTask) -> tuple[int, float]:
         """Start ``task`` on a free runner of its shape (a warm one, or a new one); its pid and
         start time."""
-        remote = _remote_spec(task.spec)
+        remote = _remote_spec(task.spec, self.preload)
         for _ in range(100):
             runner = self._runner(task.request)
             reply = runner.start.remote(remote, self.owner)
@@ -615,14 +618,24 @@ class RayBackend:
         )
 
     def _shape(self, request: RayRequest) -> str:
-        """The name prefix of this target's runners of one shape (resources, preload, env)."""
-        shape = repr((request.key(), self.preload, sorted(self.env.items())))
+        """The name prefix of this target's runners of one shape (resources, env); the modules
+        a task preloads are its runner's choice per task, so a pipeline's steps and a sweep's
+        trials share runners."""
+        shape = repr((request.key(), sorted(self.env.items())))
         digest = hashlib.sha1(shape.encode()).hexdigest()[:12]
         return f"{RUNNER_PREFIX}{self.target}-{digest}-"
 
     def _runner(self, request: RayRequest) -> Any:
         """A runner of this shape that is likely free: one this backend used, one another
         process left warm (found by name), or one of new ones placed together."""
+        idle = self._look_up(request)
+        if idle:
+            return idle.pop(0)
+        return self._place(request)
+
+    def _look_up(self, request: RayRequest) -> list[Any]:
+        """The idle runners of this shape known here; the first time, those another process
+        left warm (found by name)."""
         key = request.key()
         idle = self._idle.setdefault(key, [])
         if not idle and key not in self._looked_up:
@@ -632,9 +645,15 @@ class RayBackend:
                 if name.startswith(prefix):
                     with contextlib.suppress(ValueError):
                         idle.append(self.ray.get_actor(name, namespace=NAMESPACE))
-        if idle:
-            return idle.pop(0)
-        return self._place(request)
+        return idle
+
+    def _prepare(self) -> None:
+        """Warm runners start importing this backend's preload now, while its caller gets
+        ready (no answer awaited)."""
+        if not self.preload:
+            return
+        for runner in self._look_up(self.request):
+            runner.prepare.remote(self.preload)
 
     def _place(self, request: RayRequest) -> Any:
         """New runners of this shape, as many as the backend may use at once, placed together;
@@ -747,8 +766,9 @@ def _write(log_path: str, chunk: bytes) -> None:
         log.write(chunk)
 
 
-def _remote_spec(spec: TaskSpec) -> dict[str, Any]:
+def _remote_spec(spec: TaskSpec, preload: list[str] | None = None) -> dict[str, Any]:
     return {
+        "preload": list(preload or []),
         "run_id": spec.run_id,
         "argv": list(spec.argv),
         "cwd": spec.cwd,
