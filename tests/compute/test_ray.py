@@ -412,3 +412,52 @@ def test_a_two_node_cluster_refuses_a_sqlite_store_and_a_local_datastore(
             ScriptRunConfig(str(source), "where.py", compute_target="cluster")
         )
     assert ws._store.list_runs() == []
+
+
+@pytest.mark.slow
+def test_a_node_that_cannot_see_the_snapshot_folder_fetches_it_once_into_its_cache(
+    cluster_ws: Workspace, ray_cluster: LocalRayCluster, tmp_path: Path
+):
+    import shutil
+    import sys
+    import uuid
+    from pathlib import Path
+
+    from hyperpipe.compute import TaskSpec
+    from hyperpipe.compute._ray import RayBackend, RayRequest, stop_runners
+    from hyperpipe.compute._ray_runner import SNAPSHOT_CACHE
+
+    _stop_warm_runners(cluster_ws)
+    snapshot = tmp_path / "snapshots" / uuid.uuid4().hex  # named for its content, as stored
+    (snapshot / "data").mkdir(parents=True)
+    (snapshot / "job.py").write_text("print('read', open('data/x.txt').read(), flush=True)\n")
+    (snapshot / "data" / "x.txt").write_text("hello")
+    backend = RayBackend(
+        ray_cluster.address, RayRequest(resources={"node_1": 1}), target="fetch-test"
+    )
+
+    def run(n: int) -> str:
+        log = tmp_path / f"task{n}.log"
+        spec = TaskSpec(
+            run_id=f"task{n}",
+            argv=(sys.executable, "job.py"),
+            cwd=str(tmp_path / f"wd{n}"),
+            log_path=str(log),
+            snapshot=str(snapshot),
+        )
+        assert backend.wait(backend.start(spec), timeout=60) == 0, log.read_text()
+        return log.read_text()
+
+    cached = Path(SNAPSHOT_CACHE) / snapshot.name
+    try:
+        assert "read hello" in run(1)  # the node sees the stored folder: read from there
+        assert not cached.exists()
+        shutil.rmtree(snapshot)  # as on a node that does not share the submitter's disk
+        assert "read hello" in run(2)
+        assert (cached / "data" / "x.txt").read_text() == "hello"
+        (cached / "data" / "x.txt").write_text("from the cache")  # fetched once, then kept
+        assert "read from the cache" in run(3)
+    finally:
+        backend.close()
+        stop_runners(ray_cluster.address, "fetch-test")
+        shutil.rmtree(cached, ignore_errors=True)

@@ -355,6 +355,7 @@ class RayBackend:
         self._idle: dict[tuple[Any, ...], list[Any]] = {}
         self._looked_up: set[tuple[Any, ...]] = set()
         self._runner_class: Any = None
+        self._snapshots: dict[str, Any] = {}  # snapshot folder -> its files in Ray's object store
         self._prepare()
 
     def node_count(self) -> int:
@@ -593,7 +594,7 @@ class RayBackend:
     def _launch(self, task: _RayTask) -> tuple[int, float]:
         """Start ``task`` on a free runner of its shape (a warm one, or a new one); its pid and
         start time."""
-        remote = _remote_spec(task.spec, self.preload)
+        remote = _remote_spec(task.spec, self.preload, self._snapshot_ref(task.spec.snapshot))
         for _ in range(100):
             runner = self._runner(task.request)
             reply = runner.start.remote(remote, self.owner)
@@ -616,6 +617,17 @@ class RayBackend:
             f"compute target {self.target!r}: no Ray runner would take task {task.spec.run_id} "
             "after 100 tries; check the cluster with `ray status`"
         )
+
+    def _snapshot_ref(self, snapshot: str) -> Any:
+        """The files of a stored snapshot in Ray's object store (put once per snapshot), for a
+        node that does not see the folder: its runner fetches them once into the node's cache.
+        A node that sees the folder reads it there."""
+        if not snapshot:
+            return None
+        ref = self._snapshots.get(snapshot)
+        if ref is None:
+            ref = self._snapshots[snapshot] = self.ray.put(_read_tree(snapshot))
+        return ref
 
     def _shape(self, request: RayRequest) -> str:
         """The name prefix of this target's runners of one shape (resources, env); the modules
@@ -766,15 +778,32 @@ def _write(log_path: str, chunk: bytes) -> None:
         log.write(chunk)
 
 
-def _remote_spec(spec: TaskSpec, preload: list[str] | None = None) -> dict[str, Any]:
+def _remote_spec(
+    spec: TaskSpec, preload: list[str] | None = None, snapshot_ref: Any = None
+) -> dict[str, Any]:
     return {
         "preload": list(preload or []),
+        "snapshot": spec.snapshot,
+        "snapshot_ref": snapshot_ref,
         "run_id": spec.run_id,
         "argv": list(spec.argv),
         "cwd": spec.cwd,
         "env": dict(spec.env),
         "gpus": list(spec.gpus),
     }
+
+
+def _read_tree(folder: str) -> dict[str, tuple[bytes, int]]:
+    """Every file under ``folder``: its bytes and permission bits, by relative POSIX path."""
+    files = {}
+    for root, _dirs, names in os.walk(folder):
+        for name in names:
+            path = os.path.join(root, name)
+            with open(path, "rb") as stream:
+                data = stream.read()
+            rel = os.path.relpath(path, folder).replace(os.sep, "/")
+            files[rel] = (data, os.stat(path).st_mode & 0o7777)
+    return files
 
 
 def _runner_names(ray: Any) -> list[str]:

@@ -23,12 +23,14 @@ from typing import Any
 
 from hyperpipe.compute._base import TaskHandle, TaskSpec
 
-__all__ = ["IDLE_EXIT_S", "NODE_ENV", "Runner"]
+__all__ = ["IDLE_EXIT_S", "NODE_ENV", "SNAPSHOT_CACHE", "Runner", "node_snapshot"]
 
 # The Ray node a task runs on (its node id), in the task's environment.
 NODE_ENV = "HYPERPIPE_RAY_NODE"
 # An idle runner ends itself after IDLE_EXIT_S.
 IDLE_EXIT_S = 600.0
+# Where a node keeps the snapshots its tasks fetched (the submitter's disk being elsewhere).
+SNAPSHOT_CACHE = os.path.join(tempfile.gettempdir(), "hyperpipe-snapshots")
 # How often a runner checks that the process that started its task is still there.
 OWNER_CHECK_S = 2.0
 
@@ -150,6 +152,7 @@ class Runner:
                 log_path=self.log,
                 env={**remote["env"], NODE_ENV: node},
                 gpus=tuple(remote["gpus"]),
+                snapshot=node_snapshot(remote.get("snapshot", ""), remote.get("snapshot_ref")),
             )
             if "CUDA_VISIBLE_DEVICES" in os.environ and not spec.gpus:
                 # Ray gave this actor its GPUs: the task gets the same ones.
@@ -235,6 +238,34 @@ class Runner:
 
     def __del__(self) -> None:
         self._close()
+
+
+def node_snapshot(snapshot: str, ref: Any) -> str:
+    """Where this node has the stored snapshot ``snapshot``: its folder, when the node sees it
+    (a disk shared with the submitter), else a copy in the node's cache, fetched once per
+    snapshot (its folder is named for its content) from Ray's object store."""
+    if not snapshot or os.path.isdir(snapshot) or ref is None:
+        return snapshot
+    import ray
+
+    cached = os.path.join(SNAPSHOT_CACHE, os.path.basename(snapshot.rstrip("/")))
+    if os.path.isdir(cached):
+        return cached
+    temp = f"{cached}.{os.getpid()}.tmp"
+    for rel, (data, mode) in ray.get(ref).items():
+        path = os.path.join(temp, *rel.split("/"))
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "wb") as out:
+            out.write(data)
+        os.chmod(path, mode)
+    os.makedirs(temp, exist_ok=True)  # an empty snapshot
+    try:
+        os.rename(temp, cached)
+    except OSError:  # another runner of this node cached it first
+        import shutil
+
+        shutil.rmtree(temp, ignore_errors=True)
+    return cached
 
 
 def _job_alive(job_id: str) -> bool:

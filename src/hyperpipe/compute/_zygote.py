@@ -43,7 +43,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 import psutil
 
-from hyperpipe.compute._base import TaskHandle, TaskSpec, gpu_environment
+from hyperpipe.compute._base import TaskHandle, TaskSpec, gpu_environment, place_snapshot
 from hyperpipe.compute._local import _die_with_parent
 from hyperpipe.compute._process import readable
 
@@ -104,7 +104,13 @@ class ZygoteBackend:
     def start(self, spec: TaskSpec) -> TaskHandle:
         Path(spec.log_path).parent.mkdir(parents=True, exist_ok=True)
         env = {**spec.env, **gpu_environment(spec)}
-        request = {"argv": list(spec.argv), "cwd": spec.cwd, "env": env, "log_path": spec.log_path}
+        request = {
+            "argv": list(spec.argv),
+            "cwd": spec.cwd,
+            "env": env,
+            "log_path": spec.log_path,
+            "snapshot": spec.snapshot,  # the task copies it, in parallel with this process
+        }
         try:
             self._send(request)
         except OSError as exc:  # the pipe broke: the fork server is gone
@@ -390,6 +396,7 @@ def _fork_task(request: dict[str, Any]) -> int:
         sys.stdin = open(0, closefd=False)  # noqa: SIM115
         sys.stdout = open(1, "w", buffering=1, closefd=False)  # noqa: SIM115
         sys.stderr = open(2, "w", buffering=1, closefd=False)  # noqa: SIM115
+        place_snapshot(request.get("snapshot", ""), request["cwd"])
         os.chdir(request["cwd"])
         os.environ.update(request["env"])
         script = request["argv"][1]

@@ -26,7 +26,6 @@ from hyperpipe.core._backends import backend_for
 from hyperpipe.core._background import StopFlag, drive, start_in_background
 from hyperpipe.core._execution import ending, run_context_env, store_run_files
 from hyperpipe.core._metric_events import METRIC_EVENTS_ENV, URGENT_METRIC_ENV, MetricEvents
-from hyperpipe.core._snapshot import copy_tree
 from hyperpipe.data._materialize import environment as dataset_environment
 from hyperpipe.data._materialize import materialize_inputs, remove_tree
 from hyperpipe.exceptions import UserErrorException
@@ -97,6 +96,8 @@ class Driver:
         )
         self.backend: Any = None
         self.events: MetricEvents | None = None
+        self._removals: Any = None  # ended trials' folders to remove (see _remove_later)
+        self._remover: Any = None
 
     # -- the loop -----------------------------------------------------------------------------
 
@@ -118,6 +119,7 @@ class Driver:
                 )
             return self._loop()
         finally:
+            self._removals_done()
             close = getattr(self.backend, "close", None)
             if close is not None:
                 close()
@@ -260,7 +262,6 @@ class Driver:
         self.store.set_tags(self.run_id, {f"_aml_system_{run_id}": json.dumps(values)})
         run_dir = _paths.run_dir(self.ws.root, run_id)
         workdir = run_dir / "wd"
-        copy_tree(self.ws.state_dir / "snapshots" / self.config["snapshot"], workdir)
         env = dict(self.config["environment_variables"])
         inputs = self.config["inputs"]
         if inputs:
@@ -282,6 +283,8 @@ class Driver:
                     env=env,
                     gpus=slot.gpus,
                     die_with_parent=True,
+                    # Copied into the working folder where the trial runs, by the trial's side.
+                    snapshot=str(self.ws.state_dir / "snapshots" / self.config["snapshot"]),
                 )
             )
         except RuntimeError as exc:  # the fork server died: this trial never started
@@ -325,9 +328,29 @@ class Driver:
         finally:
             trial.slot.release()
             if final is not None:  # else its metric journal stays, for whoever ends the trial
-                remove_tree(trial.run_dir)
+                self._remove_later(trial.run_dir)
         self.ended.append(final)
         self._tell(trial.optuna_trial, final)
+
+    def _remove_later(self, folder: Path) -> None:
+        """Remove an ended trial's folder in the background, off the path that starts the next
+        trial (``execute`` waits for every removal before it returns)."""
+        if self._removals is None:
+            import queue
+            import threading
+
+            self._removals = queue.SimpleQueue()
+            self._remover = threading.Thread(
+                target=_remove_folders, args=(self._removals,), name="hyperpipe-remove"
+            )
+            self._remover.start()
+        self._removals.put(folder)
+
+    def _removals_done(self) -> None:
+        if self._removals is not None:
+            self._removals.put(None)
+            self._remover.join()
+            self._removals = None
 
     def _tell(self, optuna_trial: Any, record: RunRecord) -> None:
         best = self._best_value(record)
@@ -569,6 +592,13 @@ def third_party_imports(script: Path, source_root: Path) -> list[str]:
                 elif not package.is_dir() and top not in found and top != "__future__":
                     found.append(top)
     return found
+
+
+def _remove_folders(folders: Any) -> None:
+    """Remove the folders put on the queue ``folders`` until it gives None."""
+    while (folder := folders.get()) is not None:
+        with contextlib.suppress(OSError):
+            remove_tree(folder)
 
 
 def _optuna_logs_through_ours() -> None:
