@@ -315,6 +315,7 @@ class _RayTask:
     attempts: list[str] = field(default_factory=list)
     request: RayRequest = field(default_factory=RayRequest)
     pending: Any = None  # the runner's answer to come: (exit code or None, new output)
+    answered: bool | None = None  # whether ``pending`` had come when wait_any last looked
 
 
 @dataclass
@@ -492,6 +493,10 @@ class RayBackend:
         task = self._task(handle)
         if task.exit_code is not None:
             return task.exit_code
+        if task.pending is not None and task.answered is not None:
+            # wait_any looked just now: the answer came, or it had not (and none is asked again)
+            answered, task.answered = task.answered, None
+            return self._collect(handle, task) if answered else None
         done, _ = self.ray.wait([self._watch(task)], timeout=0)
         return self._collect(handle, task) if done else None
 
@@ -518,7 +523,13 @@ class RayBackend:
             return
         if any(t.exit_code is not None for t in tasks):
             return
-        self.ray.wait([self._watch(t) for t in tasks], num_returns=1, timeout=max(timeout, 0))
+        refs = [self._watch(t) for t in tasks]
+        done, _ = self.ray.wait(refs, num_returns=len(refs), timeout=0)
+        if not done:
+            done, _ = self.ray.wait(refs, num_returns=1, timeout=max(timeout, 0))
+        ready = set(done)
+        for task in tasks:  # what the next poll of each needs to know, without asking Ray again
+            task.answered = task.pending in ready
 
     def _wait_any_polling(self, handles: list[TaskHandle], timeout: float) -> None:
         deadline = time.monotonic() + timeout
@@ -577,7 +588,7 @@ class RayBackend:
 
     def _collect(self, handle: TaskHandle, task: _RayTask, *, retry: bool = True) -> int | None:
         """Take the runner's answer: new output into the log, the exit code when it ended."""
-        ref, task.pending = task.pending, None
+        ref, task.pending, task.answered = task.pending, None, None
         try:
             code, chunk = self.ray.get(ref)
         except self.ray.exceptions.RayError as exc:
@@ -610,7 +621,7 @@ class RayBackend:
                 continue  # busy with another process's task
             pid, started_at, node = started
             task.runner, task.node, task.offset = runner, node, 0
-            task.pending, task.exit_code = None, None
+            task.pending, task.answered, task.exit_code = None, None, None
             task.attempts.append(node)
             return pid, started_at
         raise ComputeTargetException(
