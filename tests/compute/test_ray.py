@@ -119,7 +119,7 @@ def test_pipeline_steps_pinned_to_each_node_run_there_with_their_output_in_the_l
 
 
 @pytest.mark.slow
-def test_a_second_pipeline_run_finds_the_runner_warm_and_compute_stop_ends_it(
+def test_a_second_pipeline_run_and_a_sweep_find_the_runner_warm_and_compute_stop_ends_it(
     cluster_ws: Workspace, ray_cluster: LocalRayCluster, tmp_path: Path
 ):
     from typer.testing import CliRunner
@@ -127,6 +127,12 @@ def test_a_second_pipeline_run_finds_the_runner_warm_and_compute_stop_ends_it(
     from hyperpipe.cli import app
     from hyperpipe.pipeline.core import Pipeline
     from hyperpipe.pipeline.steps import PythonScriptStep
+    from hyperpipe.train.hyperdrive import (
+        GridParameterSampling,
+        HyperDriveConfig,
+        PrimaryMetricGoal,
+        choice,
+    )
 
     source = _source(
         tmp_path,
@@ -146,6 +152,34 @@ def test_a_second_pipeline_run_finds_the_runner_warm_and_compute_stop_ends_it(
         assert run.wait_for_completion(timeout_seconds=120) == "Finished"
         runners.append(int(next(iter(run.get_steps())).get_metrics()["runner"]))
     assert runners[0] == runners[1] and psutil.pid_exists(runners[0])
+
+    # A sweep's trials (forks of a fork server the runner starts for them) use the same runner.
+    trial = _source(
+        tmp_path,
+        "trial.py",
+        """
+        import argparse, psutil
+        from hyperpipe.core import Run
+        parser = argparse.ArgumentParser()
+        parser.add_argument("--score", type=float)
+        run = Run.get_context()
+        run.log("ancestors", ",".join(str(p.pid) for p in psutil.Process().parents()))
+        run.log("score", parser.parse_args().score)
+        """,
+    )
+    config = HyperDriveConfig(
+        run_config=ScriptRunConfig(str(trial), "trial.py", compute_target="head"),
+        hyperparameter_sampling=GridParameterSampling({"--score": choice(1)}),
+        primary_metric_name="score",
+        primary_metric_goal=PrimaryMetricGoal.MAXIMIZE,
+        max_total_runs=1,
+        max_concurrent_runs=1,
+    )
+    sweep = Experiment(cluster_ws, "ray-warm").submit(config)
+    sweep.wait_for_completion(raise_on_error=False)
+    assert sweep.get_status() == "Completed"
+    ancestors = next(iter(sweep.get_children())).get_metrics()["ancestors"].split(",")
+    assert str(runners[0]) in ancestors
 
     result = CliRunner().invoke(app, ["-w", str(cluster_ws.root), "compute", "stop", "head"])
     assert result.exit_code == 0, result.output
@@ -378,3 +412,52 @@ def test_a_two_node_cluster_refuses_a_sqlite_store_and_a_local_datastore(
             ScriptRunConfig(str(source), "where.py", compute_target="cluster")
         )
     assert ws._store.list_runs() == []
+
+
+@pytest.mark.slow
+def test_a_node_that_cannot_see_the_snapshot_folder_fetches_it_once_into_its_cache(
+    cluster_ws: Workspace, ray_cluster: LocalRayCluster, tmp_path: Path
+):
+    import shutil
+    import sys
+    import uuid
+    from pathlib import Path
+
+    from hyperpipe.compute import TaskSpec
+    from hyperpipe.compute._ray import RayBackend, RayRequest, stop_runners
+    from hyperpipe.compute._ray_runner import SNAPSHOT_CACHE
+
+    _stop_warm_runners(cluster_ws)
+    snapshot = tmp_path / "snapshots" / uuid.uuid4().hex  # named for its content, as stored
+    (snapshot / "data").mkdir(parents=True)
+    (snapshot / "job.py").write_text("print('read', open('data/x.txt').read(), flush=True)\n")
+    (snapshot / "data" / "x.txt").write_text("hello")
+    backend = RayBackend(
+        ray_cluster.address, RayRequest(resources={"node_1": 1}), target="fetch-test"
+    )
+
+    def run(n: int) -> str:
+        log = tmp_path / f"task{n}.log"
+        spec = TaskSpec(
+            run_id=f"task{n}",
+            argv=(sys.executable, "job.py"),
+            cwd=str(tmp_path / f"wd{n}"),
+            log_path=str(log),
+            snapshot=str(snapshot),
+        )
+        assert backend.wait(backend.start(spec), timeout=60) == 0, log.read_text()
+        return log.read_text()
+
+    cached = Path(SNAPSHOT_CACHE) / snapshot.name
+    try:
+        assert "read hello" in run(1)  # the node sees the stored folder: read from there
+        assert not cached.exists()
+        shutil.rmtree(snapshot)  # as on a node that does not share the submitter's disk
+        assert "read hello" in run(2)
+        assert (cached / "data" / "x.txt").read_text() == "hello"
+        (cached / "data" / "x.txt").write_text("from the cache")  # fetched once, then kept
+        assert "read from the cache" in run(3)
+    finally:
+        backend.close()
+        stop_runners(ray_cluster.address, "fetch-test")
+        shutil.rmtree(cached, ignore_errors=True)

@@ -1,4 +1,5 @@
-"""The metric journal on a full disk: the process lives and every value reaches the store."""
+"""The metric journal: on a full disk the process lives and every value reaches the store; a
+writer that closes with every value stored leaves no journal to replay."""
 
 from __future__ import annotations
 
@@ -53,3 +54,20 @@ def test_a_full_disk_costs_the_journal_not_the_process_or_its_metrics(tmp_path):
     assert done.returncode == 0, f"the writer died ({done.returncode}): {done.stderr[-500:]}"
     assert done.stdout.strip() == "1000"
     assert "could not write the metric journal: no space left on tmpfs at " in done.stderr
+
+
+def test_a_writer_closed_with_every_value_stored_leaves_no_journal(tmp_path):
+    from hyperpipe.core._metrics import MetricWriter, replay_journals, to_point
+    from hyperpipe.store import get_store
+
+    store = get_store(f"sqlite:///{tmp_path / 'store.db'}")
+    run = store.create_run(experiment_name="e", run_id="r1", run_type="run")
+    journals = tmp_path / "journal"
+    writer = MetricWriter(store, run.key, journals)
+    for i in range(20_000):  # past the journal's first chunk: it grows
+        writer.append(to_point("i", "scalar", float(i), "", None))
+    assert len(list(journals.glob("*.jsonl"))) == 1
+    writer.close()
+    assert not list(journals.glob("*.jsonl"))
+    assert replay_journals(store, run.key, journals) == 0
+    assert len(store.get_metrics([run.key])[run.key][0].points) == 20_000

@@ -9,7 +9,14 @@ from hyperpipe._record import Record, field
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-__all__ = ["ComputeBackend", "TaskHandle", "TaskSpec", "gpu_environment", "lost_node"]
+__all__ = [
+    "ComputeBackend",
+    "TaskHandle",
+    "TaskSpec",
+    "gpu_environment",
+    "lost_node",
+    "place_snapshot",
+]
 
 CUDA_VISIBLE_DEVICES = "CUDA_VISIBLE_DEVICES"
 
@@ -31,6 +38,9 @@ class TaskSpec(Record):
     # Kill the task when the process that started it dies (Linux), so a lost monitor or
     # orchestrator leaves no script running on its own.
     die_with_parent: bool = True
+    # A stored source snapshot (a folder named for its content) whose files the task's ``cwd``
+    # gets before the task starts: by the backend, where the task runs (see ``place_snapshot``).
+    snapshot: str = ""
 
 
 class TaskHandle(Record, frozen=False):
@@ -90,3 +100,23 @@ def lost_node(handle: TaskHandle) -> str | None:
     a ``failure`` on their handles."""
     failure = getattr(handle.native, "failure", None)
     return failure if isinstance(failure, str) else None
+
+
+def place_snapshot(snapshot: str, cwd: str) -> None:
+    """Copy the files of the stored snapshot ``snapshot`` into ``cwd`` (created), keeping their
+    permission bits; nothing when there is no snapshot. (No ``shutil``: a forked task copies
+    its own, and ``shutil`` loads compression modules a task need not pay for.)"""
+    if not snapshot:
+        return
+    import os
+
+    for root, _dirs, files in os.walk(snapshot):
+        rel = os.path.relpath(root, snapshot)
+        folder = cwd if rel == "." else os.path.join(cwd, rel)
+        os.makedirs(folder, exist_ok=True)
+        for name in files:
+            source, target = os.path.join(root, name), os.path.join(folder, name)
+            with open(source, "rb") as reader, open(target, "wb") as writer:
+                while chunk := reader.read(1 << 20):
+                    writer.write(chunk)
+            os.chmod(target, os.stat(source).st_mode & 0o7777)

@@ -12,7 +12,7 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from hyperpipe.compute._base import TaskHandle, TaskSpec, gpu_environment
+from hyperpipe.compute._base import TaskHandle, TaskSpec, gpu_environment, place_snapshot
 from hyperpipe.compute._process import die_with_parent, readable, start_time
 
 if TYPE_CHECKING:
@@ -30,6 +30,7 @@ class LocalBackend:
     """
 
     def start(self, spec: TaskSpec) -> TaskHandle:
+        place_snapshot(spec.snapshot, spec.cwd)
         env = {**os.environ, **spec.env, **gpu_environment(spec)}
         Path(spec.log_path).parent.mkdir(parents=True, exist_ok=True)
         with open(spec.log_path, "ab", buffering=0) as log:

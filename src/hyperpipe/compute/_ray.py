@@ -6,15 +6,17 @@ fork of a fork server that has imported the script's heavy modules once), writes
 node-local file, and hands new output back on every poll, which the backend appends to the task's
 log as it is written. Stopping a task kills its whole process tree on the node.
 
-Runners stay warm: each is a detached actor named for its target and shape (resources, modules
-it preloads, environment) in the ``hyperpipe`` namespace, so the next step, trial or pipeline run
-of the same shape, from any process, finds it by name and starts at once; a runner takes one
-task at a time (a busy one says so and the next is tried). New runners are placed together, not
-one after another. A runner's task dies with the process that started it (the runner watches
-that process's Ray job), like a local task dies with its parent; an idle runner ends itself
-after ``IDLE_EXIT_S``, when another shape needs its node's resources, or on ``hyperpipe compute
-stop`` (``stop_runners``). The owner learns that a task ended from a call the runner answers when
-its process exits (no polling round trips).
+Runners stay warm: each is a detached actor named for its target and shape (resources,
+environment) in the ``hyperpipe`` namespace, so the next step, trial or pipeline run of the same
+shape, from any process, finds it by name and starts at once (a task names the modules it wants
+preloaded, and the runner keeps a fork server that has imported them while tasks keep naming
+them: a sweep's backend asks its warm runners to start importing before its first trial); a
+runner takes one task at a time (a busy one says so and the next is tried). New runners are
+placed together, not one after another. A runner's task dies with the process that started it
+(the runner watches that process's Ray job), like a local task dies with its parent; an idle
+runner ends itself after ``IDLE_EXIT_S``, when another shape needs its node's resources, or on
+``hyperpipe compute stop`` (``stop_runners``). The owner learns that a task ended from a call
+the runner answers when its process exits (no polling round trips).
 
 When the node of a running task dies, the task starts again on another node, up to
 ``max_retries`` times; after that its poll reports SIGKILL and ``failure`` says which node was
@@ -313,6 +315,7 @@ class _RayTask:
     attempts: list[str] = field(default_factory=list)
     request: RayRequest = field(default_factory=RayRequest)
     pending: Any = None  # the runner's answer to come: (exit code or None, new output)
+    answered: bool | None = None  # whether ``pending`` had come when wait_any last looked
 
 
 @dataclass
@@ -353,6 +356,8 @@ class RayBackend:
         self._idle: dict[tuple[Any, ...], list[Any]] = {}
         self._looked_up: set[tuple[Any, ...]] = set()
         self._runner_class: Any = None
+        self._snapshots: dict[str, Any] = {}  # snapshot folder -> its files in Ray's object store
+        self._prepare()
 
     def node_count(self) -> int:
         return len(alive_nodes(self.ray))
@@ -488,6 +493,10 @@ class RayBackend:
         task = self._task(handle)
         if task.exit_code is not None:
             return task.exit_code
+        if task.pending is not None and task.answered is not None:
+            # wait_any looked just now: the answer came, or it had not (and none is asked again)
+            answered, task.answered = task.answered, None
+            return self._collect(handle, task) if answered else None
         done, _ = self.ray.wait([self._watch(task)], timeout=0)
         return self._collect(handle, task) if done else None
 
@@ -514,7 +523,13 @@ class RayBackend:
             return
         if any(t.exit_code is not None for t in tasks):
             return
-        self.ray.wait([self._watch(t) for t in tasks], num_returns=1, timeout=max(timeout, 0))
+        refs = [self._watch(t) for t in tasks]
+        done, _ = self.ray.wait(refs, num_returns=len(refs), timeout=0)
+        if not done:
+            done, _ = self.ray.wait(refs, num_returns=1, timeout=max(timeout, 0))
+        ready = set(done)
+        for task in tasks:  # what the next poll of each needs to know, without asking Ray again
+            task.answered = task.pending in ready
 
     def _wait_any_polling(self, handles: list[TaskHandle], timeout: float) -> None:
         deadline = time.monotonic() + timeout
@@ -573,7 +588,7 @@ class RayBackend:
 
     def _collect(self, handle: TaskHandle, task: _RayTask, *, retry: bool = True) -> int | None:
         """Take the runner's answer: new output into the log, the exit code when it ended."""
-        ref, task.pending = task.pending, None
+        ref, task.pending, task.answered = task.pending, None, None
         try:
             code, chunk = self.ray.get(ref)
         except self.ray.exceptions.RayError as exc:
@@ -590,7 +605,7 @@ class RayBackend:
     def _launch(self, task: _RayTask) -> tuple[int, float]:
         """Start ``task`` on a free runner of its shape (a warm one, or a new one); its pid and
         start time."""
-        remote = _remote_spec(task.spec)
+        remote = _remote_spec(task.spec, self.preload, self._snapshot_ref(task.spec.snapshot))
         for _ in range(100):
             runner = self._runner(task.request)
             reply = runner.start.remote(remote, self.owner)
@@ -606,7 +621,7 @@ class RayBackend:
                 continue  # busy with another process's task
             pid, started_at, node = started
             task.runner, task.node, task.offset = runner, node, 0
-            task.pending, task.exit_code = None, None
+            task.pending, task.answered, task.exit_code = None, None, None
             task.attempts.append(node)
             return pid, started_at
         raise ComputeTargetException(
@@ -614,15 +629,36 @@ class RayBackend:
             "after 100 tries; check the cluster with `ray status`"
         )
 
+    def _snapshot_ref(self, snapshot: str) -> Any:
+        """The files of a stored snapshot in Ray's object store (put once per snapshot), for a
+        node that does not see the folder: its runner fetches them once into the node's cache.
+        A node that sees the folder reads it there."""
+        if not snapshot:
+            return None
+        ref = self._snapshots.get(snapshot)
+        if ref is None:
+            ref = self._snapshots[snapshot] = self.ray.put(_read_tree(snapshot))
+        return ref
+
     def _shape(self, request: RayRequest) -> str:
-        """The name prefix of this target's runners of one shape (resources, preload, env)."""
-        shape = repr((request.key(), self.preload, sorted(self.env.items())))
+        """The name prefix of this target's runners of one shape (resources, env); the modules
+        a task preloads are its runner's choice per task, so a pipeline's steps and a sweep's
+        trials share runners."""
+        shape = repr((request.key(), sorted(self.env.items())))
         digest = hashlib.sha1(shape.encode()).hexdigest()[:12]
         return f"{RUNNER_PREFIX}{self.target}-{digest}-"
 
     def _runner(self, request: RayRequest) -> Any:
         """A runner of this shape that is likely free: one this backend used, one another
         process left warm (found by name), or one of new ones placed together."""
+        idle = self._look_up(request)
+        if idle:
+            return idle.pop(0)
+        return self._place(request)
+
+    def _look_up(self, request: RayRequest) -> list[Any]:
+        """The idle runners of this shape known here; the first time, those another process
+        left warm (found by name)."""
         key = request.key()
         idle = self._idle.setdefault(key, [])
         if not idle and key not in self._looked_up:
@@ -632,9 +668,15 @@ class RayBackend:
                 if name.startswith(prefix):
                     with contextlib.suppress(ValueError):
                         idle.append(self.ray.get_actor(name, namespace=NAMESPACE))
-        if idle:
-            return idle.pop(0)
-        return self._place(request)
+        return idle
+
+    def _prepare(self) -> None:
+        """Warm runners start importing this backend's preload now, while its caller gets
+        ready (no answer awaited)."""
+        if not self.preload:
+            return
+        for runner in self._look_up(self.request):
+            runner.prepare.remote(self.preload)
 
     def _place(self, request: RayRequest) -> Any:
         """New runners of this shape, as many as the backend may use at once, placed together;
@@ -747,14 +789,32 @@ def _write(log_path: str, chunk: bytes) -> None:
         log.write(chunk)
 
 
-def _remote_spec(spec: TaskSpec) -> dict[str, Any]:
+def _remote_spec(
+    spec: TaskSpec, preload: list[str] | None = None, snapshot_ref: Any = None
+) -> dict[str, Any]:
     return {
+        "preload": list(preload or []),
+        "snapshot": spec.snapshot,
+        "snapshot_ref": snapshot_ref,
         "run_id": spec.run_id,
         "argv": list(spec.argv),
         "cwd": spec.cwd,
         "env": dict(spec.env),
         "gpus": list(spec.gpus),
     }
+
+
+def _read_tree(folder: str) -> dict[str, tuple[bytes, int]]:
+    """Every file under ``folder``: its bytes and permission bits, by relative POSIX path."""
+    files = {}
+    for root, _dirs, names in os.walk(folder):
+        for name in names:
+            path = os.path.join(root, name)
+            with open(path, "rb") as stream:
+                data = stream.read()
+            rel = os.path.relpath(path, folder).replace(os.sep, "/")
+            files[rel] = (data, os.stat(path).st_mode & 0o7777)
+    return files
 
 
 def _runner_names(ray: Any) -> list[str]:

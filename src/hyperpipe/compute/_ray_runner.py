@@ -1,9 +1,11 @@
 """The actor that runs tasks on a node of a Ray cluster, one at a time (see ``_ray``).
 
 A task is a child process of the actor (its own process group, or a fork of a fork server that
-imported the script's heavy modules once), its output going to a file of the actor's own that
-the owner reads as it grows. A thread ends the task when the process that started it (its Ray
-job) is gone, and the actor itself after ``IDLE_EXIT_S`` without a task.
+imported the modules the task names once: the runner keeps that server while tasks keep naming
+the same modules, so one runner serves a pipeline's steps and then a sweep's trials), its output
+going to a file of the actor's own that the owner reads as it grows. A thread ends the task when
+the process that started it (its Ray job) is gone, and the actor itself after ``IDLE_EXIT_S``
+without a task.
 """
 
 from __future__ import annotations
@@ -21,12 +23,14 @@ from typing import Any
 
 from hyperpipe.compute._base import TaskHandle, TaskSpec
 
-__all__ = ["IDLE_EXIT_S", "NODE_ENV", "Runner"]
+__all__ = ["IDLE_EXIT_S", "NODE_ENV", "SNAPSHOT_CACHE", "Runner", "node_snapshot"]
 
 # The Ray node a task runs on (its node id), in the task's environment.
 NODE_ENV = "HYPERPIPE_RAY_NODE"
 # An idle runner ends itself after IDLE_EXIT_S.
 IDLE_EXIT_S = 600.0
+# Where a node keeps the snapshots its tasks fetched (the submitter's disk being elsewhere).
+SNAPSHOT_CACHE = os.path.join(tempfile.gettempdir(), "hyperpipe-snapshots")
 # How often a runner checks that the process that started its task is still there.
 OWNER_CHECK_S = 2.0
 
@@ -43,16 +47,11 @@ class Runner:
 
         os.environ.update(env)
         self.folder = tempfile.mkdtemp(prefix="hyperpipe-ray-")
-        self.backend: Any = LocalBackend()
-        if preload:
-            try:
-                from hyperpipe.compute._zygote import ZygoteBackend
-
-                self.backend = ZygoteBackend(
-                    sys.executable, preload, os.path.join(self.folder, "server.log")
-                )
-            except Exception as exc:  # plain processes then, as locally
-                print(f"fork server unavailable ({exc}); tasks start as new processes")  # noqa: T201
+        self.plain: Any = LocalBackend()
+        # Fork servers by the modules they preload (one kept at a time, see _server).
+        self.servers: dict[tuple[str, ...], Any] = {}
+        self.importing: set[tuple[str, ...]] = set()  # servers not yet asked whether ready
+        self.backend: Any = self.plain  # the running task's
         self.handle: TaskHandle | None = None
         self.log = ""
         self.count = 0
@@ -62,7 +61,60 @@ class Runner:
         self.idle_exit_s = idle_exit_s
         self.lock = threading.Lock()
         self._node = ""
+        if preload:
+            self._server(preload)
         threading.Thread(target=self._watchdog, daemon=True).start()
+
+    def prepare(self, preload: list[str]) -> None:
+        """Start a fork server importing ``preload`` now, for tasks to come (a sweep's trials,
+        while its driver gets ready), unless it runs already."""
+        with self.lock:
+            if not self.retired:
+                self._server(preload)
+
+    def _server(self, preload: list[str]) -> Any:
+        """The backend for tasks that want ``preload`` imported: a fork server importing them
+        (started now, without waiting), or plain processes when there is nothing to preload or
+        it cannot start. One fork server is kept: a runner serving another sweep's shape ends
+        the previous one's, unless a task of it is running."""
+        key = tuple(preload)
+        if not key:
+            return self.plain
+        server = self.servers.get(key)
+        if server is not None and not getattr(server, "dead", False):
+            return server
+        for other in [k for k in self.servers if k != key]:
+            if self.handle is None or self.servers[other] is not self.backend:
+                self.importing.discard(other)
+                with contextlib.suppress(Exception):
+                    self.servers.pop(other).close()
+        try:
+            from hyperpipe.compute._zygote import ZygoteBackend
+
+            log = os.path.join(self.folder, f"server-{len(self.servers)}-{self.count}.log")
+            server = ZygoteBackend(sys.executable, list(key), log, wait=False)
+            self.importing.add(key)
+        except Exception as exc:  # plain processes then, as locally
+            print(f"fork server unavailable ({exc}); tasks start as new processes")  # noqa: T201
+            server = self.plain
+        self.servers[key] = server
+        return server
+
+    def _ready(self, preload: list[str]) -> Any:
+        """``_server(preload)`` once it has imported its modules (plain processes if it could
+        not)."""
+        server = self._server(preload)
+        key = tuple(preload)
+        if key in self.importing:
+            self.importing.discard(key)
+            try:
+                server.ready()
+            except Exception as exc:
+                print(f"fork server unavailable ({exc}); tasks start as new processes")  # noqa: T201
+                with contextlib.suppress(Exception):
+                    server.close()
+                server = self.servers[key] = self.plain
+        return server
 
     def node(self) -> str:
         if not self._node:
@@ -100,11 +152,13 @@ class Runner:
                 log_path=self.log,
                 env={**remote["env"], NODE_ENV: node},
                 gpus=tuple(remote["gpus"]),
+                snapshot=node_snapshot(remote.get("snapshot", ""), remote.get("snapshot_ref")),
             )
             if "CUDA_VISIBLE_DEVICES" in os.environ and not spec.gpus:
                 # Ray gave this actor its GPUs: the task gets the same ones.
                 visible = os.environ["CUDA_VISIBLE_DEVICES"]
                 spec = replace(spec, env={**spec.env, "CUDA_VISIBLE_DEVICES": visible})
+            self.backend = self._ready(remote.get("preload") or [])
             self.handle = self.backend.start(spec)
             self.owner = owner
             return self.handle.pid, self.handle.started_at, self.node()
@@ -176,13 +230,42 @@ class Runner:
             os.unlink(self.log)
 
     def _close(self) -> None:
-        close = getattr(getattr(self, "backend", None), "close", None)
-        if close is not None:
-            with contextlib.suppress(Exception):
-                close()
+        for server in getattr(self, "servers", {}).values():
+            close = getattr(server, "close", None)
+            if close is not None:
+                with contextlib.suppress(Exception):
+                    close()
 
     def __del__(self) -> None:
         self._close()
+
+
+def node_snapshot(snapshot: str, ref: Any) -> str:
+    """Where this node has the stored snapshot ``snapshot``: its folder, when the node sees it
+    (a disk shared with the submitter), else a copy in the node's cache, fetched once per
+    snapshot (its folder is named for its content) from Ray's object store."""
+    if not snapshot or os.path.isdir(snapshot) or ref is None:
+        return snapshot
+    import ray
+
+    cached = os.path.join(SNAPSHOT_CACHE, os.path.basename(snapshot.rstrip("/")))
+    if os.path.isdir(cached):
+        return cached
+    temp = f"{cached}.{os.getpid()}.tmp"
+    for rel, (data, mode) in ray.get(ref).items():
+        path = os.path.join(temp, *rel.split("/"))
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "wb") as out:
+            out.write(data)
+        os.chmod(path, mode)
+    os.makedirs(temp, exist_ok=True)  # an empty snapshot
+    try:
+        os.rename(temp, cached)
+    except OSError:  # another runner of this node cached it first
+        import shutil
+
+        shutil.rmtree(temp, ignore_errors=True)
+    return cached
 
 
 def _job_alive(job_id: str) -> bool:

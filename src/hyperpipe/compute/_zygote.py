@@ -107,7 +107,13 @@ class ZygoteBackend:
     def start(self, spec: TaskSpec) -> TaskHandle:
         Path(spec.log_path).parent.mkdir(parents=True, exist_ok=True)
         env = {**spec.env, **gpu_environment(spec)}
-        request = {"argv": list(spec.argv), "cwd": spec.cwd, "env": env, "log_path": spec.log_path}
+        request = {
+            "argv": list(spec.argv),
+            "cwd": spec.cwd,
+            "env": env,
+            "log_path": spec.log_path,
+            "snapshot": spec.snapshot,  # the task copies it, in parallel with this process
+        }
         try:
             self._send(request)
         except OSError as exc:  # the pipe broke: the fork server is gone

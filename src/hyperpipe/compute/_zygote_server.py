@@ -19,6 +19,7 @@ import sys
 import time
 from typing import IO, Any
 
+from hyperpipe.compute._base import place_snapshot
 from hyperpipe.compute._process import die_with_parent, readable, start_time
 
 __all__ = ["IMPORTED_LATER", "cuda_driver_loaded", "serve"]
@@ -219,6 +220,7 @@ def _fork_task(request: dict[str, Any]) -> int:
         sys.stdin = open(0, closefd=False)  # noqa: SIM115
         sys.stdout = open(1, "w", buffering=1, closefd=False)  # noqa: SIM115
         sys.stderr = open(2, "w", buffering=1, closefd=False)  # noqa: SIM115
+        place_snapshot(request.get("snapshot", ""), request["cwd"])
         os.chdir(request["cwd"])
         os.environ.update(request["env"])
         script = request["argv"][1]

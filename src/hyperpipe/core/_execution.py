@@ -92,6 +92,8 @@ def ending(
     current = store.get_run(run_id)
     if cancelled:
         return RunStatus.CANCELED, None
+    if code == 0 and not (lost or timed_out or current.error):
+        return success, None  # no error to describe: the log's tail is not read
     tail = _lifecycle.log_tail(current)
     if lost:
         message = f"{lost}; no retries were left (max_retries of the compute target)"

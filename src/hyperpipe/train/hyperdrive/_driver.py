@@ -26,7 +26,6 @@ from hyperpipe.core._backends import backend_for
 from hyperpipe.core._background import StopFlag, drive, start_in_background
 from hyperpipe.core._execution import ending, run_context_env, store_run_files
 from hyperpipe.core._metric_events import METRIC_EVENTS_ENV, URGENT_METRIC_ENV, MetricEvents
-from hyperpipe.core._snapshot import copy_tree
 from hyperpipe.data._materialize import environment as dataset_environment
 from hyperpipe.data._materialize import materialize_inputs, remove_tree
 from hyperpipe.exceptions import UserErrorException
@@ -88,7 +87,6 @@ class Driver:
         self.identity = _lifecycle.process_identity()
         self.active: dict[int, _Trial] = {}
         self.ended: list[RunRecord] = []
-        self.spent: list[Path] = []  # ended trials' folders, removed once the next have started
         self.final_histories: dict[str, list[float]] = {}
         self.started = 0  # trial numbers handed out (ids stay unique across resumes)
         self.used = 0  # trials that count against max_total_runs
@@ -98,6 +96,8 @@ class Driver:
         )
         self.backend: Any = None
         self.events: MetricEvents | None = None
+        self._removals: Any = None  # ended trials' folders to remove (see _remove_later)
+        self._remover: Any = None
 
     # -- the loop -----------------------------------------------------------------------------
 
@@ -119,7 +119,7 @@ class Driver:
                 )
             return self._loop()
         finally:
-            self._remove_spent()
+            self._removals_done()
             close = getattr(self.backend, "close", None)
             if close is not None:
                 close()
@@ -143,7 +143,6 @@ class Driver:
             if now > deadline:
                 return self._cancel_all(None)
             progressed = self._reap() + self._launch()
-            self._remove_spent()  # after the launches: the next trials need not wait for it
             reported = self.events is not None and self.events.drain()
             if self.policy is not None and (reported or now >= next_policy):
                 self._apply_policy()
@@ -263,7 +262,6 @@ class Driver:
         self.store.set_tags(self.run_id, {f"_aml_system_{run_id}": json.dumps(values)})
         run_dir = _paths.run_dir(self.ws.root, run_id)
         workdir = run_dir / "wd"
-        copy_tree(self.ws.state_dir / "snapshots" / self.config["snapshot"], workdir)
         env = dict(self.config["environment_variables"])
         inputs = self.config["inputs"]
         if inputs:
@@ -285,6 +283,8 @@ class Driver:
                     env=env,
                     gpus=slot.gpus,
                     die_with_parent=True,
+                    # Copied into the working folder where the trial runs, by the trial's side.
+                    snapshot=str(self.ws.state_dir / "snapshots" / self.config["snapshot"]),
                 )
             )
         except RuntimeError as exc:  # the fork server died: this trial never started
@@ -328,13 +328,29 @@ class Driver:
         finally:
             trial.slot.release()
             if final is not None:  # else its metric journal stays, for whoever ends the trial
-                self.spent.append(trial.run_dir)
+                self._remove_later(trial.run_dir)
         self.ended.append(final)
         self._tell(trial.optuna_trial, final)
 
-    def _remove_spent(self) -> None:
-        while self.spent:
-            remove_tree(self.spent.pop())
+    def _remove_later(self, folder: Path) -> None:
+        """Remove an ended trial's folder in the background, off the path that starts the next
+        trial (``execute`` waits for every removal before it returns)."""
+        if self._removals is None:
+            import queue
+            import threading
+
+            self._removals = queue.SimpleQueue()
+            self._remover = threading.Thread(
+                target=_remove_folders, args=(self._removals,), name="hyperpipe-remove"
+            )
+            self._remover.start()
+        self._removals.put(folder)
+
+    def _removals_done(self) -> None:
+        if self._removals is not None:
+            self._removals.put(None)
+            self._remover.join()
+            self._removals = None
 
     def _tell(self, optuna_trial: Any, record: RunRecord) -> None:
         best = self._best_value(record)
@@ -576,6 +592,13 @@ def third_party_imports(script: Path, source_root: Path) -> list[str]:
                 elif not package.is_dir() and top not in found and top != "__future__":
                     found.append(top)
     return found
+
+
+def _remove_folders(folders: Any) -> None:
+    """Remove the folders put on the queue ``folders`` until it gives None."""
+    while (folder := folders.get()) is not None:
+        with contextlib.suppress(OSError):
+            remove_tree(folder)
 
 
 def _optuna_logs_through_ours() -> None:
