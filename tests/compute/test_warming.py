@@ -106,7 +106,14 @@ def test_terminating_a_forked_task_stops_it_and_closing_stops_the_server(tmp_pat
 
 
 def test_closing_before_the_server_is_ready_does_not_wait_for_its_imports(tmp_path):
-    server = ZygoteBackend(sys.executable, ["json"], str(tmp_path / "server.log"), wait=False)
+    (tmp_path / "slow_import.py").write_text("import time\ntime.sleep(60)\n")
+    server = ZygoteBackend(
+        sys.executable,
+        ["slow_import"],  # a minute's import: closing must not wait for it
+        str(tmp_path / "server.log"),
+        env={"PYTHONPATH": str(tmp_path)},
+        wait=False,
+    )
     pid = server._process.pid
     started = time.monotonic()
     WarmingBackend(LocalBackend(), server).close()

@@ -439,13 +439,13 @@ class Datastore(SdkV1Surface):
         """Copy local files to their paths here. On object stores, ``_BATCH`` files at a time go
         in one fsspec ``put`` with lists of paths, which uploads them concurrently (each object
         still appears only once complete); elsewhere file by file, as ``_put_file`` does."""
-        targets = [(os.fspath(local), self._full(path)) for local, path in pairs]
         if not self._bulk:
             for local, path in pairs:
                 self._put_file(local, path)
                 if advance:
                     advance()
             return
+        targets = [(os.fspath(local), self._full(path)) for local, path in pairs]
         for start in range(0, len(targets), _BATCH):
             batch = targets[start : start + _BATCH]
             if self._protocol in _MD5_ETAG:

@@ -196,8 +196,8 @@ def submit(
         },
         **_lifecycle.process_identity(),  # responsible until its orchestrator is recorded
     )
-    try:
-        ended = Scheduler(workspace, record.id).reuse_in_place()
+    try:  # a fresh run (regenerate_outputs) reuses nothing: no need to read it back
+        ended = not regenerate_outputs and Scheduler(workspace, record.id).reuse_in_place()
     except Exception:  # the orchestrator meets it again, and records it on the run
         ended = False
     if not ended:
