@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import contextlib
-import ctypes  # noqa: F401 - for die_with_parent, which runs between fork and exec
 import os
 import signal
 import subprocess
 import time
-from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from hyperpipe.compute._base import TaskHandle, TaskSpec, gpu_environment, place_snapshot
-from hyperpipe.compute._process import die_with_parent, readable, start_time
+from hyperpipe.compute._process import dying_with_parent, readable, start_time
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -33,9 +31,12 @@ class LocalBackend:
         place_snapshot(spec.snapshot, spec.cwd)
         env = {**os.environ, **spec.env, **gpu_environment(spec)}
         Path(spec.log_path).parent.mkdir(parents=True, exist_ok=True)
+        argv, preexec_fn = (spec.argv, None)
+        if spec.die_with_parent:
+            argv, preexec_fn = dying_with_parent(spec.argv)
         with open(spec.log_path, "ab", buffering=0) as log:
             process = subprocess.Popen(
-                spec.argv,
+                argv,
                 cwd=spec.cwd,
                 env=env,
                 stdin=subprocess.DEVNULL,
@@ -43,7 +44,7 @@ class LocalBackend:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
                 close_fds=True,
-                preexec_fn=partial(die_with_parent, os.getpid()) if spec.die_with_parent else None,
+                preexec_fn=preexec_fn,
             )
         return TaskHandle(spec.run_id, process.pid, _start_time(process.pid), process)
 

@@ -31,12 +31,11 @@ import os
 import signal
 import subprocess
 import time
-from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hyperpipe.compute._base import TaskHandle, TaskSpec, gpu_environment
-from hyperpipe.compute._process import die_with_parent, readable
+from hyperpipe.compute._process import dying_with_parent, readable
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -58,15 +57,18 @@ class ZygoteBackend:
     ) -> None:
         """Start the zygote; with ``wait=False`` the caller does other work while it imports,
         and calls :meth:`ready` before the first task."""
+        argv, preexec_fn = dying_with_parent(
+            [python, "-m", "hyperpipe.compute._zygote_server", *preload]
+        )
         with open(log_path, "ab") as log:
             self._process = subprocess.Popen(
-                [python, "-m", "hyperpipe.compute._zygote_server", *preload],
+                argv,
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=log,
                 env={**os.environ, **(env or {})},
                 start_new_session=True,
-                preexec_fn=partial(die_with_parent, os.getpid()),
+                preexec_fn=preexec_fn,
             )
         self._exits: dict[int, int] = {}
         self._started: set[int] = set()
