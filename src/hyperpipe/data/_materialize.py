@@ -22,7 +22,7 @@ from hyperpipe.exceptions import UserErrorException
 if TYPE_CHECKING:
     from hyperpipe.data._manifest import FileEntry
 
-__all__ = ["DATASET_ENV", "materialize_inputs", "remove_tree"]
+__all__ = ["DATASET_ENV", "LaterRemovals", "materialize_inputs", "remove_tree"]
 
 DATASET_ENV = "AZUREML_DATASET_ENVIRONMENT_VARS"
 # How old an object store's modification time (whole seconds) must have been when a version was
@@ -184,3 +184,39 @@ def remove_tree(path: Path) -> None:
 
     if path.exists():
         shutil.rmtree(path, onerror=writable)
+
+
+class LaterRemovals:
+    """Folders removed by a background thread, off the path that starts the next task.
+
+    The thread starts with the first folder given; ``wait`` returns once every folder given so
+    far is gone (a folder that cannot be removed is left), and ends the thread.
+    """
+
+    def __init__(self) -> None:
+        self._folders: Any = None
+        self._thread: Any = None
+
+    def add(self, folder: Path) -> None:
+        if self._folders is None:
+            import queue
+            import threading
+
+            self._folders = queue.SimpleQueue()
+            self._thread = threading.Thread(
+                target=_remove_until_none, args=(self._folders,), name="hyperpipe-remove"
+            )
+            self._thread.start()
+        self._folders.put(folder)
+
+    def wait(self) -> None:
+        if self._folders is not None:
+            self._folders.put(None)
+            self._thread.join()
+            self._folders = self._thread = None
+
+
+def _remove_until_none(folders: Any) -> None:
+    while (folder := folders.get()) is not None:
+        with contextlib.suppress(OSError):
+            remove_tree(folder)

@@ -29,8 +29,8 @@ from hyperpipe.core._execution import ending, error, run_context_env, store_run_
 from hyperpipe.core._snapshot import copy_tree
 from hyperpipe.data._dataset import Dataset
 from hyperpipe.data._manifest import Source, build_manifest, content_hash
+from hyperpipe.data._materialize import LaterRemovals, materialize_inputs, remove_tree
 from hyperpipe.data._materialize import environment as dataset_environment
-from hyperpipe.data._materialize import materialize_inputs, remove_tree
 from hyperpipe.exceptions import UserErrorException
 from hyperpipe.pipeline._reuse import explain, key_parts, output_digest, reuse_key
 from hyperpipe.pipeline.core._pipeline_data import DATA_REFERENCE_PREFIX
@@ -91,6 +91,8 @@ class Scheduler:
         self.active: dict[str, _Active] = {}
         self.pools: dict[str, SlotPool] = {}
         self._in_place = False
+        # Finished steps' folders, removed off the path that starts the next step.
+        self._removals = LaterRemovals()
 
     # -- in the submitter ---------------------------------------------------------------------
 
@@ -123,6 +125,7 @@ class Scheduler:
         try:
             return self._execute()
         finally:
+            self._removals.wait()
             for backend in self.backends.values():
                 close = getattr(backend, "close", None)
                 if close is not None:
@@ -277,6 +280,7 @@ class Scheduler:
         )
 
     def _end(self, status: RunStatus, err: dict[str, Any] | None = None) -> RunStatus:
+        self._removals.wait()  # an ended run has no step folder left
         self._set_run(status, err)
         return status
 
@@ -643,7 +647,7 @@ class Scheduler:
         finally:
             active.slot.release()
             if final is not None:  # else its metric journal stays, for whoever ends the run
-                remove_tree(active.run_dir)
+                self._removals.add(active.run_dir)
         if final.status == RunStatus.FINISHED:
             self.done[active.spec["name"]] = final
         else:

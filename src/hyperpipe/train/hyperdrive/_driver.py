@@ -26,8 +26,8 @@ from hyperpipe.core._backends import backend_for
 from hyperpipe.core._background import StopFlag, drive, start_in_background
 from hyperpipe.core._execution import ending, run_context_env, store_run_files
 from hyperpipe.core._metric_events import METRIC_EVENTS_ENV, URGENT_METRIC_ENV, MetricEvents
+from hyperpipe.data._materialize import LaterRemovals, materialize_inputs, remove_tree
 from hyperpipe.data._materialize import environment as dataset_environment
-from hyperpipe.data._materialize import materialize_inputs, remove_tree
 from hyperpipe.exceptions import UserErrorException
 from hyperpipe.store import RunStatus
 from hyperpipe.train.hyperdrive._goal import PrimaryMetricGoal
@@ -96,8 +96,9 @@ class Driver:
         )
         self.backend: Any = None
         self.events: MetricEvents | None = None
-        self._removals: Any = None  # ended trials' folders to remove (see _remove_later)
-        self._remover: Any = None
+        # Ended trials' folders, removed off the path that starts the next trial (``execute``
+        # waits for every removal before it returns).
+        self._removals = LaterRemovals()
 
     # -- the loop -----------------------------------------------------------------------------
 
@@ -119,7 +120,7 @@ class Driver:
                 )
             return self._loop()
         finally:
-            self._removals_done()
+            self._removals.wait()
             close = getattr(self.backend, "close", None)
             if close is not None:
                 close()
@@ -328,29 +329,9 @@ class Driver:
         finally:
             trial.slot.release()
             if final is not None:  # else its metric journal stays, for whoever ends the trial
-                self._remove_later(trial.run_dir)
+                self._removals.add(trial.run_dir)
         self.ended.append(final)
         self._tell(trial.optuna_trial, final)
-
-    def _remove_later(self, folder: Path) -> None:
-        """Remove an ended trial's folder in the background, off the path that starts the next
-        trial (``execute`` waits for every removal before it returns)."""
-        if self._removals is None:
-            import queue
-            import threading
-
-            self._removals = queue.SimpleQueue()
-            self._remover = threading.Thread(
-                target=_remove_folders, args=(self._removals,), name="hyperpipe-remove"
-            )
-            self._remover.start()
-        self._removals.put(folder)
-
-    def _removals_done(self) -> None:
-        if self._removals is not None:
-            self._removals.put(None)
-            self._remover.join()
-            self._removals = None
 
     def _tell(self, optuna_trial: Any, record: RunRecord) -> None:
         best = self._best_value(record)
@@ -592,13 +573,6 @@ def third_party_imports(script: Path, source_root: Path) -> list[str]:
                 elif not package.is_dir() and top not in found and top != "__future__":
                     found.append(top)
     return found
-
-
-def _remove_folders(folders: Any) -> None:
-    """Remove the folders put on the queue ``folders`` until it gives None."""
-    while (folder := folders.get()) is not None:
-        with contextlib.suppress(OSError):
-            remove_tree(folder)
 
 
 def _optuna_logs_through_ours() -> None:
