@@ -13,7 +13,7 @@ import warnings
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
@@ -253,6 +253,7 @@ def test_pipeline_graphs_accept_or_explain_any_shape(graph, corpus_ws, tmp_path)
     target=st.one_of(st.none(), st.text(max_size=12), st.just("../../x"), st.just("local")),
     duration=st.one_of(st.none(), st.integers(-5, 10**10), st.floats()),
 )
+@example(source="\x00", script=None, arguments=[], target=None, duration=None)  # found once
 def test_run_configurations_accept_or_explain_any_value(
     source, script, arguments, target, duration, corpus_ws
 ):

@@ -169,7 +169,13 @@ def validate_submission(workspace: Workspace, config: ScriptRunConfig) -> Submis
             "max_run_duration_seconds must be a positive number of seconds (or None for no "
             f"limit), got {limit!r}"
         )
-    source = Path(config.source_directory).resolve()
+    try:
+        source = Path(config.source_directory).resolve()
+    except ValueError as exc:  # a NUL character: no file system takes it
+        raise ExperimentExecutionException(
+            f"source_directory {config.source_directory!r} is not a usable path ({exc}); pass "
+            "the folder that holds your script"
+        ) from exc
     if not source.is_dir():
         raise ExperimentExecutionException(
             f"source_directory {source} does not exist; pass the folder that holds your script"
