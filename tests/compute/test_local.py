@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -62,3 +63,91 @@ def _gone(process: psutil.Process) -> bool:
         return process.status() == psutil.STATUS_ZOMBIE  # dead, not yet reaped by its new parent
     except psutil.NoSuchProcess:
         return True
+
+
+# What a script can see of how it was started; printed as JSON, then it exits as asked.
+PROBE = """
+import atexit, json, os, sys, threading, time
+
+def annotated(x: int): pass
+
+seen = {
+    "argv": sys.argv,
+    "orig_argv": sys.orig_argv[1:],
+    "name": __name__,
+    "file": __file__,
+    "spec": repr(__spec__),
+    "package": __package__,
+    "loader": type(__loader__).__name__,
+    "main": sys.modules["__main__"].__dict__ is globals(),
+    "path0": sys.path[0],
+    "cwd": os.getcwd(),
+    "env": {k: v for k, v in os.environ.items() if k.startswith("PROBE_")},
+    "stdin": sys.stdin.read(),
+    "stdout_tty": sys.stdout.isatty(),
+    "stdout_line_buffering": sys.stdout.line_buffering,
+    "annotations": repr(annotated.__annotations__),
+}
+print(json.dumps(seen))
+atexit.register(lambda: print("atexit ran", flush=True))
+threading.Thread(target=lambda: (time.sleep(0.2), print("thread joined", flush=True))).start()
+how = sys.argv[1]
+if how == "raise":
+    def inner():
+        raise ValueError("from the script")
+    inner()
+elif how == "exit":
+    sys.exit(3)
+elif how == "message":
+    sys.exit("a message")
+"""
+
+
+def _run(tmp_path, scripts: int, how: str, env: dict[str, str] | None = None):
+    from hyperpipe.compute._base import TaskSpec
+    from hyperpipe.compute._local import LocalBackend
+
+    folder = tmp_path / f"{how}-{scripts}"
+    folder.mkdir()
+    (folder / "probe.py").write_text(PROBE)
+    backend = LocalBackend(scripts=scripts)
+    try:
+        if scripts:
+            time.sleep(0.3)  # the spare is ready: what follows is how it runs a script
+        spec = TaskSpec(
+            run_id="r",
+            argv=(sys.executable, "probe.py", how),
+            cwd=str(folder),
+            log_path=str(folder / "log"),
+            env={"PROBE_A": "1", **(env or {})},
+        )
+        spare = backend._spare
+        handle = backend.start(spec)
+        code = backend.wait(handle, timeout=30)
+        kept = backend._spare
+    finally:
+        backend.close()
+    lines = (folder / "log").read_text().splitlines()
+    used = spare is not None and handle.pid == spare._process.pid
+    return code, lines, used, kept is spare
+
+
+@pytest.mark.parametrize("how", ["return", "raise", "exit", "message"])
+def test_a_spare_runs_a_script_as_python_script_py_does(tmp_path, how):
+    plain = _run(tmp_path, 0, how)
+    spared = _run(tmp_path, 2, how)
+    assert spared[2] and not plain[2]
+    assert spared[0] == plain[0] == {"return": 0, "raise": 1, "exit": 3, "message": 1}[how]
+    # Each ran in its own folder: the only difference allowed.
+    plain_log = [line.replace(f"{how}-0", "FOLDER") for line in plain[1]]
+    spared_log = [line.replace(f"{how}-2", "FOLDER") for line in spared[1]]
+    assert json.loads(spared_log[0]) == json.loads(plain_log[0])
+    # The rest: the traceback from the script's frame down, atexit, the joined thread.
+    assert spared_log[1:] == plain_log[1:]
+    assert "atexit ran" in plain_log and "thread joined" in plain_log
+
+
+def test_a_task_whose_start_up_settings_differ_does_not_use_the_spare(tmp_path):
+    code, _lines, used, kept = _run(tmp_path, 2, "return", env={"PYTHONHASHSEED": "7"})
+    assert code == 0
+    assert not used and kept  # started plainly; the spare waits for the next task

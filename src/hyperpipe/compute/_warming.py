@@ -10,9 +10,9 @@ every task once the fork server has failed.
 
 from __future__ import annotations
 
-import sys
 from typing import TYPE_CHECKING
 
+from hyperpipe.compute._local import is_script
 from hyperpipe.compute._zygote import ZygoteBackend
 
 if TYPE_CHECKING:
@@ -35,7 +35,8 @@ class WarmingBackend:
         self._failed = False
 
     def start(self, spec: TaskSpec) -> TaskHandle:
-        if not self._failed and _is_script(spec.argv) and self._serving():
+        if not self._failed and is_script(spec.argv) and self._serving():
+            self._plain.close()  # its spare, if any: the scripts from now on are forks
             try:
                 return self._server.start(spec)
             except RuntimeError as exc:  # it stopped: this task and the rest start plainly
@@ -65,6 +66,7 @@ class WarmingBackend:
         return self._of(handle).terminate(handle, grace_s)
 
     def close(self) -> None:
+        self._plain.close()
         self._server.close()
 
     def _of(self, handle: TaskHandle) -> LocalBackend | ZygoteBackend:
@@ -80,8 +82,3 @@ class WarmingBackend:
     def _give_up(self, exc: Exception) -> None:
         print(f"fork server unavailable ({exc}); steps start as new processes")  # noqa: T201
         self._failed = True  # its tasks, if any, still answer through their handles
-
-
-def _is_script(argv: Sequence[str]) -> bool:
-    """``python script.py ...`` for this interpreter: what a fork of it can run."""
-    return len(argv) >= 2 and argv[0] == sys.executable and argv[1].endswith(".py")

@@ -37,6 +37,7 @@ def backend_for(
     owner: str | None = None,
     wait: bool = True,
     warming: bool = False,
+    scripts: int = 0,
 ) -> ComputeBackend:
     """The backend that runs tasks on ``target``.
 
@@ -44,7 +45,9 @@ def backend_for(
     start as plain processes when it cannot start. ``owner``: the run whose leftovers the
     fork server's tasks are. ``wait=False``: return before the fork server has imported them
     (the caller calls its ``ready()``). ``warming`` (a pipeline's steps): tasks start as plain
-    processes until the fork server is ready, and as its forks from then on.
+    processes until the fork server is ready, and as its forks from then on. ``scripts``
+    (a pipeline's steps): how many Python scripts are still to run on a local target, each
+    of which a plain process started ahead may become (see ``compute._local``).
     """
     from hyperpipe.compute._local import LocalBackend
 
@@ -52,7 +55,7 @@ def backend_for(
     if target.type == RAY_TARGET:
         return _ray_backend(workspace, target, None if warming else preload, env)
     if preload is None:
-        return LocalBackend()
+        return LocalBackend(scripts)
     try:
         from hyperpipe.compute._zygote import ZygoteBackend
 
@@ -64,11 +67,11 @@ def backend_for(
         )
     except Exception as exc:  # fall back, but say so
         print(f"fork server unavailable ({exc}); tasks start as new processes")  # noqa: T201
-        return LocalBackend()
+        return LocalBackend(scripts)
     if warming:
         from hyperpipe.compute._warming import WarmingBackend
 
-        return WarmingBackend(LocalBackend(), server)
+        return WarmingBackend(LocalBackend(scripts), server)
     return server
 
 

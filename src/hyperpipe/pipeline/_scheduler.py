@@ -139,21 +139,24 @@ class Scheduler:
             )
         if target not in self.backends:
             self.backends[target] = backend_for(
-                self.ws, self.ws._target_spec(target), **self._fork_server_for(target)
+                self.ws, self.ws._target_spec(target), **self._backend_options(target)
             )
         return self.backends[target]
 
-    def _fork_server_for(self, target: str) -> dict[str, Any]:
-        """A fork server for the target's steps (``compute._warming``) when enough Python steps
-        are still to run there that it pays for itself: each step after it is ready starts as
-        its fork, without paying the interpreter's start-up again."""
+    def _backend_options(self, target: str) -> dict[str, Any]:
+        """How the target's steps start: Python scripts from a spare interpreter started ahead
+        (``compute._local``), and from a fork server once it is ready when enough of them are
+        still to run there that it pays for itself (each step after it is ready starts as its
+        fork, without paying the interpreter's start-up again)."""
+        if self.ws._target_spec(target).type == RAY_TARGET:
+            return {}
         scripts = [
             name
             for name, spec in self.specs.items()
             if _where(spec) == target and "command" not in spec and name not in self.done
         ]
-        if len(scripts) < FORK_SERVER_STEPS or self.ws._target_spec(target).type == RAY_TARGET:
-            return {}
+        if len(scripts) < FORK_SERVER_STEPS:
+            return {"scripts": len(scripts)}
         # Nothing preloaded: the server is ready the sooner (about twice as soon as with
         # hyperpipe.core), and a step imports what it imports, as ``python step.py`` would.
         return {
@@ -161,15 +164,16 @@ class Scheduler:
             "server_log": _paths.run_dir(self.ws.root, self.run_id) / "step-server.log",
             "owner": self.run_id,
             "warming": True,
+            "scripts": len(scripts),
         }
 
     def _execute(self) -> RunStatus | None:
         if self.store.get_run(self.run_id).status == RunStatus.CANCEL_REQUESTED:
             return self._end(RunStatus.CANCELED)
         self._adopt_earlier_step_runs()
-        for target in {_where(spec) for spec in self.specs.values()}:
-            if self._fork_server_for(target):  # started now, it imports while steps get ready
-                self._backend(target)
+        for target in {_where(spec) for spec in self.specs.values()} - {HYPERDRIVE_DRIVER}:
+            if self._backend_options(target).get("scripts"):
+                self._backend(target)  # its spare and fork server start while steps get ready
         self._set_run(RunStatus.RUNNING)
         next_check = 0.0
         delay = 0.001

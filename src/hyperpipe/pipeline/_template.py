@@ -201,8 +201,22 @@ def submit(
     except Exception:  # the orchestrator meets it again, and records it on the run
         ended = False
     if not ended:
-        start_orchestrator(workspace, record.id)
+        start_orchestrator(workspace, record.id, local_scripts=_local_scripts(workspace, steps))
     return PipelineRun._from_record(experiment, workspace._store.get_run(record.id))  # type: ignore[return-value]
+
+
+def _local_scripts(workspace: Workspace, steps: list[dict[str, Any]]) -> bool:
+    """Whether some step is a Python script on a local target."""
+    from hyperpipe.core._compute_config import LOCAL_TARGET, RAY_TARGET
+
+    targets = workspace._target_specs()
+    return any(
+        "command" not in spec
+        and not spec.get("hyperdrive")
+        and (target := targets.get(spec["target"] or LOCAL_TARGET)) is not None
+        and target.type != RAY_TARGET
+        for spec in steps
+    )
 
 
 def run_template(definition: dict[str, Any]) -> dict[str, Any] | None:
