@@ -28,7 +28,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-__all__ = ["print_from_script"]
+__all__ = ["print_from_script", "run_as_main"]
 
 
 def print_from_script(exc: BaseException, script: str) -> None:
@@ -63,7 +63,7 @@ def _become(request: dict[str, Any]) -> str:
     return script
 
 
-def _run_as_main(script: str) -> None:
+def run_as_main(script: str) -> None:
     """Run ``script`` as the interpreter runs ``python script.py``: compiled from its bytes
     (its encoding declaration holds) in a new ``__main__`` module. ``runpy.run_path`` would
     import pkgutil, and with it typing and re: some 20 ms."""
@@ -82,4 +82,4 @@ if __name__ == "__main__":
     _data = sys.stdin.buffer.read()
     if not _data:
         os._exit(0)
-    _run_as_main(_become(marshal.loads(_data)))
+    run_as_main(_become(marshal.loads(_data)))

@@ -13,7 +13,6 @@ import gc
 import importlib
 import json
 import os
-import runpy
 import signal
 import sys
 import time
@@ -21,6 +20,7 @@ from typing import IO, Any
 
 from hyperpipe.compute._base import place_snapshot
 from hyperpipe.compute._process import die_with_parent, readable, start_time
+from hyperpipe.compute._standby import print_from_script, run_as_main
 
 __all__ = ["IMPORTED_LATER", "cuda_driver_loaded", "serve"]
 
@@ -227,12 +227,12 @@ def _fork_task(request: dict[str, Any]) -> int:
         sys.argv = request["argv"][1:]
         sys.path[0] = os.path.dirname(os.path.abspath(script))
         try:
-            runpy.run_path(script, run_name="__main__")
+            run_as_main(script)
             code = 0
         except SystemExit as exc:
             code = _exit_code(exc.code)
         except BaseException as exc:
-            _print_user_traceback(exc, script)
+            print_from_script(exc, script)
             code = 1
         atexit._run_exitfuncs()  # what interpreter exit would run; os._exit below skips it
     except BaseException:
@@ -248,18 +248,6 @@ def _print_exc() -> None:
     import traceback
 
     traceback.print_exc()
-
-
-def _print_user_traceback(exc: BaseException, script: str) -> None:
-    """The traceback ``python script.py`` would print: from the script's frame down."""
-    import traceback
-
-    tb = exc.__traceback__
-    while tb is not None and os.path.abspath(tb.tb_frame.f_code.co_filename) != os.path.abspath(
-        script
-    ):
-        tb = tb.tb_next
-    traceback.print_exception(type(exc), exc, tb or exc.__traceback__)
 
 
 def _exit_code(value: Any) -> int:
