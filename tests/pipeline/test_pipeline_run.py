@@ -180,6 +180,7 @@ import psutil
 from hyperpipe.core import Run
 parent = " ".join(psutil.Process(os.getppid()).cmdline())
 seen = {"forked": "_zygote_server" in parent, "name": __name__,
+        "spare": "_standby.py" in " ".join(psutil.Process().cmdline()),
         "script": os.path.basename(sys.argv[0]), "cwd": os.getcwd(),
         "run": Run.get_context().id == os.environ["AZUREML_RUN_ID"]}
 if sys.argv[1] == "-":
@@ -214,20 +215,24 @@ def test_a_chain_steps_after_the_first_start_as_forks_of_a_step_server_seeing_wh
     for step in run.get_steps():
         folder = step.get_output_data(f"out{step.name[1:]}").local_path()
         seen[step.name] = json.loads((folder / "seen.json").read_text())
-    # The first starts while the server is still starting; the others are its forks.
-    assert {name: s["forked"] for name, s in seen.items()} == {
-        "s0": False,
-        "s1": True,
-        "s2": True,
-        "s3": True,
+    # The first starts while the server is still starting (from the spare interpreter the
+    # orchestrator started at once); the others are its forks.
+    assert {name: (s["forked"], s["spare"]) for name, s in seen.items()} == {
+        "s0": (False, True),
+        "s1": (True, False),
+        "s2": (True, False),
+        "s3": (True, False),
     }
     for name, s in seen.items():
         assert (s["name"], s["script"], s["run"]) == ("__main__", f"{name}.py", True)
         assert s["cwd"].endswith("/wd")
 
 
-def test_a_pipeline_of_few_steps_starts_them_all_as_new_processes(experiment, make_step):
-    # Too few to repay a fork server's start-up.
+def test_a_pipeline_of_few_steps_starts_each_from_a_spare_interpreter_not_a_fork_server(
+    experiment, make_step
+):
+    # Too few to repay a fork server's start-up: each step becomes an interpreter started ahead
+    # (the first while the orchestrator was being recorded, the second while the first ran).
     first, second = PipelineData("out0"), PipelineData("out1")
     steps = [
         make_step("s0", WHO, arguments=["-", first], outputs=[first]),
@@ -237,4 +242,5 @@ def test_a_pipeline_of_few_steps_starts_them_all_as_new_processes(experiment, ma
     assert run.wait_for_completion(show_output=False) == "Finished"
     for step in run.get_steps():
         folder = step.get_output_data(f"out{step.name[1:]}").local_path()
-        assert json.loads((folder / "seen.json").read_text())["forked"] is False
+        seen = json.loads((folder / "seen.json").read_text())
+        assert (seen["forked"], seen["spare"], seen["script"]) == (False, True, f"{step.name}.py")
