@@ -277,7 +277,7 @@ def _resume_main(argv: list[str]) -> int:
 
 
 def _start(case: FaultCase, *argv: str) -> subprocess.Popen[str]:
-    env = {**os.environ, CASE_ENV: case.name}
+    env = {**os.environ, CASE_ENV: _marker(case)}
     env.pop("HYPERPIPE_STORE_URL", None)
     env.pop("AZUREML_RUN_ID", None)
     return subprocess.Popen(
@@ -312,14 +312,21 @@ def _case_processes(case: FaultCase) -> Iterator[psutil.Process]:
         try:
             if process.status() == psutil.STATUS_ZOMBIE:
                 continue
-            if process.environ().get(CASE_ENV) == case.name:
+            if process.environ().get(CASE_ENV) == _marker(case):
                 yield process
         except (psutil.NoSuchProcess, psutil.AccessDenied):
             continue
 
 
+def _marker(case: FaultCase) -> str:
+    """What the case's processes carry in ``CASE_ENV``: its name and folder, so that two test
+    sessions running the same case at once never take each other's processes for their own."""
+    return f"{case.name}:{case.folder}"
+
+
 def leftover_processes(case_name: str | None = None) -> list[psutil.Process]:
-    """Processes of a case (every case when ``case_name`` is None) that are still running."""
+    """Processes of a case (its ``_marker``; every case when ``case_name`` is None) that are
+    still running."""
     found = []
     for process in psutil.process_iter():
         try:
@@ -724,10 +731,10 @@ def _runs_worker(record: RunRecord) -> bool:
 def _stop_leftovers(case: FaultCase) -> list[str]:
     """Describe, then kill, the case's processes still running a few seconds after its end."""
     deadline = time.monotonic() + 10
-    left = leftover_processes(case.name)
+    left = leftover_processes(_marker(case))
     while left and time.monotonic() < deadline:
         time.sleep(0.1)
-        left = leftover_processes(case.name)
+        left = leftover_processes(_marker(case))
     described = []
     for process in left:
         with contextlib.suppress(psutil.NoSuchProcess, psutil.AccessDenied):
