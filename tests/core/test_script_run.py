@@ -99,6 +99,8 @@ def test_script_sees_its_run_and_the_sdk_v1_environment(experiment, scripts):
         run.log("experiment", run.experiment.name)
         run.log("workspace", ws.name)
         run.log("cwd_is_snapshot", os.path.exists("ctx.py"))
+        # An interpreter started ahead, while the monitor was being recorded (compute._local)
+        run.log("spare", "_standby.py" in open("/proc/self/cmdline").read())
         """,
     )
     run = experiment.submit(ScriptRunConfig(source, "ctx.py"))
@@ -108,6 +110,7 @@ def test_script_sees_its_run_and_the_sdk_v1_environment(experiment, scripts):
         "experiment": "tests",
         "workspace": "testws",
         "cwd_is_snapshot": True,
+        "spare": True,
     }
 
 
@@ -267,22 +270,28 @@ def test_get_context_outside_a_run_is_offline_and_prints(capsys, monkeypatch):
 
 
 def test_eight_concurrent_runs_logging_ten_thousand_values_each_lose_nothing(
-    experiment, scripts, ws
+    experiment, scripts, ws, tmp_path
 ):
     ComputeTarget.create(ws, "wide", LocalCompute.provisioning_configuration(max_concurrency=8))
     source = scripts(
         "logger.py",
         """
+        import os, sys, time
         from hyperpipe.core import Run
         run = Run.get_context()
+        here = sys.argv[1]
+        open(os.path.join(here, run.id), "w").close()
+        deadline = time.monotonic() + 60
+        while len(os.listdir(here)) < 8 and time.monotonic() < deadline:  # all eight at once
+            time.sleep(0.01)
         for i in range(10_000):
             run.log("value", float(i))
         """,
     )
-    runs = [
-        experiment.submit(ScriptRunConfig(source, "logger.py", compute_target="wide"))
-        for _ in range(8)
-    ]
+    here = tmp_path / "here"
+    here.mkdir()
+    config = ScriptRunConfig(source, "logger.py", arguments=[str(here)], compute_target="wide")
+    runs = [experiment.submit(config) for _ in range(8)]
     for run in runs:
         details = run.wait_for_completion(raise_on_error=False)
         assert details["status"] == "Completed", details.get("error")
