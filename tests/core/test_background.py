@@ -98,7 +98,7 @@ def test_a_run_created_by_a_submitter_that_died_is_crashed_not_queued(ws, script
         import os, signal
         from hyperpipe.core import Experiment, ScriptRunConfig, Workspace
         import hyperpipe.core._script_run_config as submission
-        submission.start_in_background = lambda *a: os.kill(os.getpid(), signal.SIGKILL)
+        submission.start_in_background = lambda *a, **k: os.kill(os.getpid(), signal.SIGKILL)
         ws = Workspace.from_config(path={str(ws.root)!r})
         Experiment(ws, "orphans").submit(ScriptRunConfig({str(source)!r}, "hello.py"))
         """

@@ -44,6 +44,8 @@ MODE_ENV = "HYPERPIPE_BACKGROUND"
 # The read end of the pipe on which the submitter says "go" once the driver is recorded.
 GO_FD_ENV = "HYPERPIPE_GO_FD"
 _GO = b"go"
+# In a driver forked by ``start_in_background(..., spare=True)``: start a spare interpreter.
+_spare_wanted = False
 
 
 class StopFlag:
@@ -60,16 +62,27 @@ class StopFlag:
         return self._set
 
 
-def start_in_background(workspace: Workspace, run_id: str, module: str) -> int:
+def start_in_background(
+    workspace: Workspace, run_id: str, module: str, *, spare: bool = False
+) -> int:
     """Run ``module.main([root, run_id])`` in a detached process, record that process as the
-    one responsible for the run, and return its pid."""
+    one responsible for the run, and return its pid.
+
+    ``spare``: the run has a Python script to start locally; a forked driver starts an
+    interpreter for it at once (``compute._local.prestart_spare``), while it is being recorded.
+    """
+    global _spare_wanted
     log = _paths.run_dir(workspace.root, run_id) / "driver.log"
     log.parent.mkdir(parents=True, exist_ok=True)
     go_read, go_write = os.pipe()
     try:
         if _fork_is_safe():
             entry = importlib.import_module(module).main  # imported here, before the fork
-            pid = _fork(entry, [str(workspace.root), run_id], log, go_read, go_write)
+            _spare_wanted = spare  # the child sees it in its copy of this memory
+            try:
+                pid = _fork(entry, [str(workspace.root), run_id], log, go_read, go_write)
+            finally:
+                _spare_wanted = False
         else:
             pid = _spawn(workspace, run_id, module, log, go_read)
     except BaseException:
@@ -214,6 +227,10 @@ def drive(
     from hyperpipe.exceptions import UserErrorException
     from hyperpipe.store import RunStatus
 
+    if _spare_wanted:
+        from hyperpipe.compute._local import prestart_spare
+
+        prestart_spare()
     for module in warm_up:
         importlib.import_module(module)
     started = _wait_for_go()

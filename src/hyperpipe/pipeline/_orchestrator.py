@@ -16,29 +16,15 @@ if TYPE_CHECKING:
 
 __all__ = ["main", "start_orchestrator"]
 
-# Set by the submitter just before it forks the orchestrator (which sees it in its copy of the
-# submitter's memory): Python steps are to run locally, so a spare interpreter for the first
-# one can start at once, before the orchestrator is even recorded.
-_scripts_to_run = False
-
 
 def start_orchestrator(workspace: Workspace, run_id: str, *, local_scripts: bool = False) -> None:
     """Start executing ``run_id`` in the background; returns at once. ``local_scripts``: the
-    run has Python steps to run on a local target."""
-    global _scripts_to_run
-    _scripts_to_run = local_scripts
-    try:
-        start_in_background(workspace, run_id, "hyperpipe.pipeline._orchestrator")
-    finally:
-        _scripts_to_run = False
+    run has Python steps to run on a local target (the first can start from a spare)."""
+    start_in_background(workspace, run_id, "hyperpipe.pipeline._orchestrator", spare=local_scripts)
 
 
 def main(argv: list[str]) -> int:
     """Execute (or resume) one pipeline run; the exit code is 0 unless hyperpipe itself failed."""
-    if _scripts_to_run:
-        from hyperpipe.compute._local import prestart_spare
-
-        prestart_spare()  # its interpreter starts while this process waits to be recorded
     # What starting the first step takes: the backends, and the copy of its snapshot.
     warm_up = ("hyperpipe.compute._local", "hyperpipe.compute._warming", "shutil")
     return drive(*argv, Scheduler, "execute the pipeline", warm_up)
