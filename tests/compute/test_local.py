@@ -147,7 +147,18 @@ def test_a_spare_runs_a_script_as_python_script_py_does(tmp_path, how):
     assert "atexit ran" in plain_log and "thread joined" in plain_log
 
 
-def test_a_task_whose_start_up_settings_differ_does_not_use_the_spare(tmp_path):
-    code, _lines, used, kept = _run(tmp_path, 2, "return", env={"PYTHONHASHSEED": "7"})
+@pytest.mark.parametrize(
+    "env", [{"PYTHONHASHSEED": "7"}, {"LC_ALL": "C"}, {"PYTHONPATH": "/elsewhere"}], ids=str
+)
+def test_a_task_whose_start_up_settings_differ_does_not_use_the_spare(tmp_path, env):
+    code, _lines, used, kept = _run(tmp_path, 2, "return", env=env)
     assert code == 0
     assert not used and kept  # started plainly; the spare waits for the next task
+
+
+def test_a_relative_python_path_does_not_use_the_spare(tmp_path, monkeypatch):
+    # The same for the spare and the task, but the spare made it absolute from another folder.
+    monkeypatch.setenv("PYTHONPATH", "lib")
+    code, _lines, used, kept = _run(tmp_path, 2, "return")
+    assert code == 0
+    assert not used and kept

@@ -221,6 +221,8 @@ class _Spare:
             spec.die_with_parent
             and spec.argv[0] == self.python
             and _read_at_start(env) == self._at_start
+            # site makes relative entries absolute from the folder the interpreter started in
+            and all(os.path.isabs(p) for p in env.get("PYTHONPATH", "").split(os.pathsep) if p)
         )
 
     def become(self, spec: TaskSpec, env: dict[str, str]) -> subprocess.Popen[bytes] | None:
