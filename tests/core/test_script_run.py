@@ -215,7 +215,7 @@ def test_killed_script_crashes_the_run_and_keeps_every_logged_value(experiment, 
 def test_run_whose_monitor_dies_is_reported_crashed(experiment, scripts):
     source = scripts("slow.py", SLOW)
     run = experiment.submit(ScriptRunConfig(source, "slow.py"))
-    _wait_for(lambda: run.get_metrics().get("child_pid"))
+    child_pid = _wait_for(lambda: run.get_metrics().get("child_pid"))
     os.kill(run._record.pid, signal.SIGKILL)
     _wait_for(lambda: run.get_status() == "Crashed")
     message = run.get_details()["error"]["error"]["message"]
@@ -223,10 +223,13 @@ def test_run_whose_monitor_dies_is_reported_crashed(experiment, scripts):
     # What is known is said: the kernel's log (where readable) has no out-of-memory kill of it.
     readable = os.access("/dev/kmsg", os.R_OK)
     assert ("not by the kernel's out-of-memory killer" in message) == readable, message
-    # Clean up what the dead monitor left running.
-    for proc in psutil.process_iter(["cmdline"]):
-        if proc.info["cmdline"] and "slow.py" in " ".join(proc.info["cmdline"]):
-            proc.kill()
+    # The script died with its monitor, and what it started went when the crash was noticed.
+    _wait_for(
+        lambda: (
+            not psutil.pid_exists(child_pid)
+            or psutil.Process(child_pid).status() == psutil.STATUS_ZOMBIE
+        )
+    )
 
 
 def test_target_concurrency_limits_runs_and_hands_out_distinct_gpus(experiment, scripts, ws):

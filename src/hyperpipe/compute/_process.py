@@ -136,9 +136,14 @@ class ProcessIdentity(Record):
         except (psutil.NoSuchProcess, psutil.AccessDenied):
             return False
 
-    def kill_tree(self, grace_s: float = 5.0) -> None:
+    def kill_tree(self, grace_s: float = 5.0, owners: Iterable[str | None] = ()) -> None:
         """SIGTERM this process, its descendants and its process group; SIGKILL what is left
-        after ``grace_s``. Nothing is sent unless the process is still the one recorded."""
+        after ``grace_s``. Nothing is sent unless the process is still the one recorded.
+
+        ``owners``: the runs whose processes the rest of its group may be (see
+        ``kill_group_leftovers``); by default the one this process was started for. A process
+        that became its task after it started (a spare interpreter) was not started with it.
+        """
         import psutil
 
         process = self.process()
@@ -149,7 +154,7 @@ class ProcessIdentity(Record):
             group = os.getpgid(self.pid)
         except (psutil.NoSuchProcess, ProcessLookupError):
             return
-        owner = _owner_of(process)
+        owners = list(owners) or [_owner_of(process)]
         for member in family:
             with contextlib.suppress(psutil.NoSuchProcess, psutil.AccessDenied):
                 member.terminate()
@@ -159,7 +164,7 @@ class ProcessIdentity(Record):
                 member.kill()
         psutil.wait_procs(alive, timeout=5)
         if group == self.pid:  # it led its own group: the rest of the group goes too
-            kill_group_leftovers(self, [owner])
+            kill_group_leftovers(self, owners)
 
 
 def kill_group_leftovers(leader: ProcessIdentity, owners: Iterable[str | None]) -> int:

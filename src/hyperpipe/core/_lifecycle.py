@@ -103,7 +103,7 @@ def stop_task_processes(record: RunRecord, grace_s: float = 2.0) -> None:
     if identity is None:
         return
     if identity.alive():
-        identity.kill_tree(grace_s)
+        identity.kill_tree(grace_s, owners=[record.id, record.parent_id])
     else:
         kill_group_leftovers(identity, [record.id, record.parent_id])
 
