@@ -106,8 +106,10 @@ def new_postgres_database(postgres_url: str) -> Iterator[Callable[[str], str]]:
 # Leftover processes
 #
 # A test that starts processes leaves none behind. When the session ends, every process it
-# started and that still runs (a detached driver forked from pytest shares its command line; any
-# process started by exec carries HYPERPIPE_TEST_SESSION) is listed, killed, and fails the run.
+# started and that still runs (a detached driver forked from pytest shares its command line and
+# first environment; any process started by exec carries HYPERPIPE_TEST_SESSION) is listed,
+# killed, and fails the run. Another session's processes, even with the same command line (the
+# same test command in another worktree), are left alone.
 # =============================================================================================
 
 SESSION_ENV = "HYPERPIPE_TEST_SESSION"
@@ -156,6 +158,9 @@ def _leftovers(started: float) -> list:
 
     me = psutil.Process()
     mine = me.cmdline()
+    # What this process was started with (not os.environ now): a driver forked from it shares it,
+    # while a session started the same way in another folder or shell differs in it.
+    first_environment = me.environ()
     token = os.environ.get(SESSION_ENV)
     found = []
     for process in psutil.process_iter():
@@ -164,7 +169,9 @@ def _leftovers(started: float) -> list:
                 continue
             if process.status() == psutil.STATUS_ZOMBIE:
                 continue
-            if process.cmdline() == mine or process.environ().get(SESSION_ENV) == token:
+            environment = process.environ()
+            ours = process.cmdline() == mine and environment == first_environment
+            if ours or environment.get(SESSION_ENV) == token:
                 found.append(process)
         except (psutil.NoSuchProcess, psutil.AccessDenied, ProcessLookupError):
             continue
