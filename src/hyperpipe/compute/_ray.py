@@ -148,7 +148,38 @@ def connect(address: str) -> Any:
             if handler is not None:
                 signal.signal(sig, handler)
     _joined["address"] = target
+    _lean_serialization(ray)
     return ray
+
+
+# Libraries for whose objects Ray registers serializers on a process's first remote call, by
+# importing them (~0.3 s here: pyarrow with numpy, pydantic). A process that joins through
+# hyperpipe sends only plain values (task specs, file bytes) and never needs them.
+_SERIALIZER_ADDONS = ("pyarrow", "pydantic")
+
+
+def _lean_serialization(ray: Any) -> None:
+    """Make this process's Ray serialization context now, without importing the libraries it
+    registers serializers for (``_SERIALIZER_ADDONS``) when nothing here has imported them:
+    that import was most of a run driver's time to its first task (a sweep's driver, a
+    pipeline's orchestrator). What is blocked is importable again afterwards; Ray's usual
+    path serves where its internals differ."""
+    import sys
+
+    blocked = [name for name in _SERIALIZER_ADDONS if name not in sys.modules]
+    compat = "ray._common.pydantic_compat"
+    fresh_compat = compat not in sys.modules
+    for name in blocked:
+        sys.modules[name] = None  # type: ignore[assignment]  # "import name" fails at once
+    try:
+        with contextlib.suppress(Exception):
+            ray._private.worker.global_worker.get_serialization_context()
+    finally:
+        for name in blocked:
+            if sys.modules.get(name, ...) is None:
+                del sys.modules[name]
+        if fresh_compat:  # it recorded pydantic as missing: whoever imports it next looks again
+            sys.modules.pop(compat, None)
 
 
 _joined: dict[str, str] = {}  # the address this process joined, while it is joined
