@@ -163,6 +163,18 @@ class Runner:
             self.owner = owner
             return self.handle.pid, self.handle.started_at, self.node()
 
+    def run(
+        self, remote: dict[str, Any], owner: str | None, timeout: float
+    ) -> tuple[tuple[int, float, str] | None, int | None, bytes]:
+        """``start`` and ``watch`` in one call, so that a short task costs its owner one round
+        trip: (pid, start time, node) or None when busy (nothing started), then the exit code
+        once the task ends within ``timeout`` (else None), and its output so far."""
+        started = self.start(remote, owner)
+        if started is None:
+            return None, None, b""
+        code, chunk = self.watch(0, timeout)
+        return started, code, chunk
+
     def watch(self, offset: int, timeout: float) -> tuple[int | None, bytes]:
         """Once the task ends (its exit code and last output), or after ``timeout`` (None and
         the output so far)."""
