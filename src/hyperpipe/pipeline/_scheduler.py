@@ -578,14 +578,12 @@ class Scheduler:
                 die_with_parent=True,
             )
         )
+        definition = record.definition
+        if handle.pid:  # else a runner on a cluster starts it and answers later
+            process = {"pid": handle.pid, "started_at": handle.started_at}
+            definition = {**definition, "process": process}
         record = self.store.set_status(
-            record.id,
-            RunStatus.RUNNING,
-            strict=False,
-            definition={
-                **record.definition,
-                "process": {"pid": handle.pid, "started_at": handle.started_at},
-            },
+            record.id, RunStatus.RUNNING, strict=False, definition=definition
         )
         return _Active(record, spec, handle, slot, run_dir, workdir, staging, log_path)
 
