@@ -382,7 +382,7 @@ class RayBackend:
         self.target = target
         check_feasible(self.ray, self.request, target)
         self.max_retries = max_retries
-        self.preload = list(preload or [])
+        self.preload = None if preload is None else list(preload)
         self.env = dict(env or {})
         self.concurrency = max(1, concurrency)
         self.owner = self.ray.get_runtime_context().get_job_id()
@@ -461,7 +461,7 @@ class RayBackend:
                         placement_group=group, placement_group_bundle_index=rank // per_node
                     ),
                     **options,
-                ).remote([], self.env)
+                ).remote(None, self.env)
             )
         master, port = self.ray.get(runners[0].rendezvous.remote())
         tasks = []
@@ -748,7 +748,7 @@ class RayBackend:
     def _prepare(self) -> None:
         """Warm runners start importing this backend's preload now, while its caller gets
         ready (no answer awaited)."""
-        if not self.preload:
+        if self.preload is None:
             return
         for runner in self._look_up(self.request):
             runner.prepare.remote(self.preload)
@@ -870,7 +870,7 @@ def _remote_spec(
     spec: TaskSpec, preload: list[str] | None = None, snapshot_ref: Any = None
 ) -> dict[str, Any]:
     return {
-        "preload": list(preload or []),
+        "preload": None if preload is None else list(preload),
         "snapshot": spec.snapshot,
         "snapshot_ref": snapshot_ref,
         "run_id": spec.run_id,

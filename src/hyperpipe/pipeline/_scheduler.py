@@ -24,7 +24,6 @@ from hyperpipe.compute import Slot, SlotPool, TaskSpec, lost_node
 from hyperpipe.core import _lifecycle, _paths
 from hyperpipe.core._backends import backend_for
 from hyperpipe.core._background import StopFlag
-from hyperpipe.core._compute_config import RAY_TARGET
 from hyperpipe.core._execution import ending, error, run_context_env, store_run_files
 from hyperpipe.core._snapshot import copy_tree
 from hyperpipe.data._dataset import Dataset
@@ -149,7 +148,7 @@ class Scheduler:
             for name, spec in self.specs.items()
             if _where(spec) == target and "command" not in spec and name not in self.done
         ]
-        if len(scripts) < FORK_SERVER_STEPS or self.ws._target_spec(target).type == RAY_TARGET:
+        if len(scripts) < FORK_SERVER_STEPS:
             return {}
         # Nothing preloaded: the server is ready the sooner (about twice as soon as with
         # hyperpipe.core), and a step imports what it imports, as ``python step.py`` would.
