@@ -461,3 +461,74 @@ def test_a_node_that_cannot_see_the_snapshot_folder_fetches_it_once_into_its_cac
         backend.close()
         stop_runners(ray_cluster.address, "fetch-test")
         shutil.rmtree(cached, ignore_errors=True)
+
+
+@pytest.mark.slow
+def test_joining_through_hyperpipe_skips_rays_serializer_imports_and_leaves_them_importable(
+    ray_cluster: LocalRayCluster, tmp_path: Path
+):
+    import json
+    import subprocess
+    import sys
+
+    # A fresh process: this one may have imported pydantic or pyarrow already.
+    code = textwrap.dedent(
+        f"""
+        import json, sys
+        from hyperpipe.compute import TaskSpec
+        from hyperpipe.compute._ray import RayBackend, stop_runners
+        backend = RayBackend({ray_cluster.address!r}, target="lean-test")
+        spec = TaskSpec(run_id="t", argv=(sys.executable, "-c", "print('ran')"),
+                        cwd={str(tmp_path)!r}, log_path={str(tmp_path / "t.log")!r})
+        code = backend.wait(backend.start(spec), timeout=60)
+        loaded = sorted(m for m in ("pyarrow", "pydantic", "numpy") if m in sys.modules)
+        import pydantic, ray._common.pydantic_compat as compat
+        print(json.dumps({{"code": code, "loaded": loaded, "pydantic": compat.PYDANTIC_INSTALLED}}))
+        backend.close()
+        stop_runners({ray_cluster.address!r}, "lean-test")
+        """
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    answer = json.loads(done.stdout.strip().splitlines()[-1])
+    assert answer == {"code": 0, "loaded": [], "pydantic": True}
+    assert (tmp_path / "t.log").read_text().strip() == "ran"
+
+
+@pytest.mark.slow
+def test_a_warm_runner_taken_meanwhile_by_another_backend_answers_busy_and_the_task_runs_elsewhere(
+    ray_cluster: LocalRayCluster, tmp_path: Path
+):
+    import sys
+
+    from hyperpipe.compute import TaskSpec
+    from hyperpipe.compute._ray import RayBackend, stop_runners
+
+    def spec(name: str, seconds: float) -> TaskSpec:
+        code = f"import os, time; time.sleep({seconds}); print('{name}', os.getpid())"
+        (tmp_path / name).mkdir()
+        return TaskSpec(
+            run_id=name,
+            argv=(sys.executable, "-c", code),
+            cwd=str(tmp_path / name),
+            log_path=str(tmp_path / f"{name}.log"),
+        )
+
+    first = RayBackend(ray_cluster.address, target="busy-test")
+    other = RayBackend(ray_cluster.address, target="busy-test")
+    try:
+        assert first.wait(first.start(spec("a", 0)), timeout=60) == 0
+        assert len(first._warm) == 1  # the runner that ran "a", known free to `first`
+        taken = other.start(spec("b", 3))  # `other` finds that runner by name and takes it
+        handle = first.start(spec("c", 0))  # asks the taken runner, which answers busy
+        assert first.wait(handle, timeout=60) == 0
+        assert handle.pid and handle.native.tries == 2
+        assert other.wait(taken, timeout=60) == 0
+        assert (tmp_path / "c.log").read_text().startswith("c ")
+        assert (tmp_path / "b.log").read_text().startswith("b ")
+    finally:
+        first.close()
+        other.close()
+        stop_runners(ray_cluster.address, "busy-test")

@@ -148,7 +148,38 @@ def connect(address: str) -> Any:
             if handler is not None:
                 signal.signal(sig, handler)
     _joined["address"] = target
+    _lean_serialization(ray)
     return ray
+
+
+# Libraries for whose objects Ray registers serializers on a process's first remote call, by
+# importing them (~0.3 s here: pyarrow with numpy, pydantic). A process that joins through
+# hyperpipe sends only plain values (task specs, file bytes) and never needs them.
+_SERIALIZER_ADDONS = ("pyarrow", "pydantic")
+
+
+def _lean_serialization(ray: Any) -> None:
+    """Make this process's Ray serialization context now, without importing the libraries it
+    registers serializers for (``_SERIALIZER_ADDONS``) when nothing here has imported them:
+    that import was most of a run driver's time to its first task (a sweep's driver, a
+    pipeline's orchestrator). What is blocked is importable again afterwards; Ray's usual
+    path serves where its internals differ."""
+    import sys
+
+    blocked = [name for name in _SERIALIZER_ADDONS if name not in sys.modules]
+    compat = "ray._common.pydantic_compat"
+    fresh_compat = compat not in sys.modules
+    for name in blocked:
+        sys.modules[name] = None  # type: ignore[assignment]  # "import name" fails at once
+    try:
+        with contextlib.suppress(Exception):
+            ray._private.worker.global_worker.get_serialization_context()
+    finally:
+        for name in blocked:
+            if sys.modules.get(name, ...) is None:
+                del sys.modules[name]
+        if fresh_compat:  # it recorded pydantic as missing: whoever imports it next looks again
+            sys.modules.pop(compat, None)
 
 
 _joined: dict[str, str] = {}  # the address this process joined, while it is joined
@@ -316,6 +347,8 @@ class _RayTask:
     request: RayRequest = field(default_factory=RayRequest)
     pending: Any = None  # the runner's answer to come: (exit code or None, new output)
     answered: bool | None = None  # whether ``pending`` had come when wait_any last looked
+    starting: bool = False  # ``pending`` is the runner's ``run``: it also says the task started
+    tries: int = 0  # runners asked to start it (a busy one says so, and the next is asked)
 
 
 @dataclass
@@ -349,11 +382,13 @@ class RayBackend:
         self.target = target
         check_feasible(self.ray, self.request, target)
         self.max_retries = max_retries
-        self.preload = list(preload or [])
+        self.preload = None if preload is None else list(preload)
         self.env = dict(env or {})
         self.concurrency = max(1, concurrency)
         self.owner = self.ray.get_runtime_context().get_job_id()
         self._idle: dict[tuple[Any, ...], list[Any]] = {}
+        # Runners whose last task here ended (so they are placed and answer at once), by shape.
+        self._warm: dict[tuple[Any, ...], list[Any]] = {}
         self._looked_up: set[tuple[Any, ...]] = set()
         self._runner_class: Any = None
         self._snapshots: dict[str, Any] = {}  # snapshot folder -> its files in Ray's object store
@@ -365,11 +400,16 @@ class RayBackend:
     # -- the contract -------------------------------------------------------------------------
 
     def start(self, spec: TaskSpec, request: RayRequest | None = None) -> TaskHandle:
+        """Start ``spec`` on a runner. On a runner that ran a task for this backend before, the
+        start and the task's end are one call that is not awaited here: the handle's ``pid`` is
+        0 (and ``started_at`` the time it was asked) until the runner's answer is collected by
+        ``poll``/``wait_any``, which for a short task is also its end."""
         task = _RayTask(
             spec, None, "", retries_left=self.max_retries, request=request or self.request
         )
-        pid, started_at = self._launch(task)
-        return TaskHandle(spec.run_id, pid, started_at, task)
+        handle = TaskHandle(spec.run_id, 0, time.time(), task)
+        self._launch(handle, task)
+        return handle
 
     def start_group(
         self,
@@ -421,7 +461,7 @@ class RayBackend:
                         placement_group=group, placement_group_bundle_index=rank // per_node
                     ),
                     **options,
-                ).remote([], self.env)
+                ).remote(None, self.env)
             )
         master, port = self.ray.get(runners[0].rendezvous.remote())
         tasks = []
@@ -576,6 +616,7 @@ class RayBackend:
         """Forget the idle runners: they stay warm for the next process (running tasks are
         stopped by whoever started them)."""
         self._idle.clear()
+        self._warm.clear()
 
     # -- runners ------------------------------------------------------------------------------
 
@@ -589,24 +630,57 @@ class RayBackend:
     def _collect(self, handle: TaskHandle, task: _RayTask, *, retry: bool = True) -> int | None:
         """Take the runner's answer: new output into the log, the exit code when it ended."""
         ref, task.pending, task.answered = task.pending, None, None
+        starting, task.starting = task.starting, False
         try:
-            code, chunk = self.ray.get(ref)
+            answer = self.ray.get(ref)
+        except self.ray.exceptions.RayTaskError as exc:  # the runner is there: the task is not
+            if not starting:
+                raise
+            cause = str(exc.as_instanceof_cause()).strip().splitlines()[-1][:300]
+            task.failure = f"the task could not start on its runner: {cause}"
+            task.exit_code = -signal.SIGKILL
+            self._note(task, task.failure)
+            self._release(task)
+            return task.exit_code
         except self.ray.exceptions.RayError as exc:
             if not retry:
                 task.exit_code = -signal.SIGKILL
                 return task.exit_code
             return self._lost(handle, task, exc)
+        if starting:
+            started, code, chunk = answer
+            if started is None:  # busy with another process's task: nothing started there
+                task.runner = None
+                if not retry:
+                    task.exit_code = -signal.SIGTERM
+                    return task.exit_code
+                self._launch(handle, task)
+                return None
+            handle.pid, handle.started_at, task.node = started
+            task.attempts.append(task.node)
+        else:
+            code, chunk = answer
         self._append(task, chunk)
         if code is not None:
             task.exit_code = code
             self._release(task)
         return code
 
-    def _launch(self, task: _RayTask) -> tuple[int, float]:
-        """Start ``task`` on a free runner of its shape (a warm one, or a new one); its pid and
-        start time."""
+    def _launch(self, handle: TaskHandle, task: _RayTask) -> None:
+        """Start ``task`` on a free runner of its shape: on one that ran a task here before, by
+        its ``run`` call (answered when the task ends, or with new output within ``WATCH_S``),
+        not awaited; else on a runner found by name or placed now, awaiting its start (it may
+        first need room on a node)."""
         remote = _remote_spec(task.spec, self.preload, self._snapshot_ref(task.spec.snapshot))
-        for _ in range(100):
+        task.offset, task.answered, task.exit_code = 0, None, None
+        warm = self._warm.get(task.request.key())
+        if warm and task.tries < 100:
+            task.tries += 1
+            task.runner = warm.pop()
+            task.pending, task.starting = task.runner.run.remote(remote, self.owner, WATCH_S), True
+            return
+        while task.tries < 100:
+            task.tries += 1
             runner = self._runner(task.request)
             reply = runner.start.remote(remote, self.owner)
             # A runner found by name may still wait for a node that idle runners of other
@@ -615,15 +689,16 @@ class RayBackend:
                 self._make_room(self._shape(task.request))
             try:
                 started = self.ray.get(reply)
+            except self.ray.exceptions.RayTaskError as exc:  # the runner could not start it
+                raise exc.as_instanceof_cause() from None
             except self.ray.exceptions.RayError:
                 continue  # it ended (idle too long, retired, its node lost): the next one
             if started is None:
                 continue  # busy with another process's task
-            pid, started_at, node = started
-            task.runner, task.node, task.offset = runner, node, 0
-            task.pending, task.answered, task.exit_code = None, None, None
+            handle.pid, handle.started_at, node = started
+            task.runner, task.node, task.pending = runner, node, None
             task.attempts.append(node)
-            return pid, started_at
+            return
         raise ComputeTargetException(
             f"compute target {self.target!r}: no Ray runner would take task {task.spec.run_id} "
             "after 100 tries; check the cluster with `ray status`"
@@ -673,7 +748,7 @@ class RayBackend:
     def _prepare(self) -> None:
         """Warm runners start importing this backend's preload now, while its caller gets
         ready (no answer awaited)."""
-        if not self.preload:
+        if self.preload is None:
             return
         for runner in self._look_up(self.request):
             runner.prepare.remote(self.preload)
@@ -721,9 +796,10 @@ class RayBackend:
     def _make_room(self, keep: str | None) -> None:
         """Idle runners of shapes other than ``keep`` (of any process) hold what a new one needs:
         end them."""
-        for key in list(self._idle):
-            if self._shape_key_prefix(key) != keep:
-                self._idle.pop(key)
+        for known in (self._idle, self._warm):
+            for key in list(known):
+                if self._shape_key_prefix(key) != keep:
+                    known.pop(key)
         others = [n for n in _runner_names(self.ray) if keep is None or not n.startswith(keep)]
         asked = {}
         for name in others:
@@ -743,7 +819,7 @@ class RayBackend:
     def _release(self, task: _RayTask) -> None:
         if task.runner is None:
             return
-        self._idle.setdefault(task.request.key(), []).append(task.runner)
+        self._warm.setdefault(task.request.key(), []).append(task.runner)
         task.runner = None
 
     def _lost(self, handle: TaskHandle, task: _RayTask, exc: Exception) -> int | None:
@@ -753,12 +829,13 @@ class RayBackend:
         with contextlib.suppress(Exception):
             self.ray.kill(task.runner)
         task.runner = None
-        what = f"node {task.node} was lost while the task ran ({reason})"
+        what = f"node {task.node or '(not known yet)'} was lost while the task ran ({reason})"
         if task.retries_left > 0:
             task.retries_left -= 1
             retry = self.max_retries - task.retries_left
             self._note(task, f"{what}; running it again, retry {retry} of {self.max_retries}")
-            handle.pid, handle.started_at = self._launch(task)
+            task.tries = 0
+            self._launch(handle, task)
             return None
         task.failure = what
         task.exit_code = -signal.SIGKILL
@@ -793,7 +870,7 @@ def _remote_spec(
     spec: TaskSpec, preload: list[str] | None = None, snapshot_ref: Any = None
 ) -> dict[str, Any]:
     return {
-        "preload": list(preload or []),
+        "preload": None if preload is None else list(preload),
         "snapshot": spec.snapshot,
         "snapshot_ref": snapshot_ref,
         "run_id": spec.run_id,

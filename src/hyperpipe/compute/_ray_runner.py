@@ -41,7 +41,7 @@ class Runner:
     the process that started it is gone, and the runner itself when idle for ``idle_exit_s``."""
 
     def __init__(
-        self, preload: list[str], env: dict[str, str], idle_exit_s: float = IDLE_EXIT_S
+        self, preload: list[str] | None, env: dict[str, str], idle_exit_s: float = IDLE_EXIT_S
     ) -> None:
         from hyperpipe.compute._local import LocalBackend
 
@@ -61,7 +61,7 @@ class Runner:
         self.idle_exit_s = idle_exit_s
         self.lock = threading.Lock()
         self._node = ""
-        if preload:
+        if preload is not None:
             self._server(preload)
         threading.Thread(target=self._watchdog, daemon=True).start()
 
@@ -72,14 +72,15 @@ class Runner:
             if not self.retired:
                 self._server(preload)
 
-    def _server(self, preload: list[str]) -> Any:
+    def _server(self, preload: list[str] | None) -> Any:
         """The backend for tasks that want ``preload`` imported: a fork server importing them
-        (started now, without waiting), or plain processes when there is nothing to preload or
+        (started now, without waiting; with nothing to import it still spares each task the
+        interpreter's start-up), or plain processes when ``preload`` is None or
         it cannot start. One fork server is kept: a runner serving another sweep's shape ends
         the previous one's, unless a task of it is running."""
-        key = tuple(preload)
-        if not key:
+        if preload is None:
             return self.plain
+        key = tuple(preload)
         server = self.servers.get(key)
         if server is not None and not getattr(server, "dead", False):
             return server
@@ -100,10 +101,12 @@ class Runner:
         self.servers[key] = server
         return server
 
-    def _ready(self, preload: list[str]) -> Any:
+    def _ready(self, preload: list[str] | None) -> Any:
         """``_server(preload)`` once it has imported its modules (plain processes if it could
         not)."""
         server = self._server(preload)
+        if preload is None:
+            return server
         key = tuple(preload)
         if key in self.importing:
             self.importing.discard(key)
@@ -158,10 +161,22 @@ class Runner:
                 # Ray gave this actor its GPUs: the task gets the same ones.
                 visible = os.environ["CUDA_VISIBLE_DEVICES"]
                 spec = replace(spec, env={**spec.env, "CUDA_VISIBLE_DEVICES": visible})
-            self.backend = self._ready(remote.get("preload") or [])
+            self.backend = self._ready(remote.get("preload"))
             self.handle = self.backend.start(spec)
             self.owner = owner
             return self.handle.pid, self.handle.started_at, self.node()
+
+    def run(
+        self, remote: dict[str, Any], owner: str | None, timeout: float
+    ) -> tuple[tuple[int, float, str] | None, int | None, bytes]:
+        """``start`` and ``watch`` in one call, so that a short task costs its owner one round
+        trip: (pid, start time, node) or None when busy (nothing started), then the exit code
+        once the task ends within ``timeout`` (else None), and its output so far."""
+        started = self.start(remote, owner)
+        if started is None:
+            return None, None, b""
+        code, chunk = self.watch(0, timeout)
+        return started, code, chunk
 
     def watch(self, offset: int, timeout: float) -> tuple[int | None, bytes]:
         """Once the task ends (its exit code and last output), or after ``timeout`` (None and

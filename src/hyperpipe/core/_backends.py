@@ -53,7 +53,7 @@ def backend_for(
 
     env = {OWNER_ENV: owner} if owner else {}
     if target.type == RAY_TARGET:
-        return _ray_backend(workspace, target, None if warming else preload, env)
+        return _ray_backend(workspace, target, preload, env)
     if preload is None:
         return LocalBackend(scripts)
     try:

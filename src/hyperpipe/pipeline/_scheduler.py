@@ -24,7 +24,6 @@ from hyperpipe.compute import Slot, SlotPool, TaskSpec, lost_node
 from hyperpipe.core import _lifecycle, _paths
 from hyperpipe.core._backends import backend_for
 from hyperpipe.core._background import StopFlag
-from hyperpipe.core._compute_config import RAY_TARGET
 from hyperpipe.core._execution import ending, error, run_context_env, store_run_files
 from hyperpipe.core._snapshot import copy_tree
 from hyperpipe.data._dataset import Dataset
@@ -147,9 +146,8 @@ class Scheduler:
         """How the target's steps start: Python scripts from a spare interpreter started ahead
         (``compute._local``), and from a fork server once it is ready when enough of them are
         still to run there that it pays for itself (each step after it is ready starts as its
-        fork, without paying the interpreter's start-up again)."""
-        if self.ws._target_spec(target).type == RAY_TARGET:
-            return {}
+        fork, without paying the interpreter's start-up again). On a ray target the runners
+        keep the fork server, and spares do not apply."""
         scripts = [
             name
             for name, spec in self.specs.items()
@@ -586,14 +584,12 @@ class Scheduler:
                 die_with_parent=True,
             )
         )
+        definition = record.definition
+        if handle.pid:  # else a runner on a cluster starts it and answers later
+            process = {"pid": handle.pid, "started_at": handle.started_at}
+            definition = {**definition, "process": process}
         record = self.store.set_status(
-            record.id,
-            RunStatus.RUNNING,
-            strict=False,
-            definition={
-                **record.definition,
-                "process": {"pid": handle.pid, "started_at": handle.started_at},
-            },
+            record.id, RunStatus.RUNNING, strict=False, definition=definition
         )
         return _Active(record, spec, handle, slot, run_dir, workdir, staging, log_path)
 

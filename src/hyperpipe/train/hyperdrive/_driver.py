@@ -300,14 +300,12 @@ class Driver:
             self.ended.append(final)
             self._tell(optuna_trial, final)
             return
+        definition = record.definition
+        if handle.pid:  # else a runner on a cluster starts it and answers later
+            process = {"pid": handle.pid, "started_at": handle.started_at}
+            definition = {**definition, "process": process}
         record = self.store.set_status(
-            run_id,
-            RunStatus.RUNNING,
-            strict=False,
-            definition={
-                **record.definition,
-                "process": {"pid": handle.pid, "started_at": handle.started_at},
-            },
+            run_id, RunStatus.RUNNING, strict=False, definition=definition
         )
         self.active[number] = _Trial(
             record, number, values, optuna_trial, handle, slot, run_dir, workdir, log_path
