@@ -99,8 +99,6 @@ def test_script_sees_its_run_and_the_sdk_v1_environment(experiment, scripts):
         run.log("experiment", run.experiment.name)
         run.log("workspace", ws.name)
         run.log("cwd_is_snapshot", os.path.exists("ctx.py"))
-        # An interpreter started ahead, while the monitor was being recorded (compute._local)
-        run.log("spare", "_standby.py" in open("/proc/self/cmdline").read())
         """,
     )
     run = experiment.submit(ScriptRunConfig(source, "ctx.py"))
@@ -110,7 +108,6 @@ def test_script_sees_its_run_and_the_sdk_v1_environment(experiment, scripts):
         "experiment": "tests",
         "workspace": "testws",
         "cwd_is_snapshot": True,
-        "spare": True,
     }
 
 

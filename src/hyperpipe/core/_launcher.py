@@ -114,10 +114,7 @@ class Monitor:
         )
         if self._stopping():
             return self._finish_cancelled()
-        target = self.workspace._target_spec(record.target)
-        # One Python script, not several ranks: it can start from a spare interpreter.
-        scripts = 0 if command or definition.get("distributed") else 1
-        backend = backend_for(self.workspace, target, scripts=scripts)
+        backend = backend_for(self.workspace, self.workspace._target_spec(record.target))
         try:
             return self._run(backend, record, spec, workdir, run_dir, log_path)
         finally:

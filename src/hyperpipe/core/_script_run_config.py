@@ -13,7 +13,6 @@ from hyperpipe._record import Record
 from hyperpipe._surface import SdkV1Surface
 from hyperpipe.core import _lifecycle, _paths
 from hyperpipe.core._background import start_in_background
-from hyperpipe.core._compute_config import RAY_TARGET
 from hyperpipe.core._environment import environment_record
 from hyperpipe.data._consumption import DatasetConsumptionConfig
 from hyperpipe.data._dataset import AbstractDataset
@@ -271,14 +270,7 @@ def submit_script(experiment: Experiment, config: ScriptRunConfig, **kwargs: Any
         **_lifecycle.process_identity(),  # responsible until its monitor is recorded
     )
     try:
-        # One process of this very Python on a local target can start from a spare interpreter.
-        spare = (
-            not argv
-            and not record.definition["distributed"]
-            and record.definition["python"] == sys.executable
-            and target.type != RAY_TARGET
-        )
-        start_in_background(workspace, run_id, "hyperpipe.core._launcher", spare=spare)
+        start_in_background(workspace, run_id, "hyperpipe.core._launcher")
     except Exception as exc:
         workspace._store.set_status(
             run_id,
