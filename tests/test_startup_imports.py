@@ -181,3 +181,46 @@ def test_cli_runs_list_and_pipelines_show_load_only_what_they_use(workspace):
         loaded = _cli_loaded(["-w", "ws", *args], workspace)
         _assert_none_of(loaded, never, f"hyperpipe {' '.join(args)}")
         assert "rich" in loaded  # it did print its table
+
+
+def test_the_sweep_driver_imports_optuna_without_its_progress_bar_library(tmp_path):
+    loaded = _loaded_after(
+        """
+        from hyperpipe.train.hyperdrive import PrimaryMetricGoal, RandomParameterSampling, uniform
+        from hyperpipe.train.hyperdrive._space import require_optuna
+        require_optuna()
+        study = RandomParameterSampling({"x": uniform(0, 1)}).create_study(
+            PrimaryMetricGoal.MAXIMIZE
+        )
+        """,
+        tmp_path,
+    )
+    assert "optuna" in loaded
+    _assert_none_of(loaded, ("tqdm", "asyncio", "importlib.metadata"), "importing Optuna")
+
+
+def test_optunas_progress_bar_still_works_after_the_lean_import(tmp_path):
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            textwrap.dedent(
+                """
+                from hyperpipe.train.hyperdrive._space import require_optuna
+                optuna = require_optuna()
+                optuna.logging.set_verbosity(optuna.logging.WARNING)
+                study = optuna.create_study()
+                study.optimize(lambda t: t.suggest_float("x", 0, 1), 3, show_progress_bar=True)
+                import tqdm.auto
+                assert study.trials[-1].number == 2
+                assert not getattr(tqdm.auto, "_hyperpipe_later", False)
+                """
+            ),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "3/3" in done.stderr  # the bar was drawn, by the real tqdm

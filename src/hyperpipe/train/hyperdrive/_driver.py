@@ -32,6 +32,7 @@ from hyperpipe.exceptions import UserErrorException
 from hyperpipe.store import RunStatus
 from hyperpipe.train.hyperdrive._goal import PrimaryMetricGoal
 from hyperpipe.train.hyperdrive._serialize import policy_from_json, sampling_from_json
+from hyperpipe.train.hyperdrive._space import require_optuna
 
 if TYPE_CHECKING:
     from hyperpipe.compute import Slot, TaskHandle
@@ -576,7 +577,7 @@ def third_party_imports(script: Path, source_root: Path) -> list[str]:
 def _optuna_logs_through_ours() -> None:
     """Optuna's warnings in the driver's log format, without its note of each in-memory study
     (an internal detail of the sweep). The sampler imports Optuna next anyway."""
-    import optuna
+    optuna = require_optuna()
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     optuna.logging.disable_default_handler()
