@@ -374,9 +374,12 @@ class RayBackend:
         preload: list[str] | None = None,
         env: dict[str, str] | None = None,
         concurrency: int = 1,
+        shared: tuple[str, str] | None = None,
     ) -> None:
         """``concurrency``: how many tasks of one shape this backend runs at once at most (that
-        many runners are placed together when none is warm)."""
+        many runners are placed together when none is warm). ``shared``: a file of the
+        workspace's folder and its content, which a runner reads before it starts a task to
+        check that its node sees that folder (see ``Runner.check_shared``)."""
         self.ray = connect(address)
         self.request = request or RayRequest()
         self.target = target
@@ -385,6 +388,7 @@ class RayBackend:
         self.preload = None if preload is None else list(preload)
         self.env = dict(env or {})
         self.concurrency = max(1, concurrency)
+        self.shared = shared
         self.owner = self.ray.get_runtime_context().get_job_id()
         self._idle: dict[tuple[Any, ...], list[Any]] = {}
         # Runners whose last task here ended (so they are placed and answer at once), by shape.
@@ -483,7 +487,15 @@ class RayBackend:
             task = _RayTask(rank_spec, runner, node)
             task.attempts.append(node)
             tasks.append(task)
-        started = self.ray.get([t.runner.start.remote(_remote_spec(t.spec)) for t in tasks])
+        try:
+            started = self.ray.get(
+                [t.runner.start.remote(_remote_spec(t.spec, shared=self.shared)) for t in tasks]
+            )
+        except self.ray.exceptions.RayTaskError as exc:
+            for task in tasks:
+                with contextlib.suppress(Exception):
+                    self.ray.get(task.runner.terminate.remote(5.0, 0), timeout=35)
+            raise _not_started(exc, self.target) from None
         job = _RayGroup(tasks, group)
         return TaskHandle(spec.run_id, started[0][0], started[0][1], job)
 
@@ -636,8 +648,7 @@ class RayBackend:
         except self.ray.exceptions.RayTaskError as exc:  # the runner is there: the task is not
             if not starting:
                 raise
-            cause = str(exc.as_instanceof_cause()).strip().splitlines()[-1][:300]
-            task.failure = f"the task could not start on its runner: {cause}"
+            task.failure = f"the task could not start on its runner: {_cause(exc)}"
             task.exit_code = -signal.SIGKILL
             self._note(task, task.failure)
             self._release(task)
@@ -671,7 +682,9 @@ class RayBackend:
         its ``run`` call (answered when the task ends, or with new output within ``WATCH_S``),
         not awaited; else on a runner found by name or placed now, awaiting its start (it may
         first need room on a node)."""
-        remote = _remote_spec(task.spec, self.preload, self._snapshot_ref(task.spec.snapshot))
+        remote = _remote_spec(
+            task.spec, self.preload, self._snapshot_ref(task.spec.snapshot), self.shared
+        )
         task.offset, task.answered, task.exit_code = 0, None, None
         warm = self._warm.get(task.request.key())
         if warm and task.tries < 100:
@@ -690,7 +703,7 @@ class RayBackend:
             try:
                 started = self.ray.get(reply)
             except self.ray.exceptions.RayTaskError as exc:  # the runner could not start it
-                raise exc.as_instanceof_cause() from None
+                raise _not_started(exc, self.target) from None
             except self.ray.exceptions.RayError:
                 continue  # it ended (idle too long, retired, its node lost): the next one
             if started is None:
@@ -866,10 +879,33 @@ def _write(log_path: str, chunk: bytes) -> None:
         log.write(chunk)
 
 
+def _cause(exc: Any) -> str:
+    """What a runner's exception said: its message, not the remote traceback Ray wraps it in."""
+    cause = getattr(exc, "cause", None)
+    text = str(cause) if cause is not None else str(exc).strip().splitlines()[-1]
+    return text[:500]
+
+
+def _not_started(exc: Any, target: str) -> Exception:
+    """The error for a task its runner could not start: a user error (the node cannot run it
+    as configured) says so in one line; anything else is raised as it was."""
+    from hyperpipe.exceptions import UserErrorException
+
+    if isinstance(getattr(exc, "cause", None), UserErrorException):
+        return ComputeTargetException(
+            f"compute target {target!r}: the task could not start on its runner: {_cause(exc)}"
+        )
+    return exc.as_instanceof_cause()
+
+
 def _remote_spec(
-    spec: TaskSpec, preload: list[str] | None = None, snapshot_ref: Any = None
+    spec: TaskSpec,
+    preload: list[str] | None = None,
+    snapshot_ref: Any = None,
+    shared: tuple[str, str] | None = None,
 ) -> dict[str, Any]:
     return {
+        "shared": shared,
         "preload": None if preload is None else list(preload),
         "snapshot": spec.snapshot,
         "snapshot_ref": snapshot_ref,

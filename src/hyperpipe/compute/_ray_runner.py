@@ -22,6 +22,7 @@ from dataclasses import replace
 from typing import Any
 
 from hyperpipe.compute._base import TaskHandle, TaskSpec
+from hyperpipe.exceptions import ComputeTargetException
 
 __all__ = ["IDLE_EXIT_S", "NODE_ENV", "SNAPSHOT_CACHE", "Runner", "node_snapshot"]
 
@@ -61,6 +62,7 @@ class Runner:
         self.idle_exit_s = idle_exit_s
         self.lock = threading.Lock()
         self._node = ""
+        self.seen_shared: set[tuple[str, str]] = set()  # workspace folders this node sees
         if preload is not None:
             self._server(preload)
         threading.Thread(target=self._watchdog, daemon=True).start()
@@ -145,6 +147,7 @@ class Runner:
         with self.lock:
             if self.handle is not None or self.retired:
                 return None
+            self.check_shared(remote.get("shared"))
             self.count += 1
             self.log = os.path.join(self.folder, f"task-{self.count}.log")
             node = ray.get_runtime_context().get_node_id()
@@ -165,6 +168,30 @@ class Runner:
             self.handle = self.backend.start(spec)
             self.owner = owner
             return self.handle.pid, self.handle.started_at, self.node()
+
+    def check_shared(self, shared: tuple[str, str] | None) -> None:
+        """Raise unless this node sees the workspace folder the task runs in: ``shared`` is a
+        file of that folder and the content the submitter wrote into it. The same path can
+        exist on two machines, so the content, not the path, says it is the same folder."""
+        if shared is None or tuple(shared) in self.seen_shared:
+            return
+        path, token = shared
+        try:
+            with open(path, encoding="utf-8") as file:
+                found = file.read().strip()
+        except OSError:
+            found = None
+        if found != token:
+            folder = os.path.dirname(os.path.dirname(path))
+            there = "holds another workspace" if found else "has no workspace"
+            raise ComputeTargetException(
+                f"node {self.node()} does not see the workspace folder {folder} "
+                f"(that path {there} there): "
+                "every node of the cluster needs the workspace folder on a disk shared with "
+                "the submitting machine, at the same path (NFS, for example); mount it there, "
+                "or pin the target to nodes that have it (resources=...)"
+            )
+        self.seen_shared.add(tuple(shared))
 
     def run(
         self, remote: dict[str, Any], owner: str | None, timeout: float

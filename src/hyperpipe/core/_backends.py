@@ -104,6 +104,7 @@ def _ray_backend(
         # Not the owner's mark: runners outlive one run and serve the next; each task carries it.
         env={"HYPERPIPE_STORE_URL": workspace.store_url},
         concurrency=target.max_concurrency or 1,
+        shared=_folder_token(workspace),
     )
     try:
         check_shared_storage(workspace, target, backend.node_count())
@@ -112,6 +113,28 @@ def _ray_backend(
         _disconnect()
         raise
     return backend
+
+
+def _folder_token(workspace: Workspace) -> tuple[str, str]:
+    """A file in the workspace's folder and its content (random, written once): a node that
+    reads the same content sees this folder (see ``Runner.check_shared``)."""
+    import secrets
+
+    path = workspace.state_dir / "folder-token"
+    try:
+        return str(path), path.read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        pass
+    token = secrets.token_hex(16)
+    temp = path.with_name(f"{path.name}.{token}")
+    temp.write_text(token + "\n", encoding="utf-8")
+    try:
+        os.link(temp, path)  # the first writer's token stays; a concurrent one reads it
+    except FileExistsError:
+        token = path.read_text(encoding="utf-8").strip()
+    finally:
+        temp.unlink()
+    return str(path), token
 
 
 def check_shared_storage(workspace: Workspace, target: TargetSpec, nodes: int) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shlex
 import signal
 import socket
 import subprocess
@@ -18,8 +19,12 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import psutil
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 __all__ = ["LocalRayCluster", "RayNode"]
 
@@ -107,11 +112,18 @@ class LocalRayCluster:
             raise
         return self
 
-    def add_node(self, name: str, num_cpus: int | None = None) -> RayNode:
+    def add_node(
+        self, name: str, num_cpus: int | None = None, hidden: Sequence[Path] = ()
+    ) -> RayNode:
+        """Start one more node. ``hidden``: folders this node does not see, as a machine that
+        does not share the submitter's disk would not (its processes run in a mount namespace
+        of their own, with an empty tmpfs over each; needs root and util-linux's unshare)."""
         # `ray start` returns once the node's raylet has registered with the head.
-        return self._start_node(name, head=False, num_cpus=num_cpus)
+        return self._start_node(name, head=False, num_cpus=num_cpus, hidden=hidden)
 
-    def _start_node(self, name: str, *, head: bool, num_cpus: int | None = None) -> RayNode:
+    def _start_node(
+        self, name: str, *, head: bool, num_cpus: int | None = None, hidden: Sequence[Path] = ()
+    ) -> RayNode:
         temp_dir = self.root / f"{name}-{int(time.time() * 10) % 10**5}"
         node = RayNode(name, temp_dir, num_cpus or self.num_cpus, self.port if head else None)
         self.nodes.append(node)
@@ -139,6 +151,10 @@ class LocalRayCluster:
             ]
         else:
             command.append(f"--address={self.address}")
+        if hidden:
+            mounts = " && ".join(f"mount -t tmpfs tmpfs {shlex.quote(str(p))}" for p in hidden)
+            shell = f"{mounts} && exec {shlex.join(command)}"
+            command = ["unshare", "--mount", "--propagation", "private", "sh", "-c", shell]
         env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0"}
         done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
         if done.returncode != 0:
