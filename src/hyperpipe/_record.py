@@ -140,6 +140,14 @@ class Record:
         raise FrozenInstanceError(f"cannot delete field {name!r}")
 
 
+def compile_inits(*classes: type[Record]) -> None:
+    """Write each class's ``__init__`` now rather than at its first instance: a fork server
+    does this once, so that its forked tasks do not each write them again."""
+    for cls in classes:
+        if cls.__dict__.get("__init__") is Record.__init__:
+            cls.__init__ = _compile_init(cls)  # type: ignore[method-assign]
+
+
 def _compile_init(cls: type[Record]) -> Any:
     """``cls``'s ``__init__``: the same code ``@dataclass`` writes for it."""
     namespace: dict[str, Any] = {"_FACTORY": _Factory}

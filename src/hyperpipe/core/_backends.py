@@ -61,7 +61,7 @@ def backend_for(
 
         assert server_log is not None, "a fork server needs a log file"
         server_log.parent.mkdir(parents=True, exist_ok=True)
-        os.environ["HYPERPIPE_STORE_URL"] = workspace.store_url  # for hyperpipe.store:warm
+        os.environ["HYPERPIPE_STORE_URL"] = workspace.store_url  # for hyperpipe.store.warm
         server = ZygoteBackend(
             sys.executable, preload, str(server_log), env=env, wait=wait and not warming
         )

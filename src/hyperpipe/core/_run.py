@@ -807,3 +807,16 @@ def _replace(record: RunRecord, **changes: Any) -> RunRecord:
     from dataclasses import replace
 
     return replace(record, **changes)
+
+
+def warm() -> None:
+    """A fork server's preparation for tasks that open their run context (trials): the store
+    opened once (``hyperpipe.store.warm``) and the records the context makes ready to build,
+    so that each forked task skips both."""
+    from hyperpipe._record import compile_inits
+    from hyperpipe.core._workspace_config import WorkspaceConfig
+    from hyperpipe.store import RunRecord
+    from hyperpipe.store import warm as warm_store
+
+    warm_store()
+    compile_inits(WorkspaceConfig, RunRecord)

@@ -338,3 +338,37 @@ def test_a_sweep_duration_that_is_not_positive_is_refused(source, minutes):
 def test_a_policy_given_by_name_is_refused_naming_the_policy_classes(source):
     with pytest.raises(UserErrorException, match=r"policy must be .*BanditPolicy\(slack_factor"):
         _config(source, {"quality": choice(0.2)}, policy="bandit")
+
+
+def test_trials_start_with_the_run_context_records_ready_in_the_fork_server(ws, tmp_path):
+    # Each trial is a fork of a server that built what Run.get_context() needs once, so a
+    # trial finds the records' __init__ already written (it would write them otherwise).
+    folder = tmp_path / "probe"
+    folder.mkdir()
+    (folder / "train.py").write_text(
+        textwrap.dedent(
+            """
+            import argparse
+            from hyperpipe._record import Record
+            from hyperpipe.core import Run
+            from hyperpipe.core._workspace_config import WorkspaceConfig
+            from hyperpipe.store import RunRecord
+            ready = all(c.__dict__["__init__"] is not Record.__init__ for c in (WorkspaceConfig, RunRecord))
+            parser = argparse.ArgumentParser()
+            parser.add_argument("--x", type=float)
+            parser.parse_args()
+            Run.get_context().log("ready", float(ready))
+            """
+        )
+    )
+    config = HyperDriveConfig(
+        run_config=ScriptRunConfig(folder, "train.py", compute_target="cpu"),
+        hyperparameter_sampling=GridParameterSampling({"x": choice(1, 2)}),
+        primary_metric_name="ready",
+        primary_metric_goal=PrimaryMetricGoal.MAXIMIZE,
+        max_total_runs=2,
+        max_concurrent_runs=2,
+    )
+    run = Experiment(ws, "warm").submit(config)
+    assert run.wait_for_completion()["status"] == "Completed"
+    assert [child.get_metrics()["ready"] for child in run.get_children()] == [1.0, 1.0]

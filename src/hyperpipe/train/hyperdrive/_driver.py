@@ -201,7 +201,7 @@ class Driver:
         return backend_for(
             self.ws,
             self.ws._target_spec(self.config["target"]),
-            preload=["hyperpipe.core", "hyperpipe.store:warm", *preload],
+            preload=["hyperpipe.core", "hyperpipe.core._run:warm", *preload],
             server_log=_paths.run_dir(self.ws.root, self.run_id) / "trial-server.log",
             owner=self.run_id,  # what its trials leave behind is the sweep's
             wait=False,  # it imports while this process imports the sampler
