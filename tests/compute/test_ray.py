@@ -475,8 +475,12 @@ def test_a_step_on_a_node_that_does_not_see_the_workspace_folder_fails_saying_so
     from hyperpipe.pipeline.core import Pipeline
     from hyperpipe.pipeline.steps import PythonScriptStep
 
-    probe = ["unshare", "--mount", "true"]
-    if not shutil.which("unshare") or subprocess.run(probe, capture_output=True).returncode:
+    # What add_node(hidden=...) does, tried first: a mount namespace with a tmpfs mounted in it.
+    probe = ["unshare", "--mount", "--propagation", "private", "mount", "-t", "tmpfs", "tmpfs"]
+    if (
+        not shutil.which("unshare")
+        or subprocess.run([*probe, str(tmp_path)], capture_output=True).returncode
+    ):
         pytest.skip("needs a mount namespace to hide a folder from a node: root and unshare")
     # As a machine without the submitter's disk: the folder is there, empty, on that node.
     node = ray_cluster.add_node("node_apart", hidden=[cluster_ws.root])
