@@ -492,9 +492,8 @@ class RayBackend:
                 [t.runner.start.remote(_remote_spec(t.spec, shared=self.shared)) for t in tasks]
             )
         except self.ray.exceptions.RayTaskError as exc:
-            for task in tasks:
-                with contextlib.suppress(Exception):
-                    self.ray.get(task.runner.terminate.remote(5.0, 0), timeout=35)
+            # Ranks that did start are stopped; the runners and the placement group are freed.
+            self._end_group(_RayGroup(tasks, group), grace_s=5.0)
             raise _not_started(exc, self.target) from None
         job = _RayGroup(tasks, group)
         return TaskHandle(spec.run_id, started[0][0], started[0][1], job)

@@ -22,6 +22,7 @@ from hyperpipe.store import RunStatus
 if TYPE_CHECKING:
     from pathlib import Path
 
+    from hyperpipe.compute import TaskHandle
     from hyperpipe.core._workspace import Workspace
     from hyperpipe.store import RunRecord, Store
 
@@ -32,6 +33,7 @@ __all__ = [
     "run_context_env",
     "store_run_files",
     "substitute_inputs",
+    "with_process",
 ]
 
 TRACEBACK_START = "Traceback (most recent call last):"
@@ -53,6 +55,15 @@ def run_context_env(workspace: Workspace, record: RunRecord) -> dict[str, str]:
         OWNER_ENV: record.id,
         "PYTHONUNBUFFERED": "1",
     }
+
+
+def with_process(definition: dict[str, Any], handle: TaskHandle) -> dict[str, Any]:
+    """``definition`` naming the task's process (pid and start time: its identity), which is
+    what a reader checks to judge the run alive or stop it. A task a cluster runner starts has
+    no pid until the runner answers (0): the definition is then returned as it was."""
+    if not handle.pid:
+        return definition
+    return {**definition, "process": {"pid": handle.pid, "started_at": handle.started_at}}
 
 
 def store_run_files(workspace: Workspace, record: RunRecord, workdir: Path, log_path: Path) -> None:

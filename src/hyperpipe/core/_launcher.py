@@ -26,6 +26,7 @@ from hyperpipe.core._execution import (
     run_context_env,
     store_run_files,
     substitute_inputs,
+    with_process,
 )
 from hyperpipe.core._snapshot import copy_snapshot
 from hyperpipe.core._workspace import Workspace
@@ -142,13 +143,7 @@ class Monitor:
             )
         else:
             handle = backend.start(spec)
-        self._set(
-            RunStatus.RUNNING,
-            definition={
-                **definition,
-                "process": {"pid": handle.pid, "started_at": handle.started_at},
-            },
-        )
+        self._set(RunStatus.RUNNING, definition=with_process(definition, handle))
         limit = definition.get("max_run_duration_seconds")
         deadline = time.monotonic() + limit if limit else None
         cancelled = timed_out = False

@@ -24,7 +24,13 @@ from hyperpipe.compute import Slot, SlotPool, TaskSpec, lost_node
 from hyperpipe.core import _lifecycle, _paths
 from hyperpipe.core._backends import backend_for
 from hyperpipe.core._background import StopFlag
-from hyperpipe.core._execution import ending, error, run_context_env, store_run_files
+from hyperpipe.core._execution import (
+    ending,
+    error,
+    run_context_env,
+    store_run_files,
+    with_process,
+)
 from hyperpipe.core._snapshot import copy_tree
 from hyperpipe.data._dataset import Dataset
 from hyperpipe.data._manifest import Source, build_manifest, content_hash
@@ -584,12 +590,11 @@ class Scheduler:
                 die_with_parent=True,
             )
         )
-        definition = record.definition
-        if handle.pid:  # else a runner on a cluster starts it and answers later
-            process = {"pid": handle.pid, "started_at": handle.started_at}
-            definition = {**definition, "process": process}
         record = self.store.set_status(
-            record.id, RunStatus.RUNNING, strict=False, definition=definition
+            record.id,
+            RunStatus.RUNNING,
+            strict=False,
+            definition=with_process(record.definition, handle),
         )
         return _Active(record, spec, handle, slot, run_dir, workdir, staging, log_path)
 

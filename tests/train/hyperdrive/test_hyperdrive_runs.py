@@ -260,6 +260,27 @@ def test_a_sweep_resumes_after_its_driver_is_killed(ws, source):
     assert len(qualities) == len(set(qualities))  # grid points are not repeated
 
 
+def test_trials_lost_with_a_killed_fork_server_end_and_the_rest_run_on_a_new_one(ws, source):
+    # Both running trials die with their fork server; the driver must end them (they were
+    # started by the dead server, which alone could report them) before it starts a new one.
+    space = {"quality": choice(0.1, 0.2, 0.3, 0.4), "epochs": choice(40), "pause": choice(0.1)}
+    run = Experiment(ws, "forkserver").submit(_config(space=space, source=source))
+    deadline = time.monotonic() + 60
+    while sum("pid" in t.get_metrics() for t in run.get_children()) < 2:
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    driver = psutil.Process(run._refresh().pid)
+    (server,) = [
+        p for p in driver.children() if "hyperpipe.compute._zygote" in " ".join(p.cmdline())
+    ]
+    server.kill()
+    run.wait_for_completion(raise_on_error=False)
+    statuses = {int(t.id.rsplit("_", 1)[1]): t.get_status() for t in run.get_children()}
+    assert run.get_status() == "Completed"
+    assert [statuses[n] for n in (0, 1)] == ["Crashed", "Crashed"]
+    assert sum(status == "Completed" for status in statuses.values()) == 2
+
+
 def test_a_hyperdrive_step_writes_sdk_v1_metrics_json_and_is_reused(ws, source, tmp_path):
     metrics = PipelineData("metrics_data", pipeline_output_name="metrics_output")
     step = HyperDriveStep(
@@ -361,14 +382,7 @@ def test_trials_start_with_the_run_context_records_ready_in_the_fork_server(ws, 
             """
         )
     )
-    config = HyperDriveConfig(
-        run_config=ScriptRunConfig(folder, "train.py", compute_target="cpu"),
-        hyperparameter_sampling=GridParameterSampling({"x": choice(1, 2)}),
-        primary_metric_name="ready",
-        primary_metric_goal=PrimaryMetricGoal.MAXIMIZE,
-        max_total_runs=2,
-        max_concurrent_runs=2,
-    )
+    config = _config(folder, {"x": choice(1, 2)}, arguments=(), primary_metric_name="ready")
     run = Experiment(ws, "warm").submit(config)
     assert run.wait_for_completion()["status"] == "Completed"
     assert [child.get_metrics()["ready"] for child in run.get_children()] == [1.0, 1.0]

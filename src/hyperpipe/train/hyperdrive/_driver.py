@@ -24,7 +24,7 @@ from hyperpipe.compute import LocalBackend, SlotPool, TaskSpec, lost_node
 from hyperpipe.core import _lifecycle, _paths
 from hyperpipe.core._backends import backend_for
 from hyperpipe.core._background import StopFlag, drive, start_in_background
-from hyperpipe.core._execution import ending, run_context_env, store_run_files
+from hyperpipe.core._execution import ending, run_context_env, store_run_files, with_process
 from hyperpipe.core._metric_events import METRIC_EVENTS_ENV, URGENT_METRIC_ENV, MetricEvents
 from hyperpipe.data._materialize import LaterRemovals, materialize_inputs, remove_tree
 from hyperpipe.data._materialize import environment as dataset_environment
@@ -167,6 +167,9 @@ class Driver:
         launched = 0
         while self._can_launch() and len(self.active) < self.config["max_concurrent_runs"]:
             if getattr(self.backend, "dead", False):  # the fork server was killed: a new one
+                # Its trials died with it: end them here, while their handles still poll the
+                # server that started them (the new one would never report them).
+                self._reap()
                 self.backend.close()
                 self.backend = self._ready(self._start_backend())
             slot = self.pool.try_acquire()
@@ -301,12 +304,11 @@ class Driver:
             self.ended.append(final)
             self._tell(optuna_trial, final)
             return
-        definition = record.definition
-        if handle.pid:  # else a runner on a cluster starts it and answers later
-            process = {"pid": handle.pid, "started_at": handle.started_at}
-            definition = {**definition, "process": process}
         record = self.store.set_status(
-            run_id, RunStatus.RUNNING, strict=False, definition=definition
+            run_id,
+            RunStatus.RUNNING,
+            strict=False,
+            definition=with_process(record.definition, handle),
         )
         self.active[number] = _Trial(
             record, number, values, optuna_trial, handle, slot, run_dir, workdir, log_path
