@@ -7,11 +7,15 @@ Prints, in one run:
               locally. The first Ray run places the target's runners (cold); later runs, each
               a new orchestrator process joining the cluster, find them warm by name
   trials      100 trivial trials 2 at a time: a hyperpipe sweep on the ray target (each trial its
-              own killable process) vs Ray Tune with reuse_actors=True on the same cluster;
-              goal: hyperpipe <= 1/3 of Tune's time. hyperpipe's time is the whole submission
-              (submit, its driver joining the cluster and importing Optuna, every trial, the
-              sweep's end); Tune's is fit() alone (its driver has joined and imported Tune
-              before), and is also shown with the join and the import
+              own killable process) vs Ray Tune with reuse_actors=True on the same cluster,
+              interleaved for --repeat rounds (medians, min-max); goal: hyperpipe <= 1/3 of
+              Tune's time. hyperpipe's time is the whole submission (submit, its driver joining
+              the cluster and importing Optuna, every trial, the sweep's end) with the target's
+              runners warm, as a later submission finds them (placing them is shown apart, as
+              "cold"); Tune's is fit() alone (its driver, a process of its own, has joined and
+              imported Tune before), and is also shown with the join and the import. The warm
+              runners hold the cluster's CPUs, so they are stopped before each Tune run and
+              placed again (untimed) after it
   dispatch    trials of 1.6 s, 2 at a time, on the ray target: the time each trial costs beyond
               its 1.6 s; goal: <= 5 % of it
 
@@ -25,6 +29,7 @@ PostgreSQL and object storage). Wall times are whole submissions: submit to the 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import statistics
@@ -123,8 +128,23 @@ def time_sweep(ws: Workspace, source: Path, trials: int, sleep: float) -> tuple[
 
 
 def time_tune(address: str, trials: int, storage: Path) -> tuple[float, float]:
-    """(fit() alone, joining the cluster + importing Tune + fit()): Tune's trials run in actors
-    it starts on the cluster, its driver in this process."""
+    """(fit() alone, joining the cluster + importing Tune + fit()), measured by a process of its
+    own (as a user's Tune script runs): this one stays free of Ray's threads, so hyperpipe's
+    drivers are forked from it in every round alike."""
+    done = subprocess.run(
+        [sys.executable, __file__, "--tune-child", address, str(trials), str(storage)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    if done.returncode != 0:
+        raise SystemExit(f"the Ray Tune run failed:\n{done.stderr[-3000:]}")
+    fit, whole = json.loads(done.stdout.strip().splitlines()[-1])
+    return fit, whole
+
+
+def tune_child(address: str, trials: int, storage: Path) -> tuple[float, float]:
+    """Tune's side, in its own process: its trials run in actors it starts on the cluster."""
     joining = time.perf_counter()
     import ray
     from ray import tune
@@ -163,7 +183,12 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--length", type=int, default=20)
     parser.add_argument("--short", type=int, default=2)
+    parser.add_argument("--tune-child", nargs=3, metavar=("ADDRESS", "TRIALS", "STORAGE"))
     args = parser.parse_args()
+    if args.tune_child:
+        address, trials, storage = args.tune_child
+        print(json.dumps(tune_child(address, int(trials), Path(storage))))
+        return
 
     scratch = Path(tempfile.mkdtemp(prefix="hp-rb-"))
     cluster = LocalRayCluster(scratch / "ray", workers=0, num_cpus=2)
@@ -213,17 +238,42 @@ def main() -> None:
         extra_ms = (rows["ray"][3] - rows["local"][3]) * 1e3
         print(f"  per step on Ray beyond local: {extra_ms:+.1f} ms (goal <= 10 ms)")
 
-        ours, ours_span = time_sweep(ws, trial, args.trials, 0.0)
-        # The warm runners hold the cluster's CPUs, which Tune's trials need.
+        # The warm runners hold the cluster's CPUs, which Tune's trials need: stopped before
+        # each Tune run, placed again after it by a sweep that is not timed (the "cold" one).
         stop = [sys.executable, "-m", "hyperpipe", "-w", str(ws.root), "compute", "stop", "ray"]
-        subprocess.run(stop, check=True, capture_output=True, timeout=120)
-        tune_s, tune_all = time_tune(cluster.address, args.trials, scratch / "tune")
-        print(f"\n{args.trials} trivial trials, 2 at a time (wall-clock, s):")
-        print(f"  hyperpipe on Ray, submit to end          {ours:7.2f}")
-        print(f"  hyperpipe on Ray, first start to last end {ours_span:7.2f}")
-        print(f"  Ray Tune (reuse_actors=True), fit()       {tune_s:7.2f}")
-        print(f"  Ray Tune, import + ray.init + fit()       {tune_all:7.2f}")
-        print(f"  hyperpipe submit to end / Tune fit() = {ours / tune_s:.2f} (goal <= 0.33)")
+        trials: dict[str, list[float]] = {}
+        for round_ in range(args.repeat):
+            if round_:
+                trials.setdefault("cold", []).append(time_sweep(ws, trial, 2, 0.0)[0])
+            ours, ours_span = time_sweep(ws, trial, args.trials, 0.0)
+            subprocess.run(stop, check=True, capture_output=True, timeout=120)
+            tune_s, tune_all = time_tune(cluster.address, args.trials, scratch / "tune")
+            for key, value in (
+                ("ours", ours),
+                ("span", ours_span),
+                ("tune", tune_s),
+                ("tune_all", tune_all),
+                ("ratio", ours / tune_s),
+            ):
+                trials.setdefault(key, []).append(value)
+        print(f"\n{args.trials} trivial trials, 2 at a time, {args.repeat} interleaved rounds:")
+        print(f"  {'':44} {'median':>7}  min-max")
+        for key, label in (
+            ("ours", "hyperpipe on Ray, submit to end (s)"),
+            ("span", "hyperpipe on Ray, first start to last end (s)"),
+            ("cold", "2 trials placing the runners (cold, s)"),
+            ("tune", "Ray Tune (reuse_actors=True), fit() (s)"),
+            ("tune_all", "Ray Tune, import + ray.init + fit() (s)"),
+            ("ratio", "hyperpipe submit to end / Tune fit()"),
+        ):
+            values = trials.get(key)
+            if values:
+                print(
+                    f"  {label:44} {statistics.median(values):7.2f}  "
+                    f"{min(values):.2f}-{max(values):.2f}"
+                )
+        ratio = statistics.median(trials["ours"]) / statistics.median(trials["tune"])
+        print(f"  medians: hyperpipe / Tune fit() = {ratio:.2f} (goal <= 0.33)")
 
         count, length = 8, 1.6
         wall, running = time_sweep(ws, trial, count, length)
