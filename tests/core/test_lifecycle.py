@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import shlex
+import shutil
+import signal
+import subprocess
+import sys
 import time
 
 import psutil
+import pytest
 
-from hyperpipe.core import Run, ScriptRunConfig
+from hyperpipe.compute._process import ProcessIdentity
+from hyperpipe.core import Experiment, Run, ScriptRunConfig
 from hyperpipe.core._metrics import MetricWriter, to_point
 from hyperpipe.store import RunStatus
 
@@ -95,8 +102,6 @@ def test_a_run_driven_from_another_machine_is_judged_by_its_heartbeat(ws):
 
 
 def test_a_driver_keeps_a_heartbeat_on_its_run_while_it_runs(ws, scripts):
-    from hyperpipe.core import Experiment
-
     folder = scripts("slow.py", "import time\ntime.sleep(2)\n")
     run = Experiment(ws, "beat").submit(ScriptRunConfig(str(folder), "slow.py"))
     deadline = time.monotonic() + 30
@@ -105,3 +110,93 @@ def test_a_driver_keeps_a_heartbeat_on_its_run_while_it_runs(ws, scripts):
     beat = ws._store.get_run(run.id).heartbeat_at
     assert beat is not None and abs(time.time() - beat) < 30
     run.wait_for_completion()
+
+
+ELSEWHERE = """
+import sys
+from hyperpipe.core import Experiment, Workspace
+from hyperpipe.pipeline.core import Pipeline, PipelineData
+from hyperpipe.pipeline.steps import PythonScriptStep
+
+root, release, source = sys.argv[1:]
+ws = Workspace.from_config(path=root)
+handoff = PipelineData("handoff")
+steps = [
+    PythonScriptStep(
+        "wait.py", name="wait", arguments=[release, handoff], outputs=[handoff],
+        source_directory=source, allow_reuse=False,
+    ),
+    PythonScriptStep(
+        "after.py", name="after", arguments=[handoff], inputs=[handoff],
+        source_directory=source, allow_reuse=False,
+    ),
+]
+print(Experiment(ws, "elsewhere").submit(Pipeline(ws, steps)).id)
+"""
+
+
+def _on_another_machine(argv: list[str], hostname: str) -> subprocess.CompletedProcess:
+    """``argv`` run as if on another machine: in a UTS namespace of its own, named
+    ``hostname`` (what the store records as a process's host); its detached processes stay
+    there. Skips where no such namespace can be made (it needs root)."""
+    if shutil.which("unshare") is None:
+        pytest.skip("needs util-linux's unshare")
+    probe = subprocess.run(["unshare", "--uts", "true"], capture_output=True)
+    if probe.returncode != 0:
+        pytest.skip(f"cannot make a UTS namespace here: {probe.stderr.decode().strip()}")
+    shell = f"hostname {shlex.quote(hostname)} && exec {shlex.join(argv)}"
+    return subprocess.run(
+        ["unshare", "--uts", "sh", "-c", shell], capture_output=True, text=True, timeout=120
+    )
+
+
+def test_a_pipeline_whose_driver_died_on_another_machine_is_resumed_here(
+    ws, scripts, tmp_path, monkeypatch
+):
+    # Its orchestrator ran elsewhere: no pid can be checked from here, only its heartbeat,
+    # and once that is stale the run is Crashed and resumes on this machine.
+    from hyperpipe.core import _lifecycle
+
+    release = tmp_path / "release"
+    folder = scripts(
+        "wait.py",
+        """
+        import os, sys, time
+        while not os.path.exists(sys.argv[1]):
+            time.sleep(0.05)
+        os.makedirs(sys.argv[2], exist_ok=True)
+        open(os.path.join(sys.argv[2], "data"), "w").write("handed over")
+        """,
+    )
+    scripts("after.py", "import os, sys\nassert open(os.path.join(sys.argv[1], 'data')).read()\n")
+    (tmp_path / "elsewhere.py").write_text(ELSEWHERE)
+    done = _on_another_machine(
+        [sys.executable, str(tmp_path / "elsewhere.py"), str(ws.root), str(release), str(folder)],
+        "another-machine",
+    )
+    assert done.returncode == 0, done.stderr
+    run_id = done.stdout.split()[-1]
+    store = ws._store
+    _wait(
+        lambda: any(s.status == RunStatus.RUNNING for s in store.list_runs(parent_id=run_id)),
+        timeout=60,
+    )
+    record = store.get_run(run_id)
+    assert record.host == "another-machine" != _lifecycle.HOST
+    _wait(lambda: store.get_run(run_id).heartbeat_at is not None)
+    assert _lifecycle.is_alive(store.get_run(run_id)) is True  # judged by its heartbeat
+
+    # The other machine is gone, with its orchestrator (the process recorded, no other).
+    assert ProcessIdentity(record.pid, record.pid_started_at).send(signal.SIGKILL)
+    monkeypatch.setattr(_lifecycle, "HEARTBEAT_STALE_S", 1.0)  # not the ~20 s a reader waits
+    run = Run.get(ws, run_id)
+    _wait(lambda: run.get_status() == "Crashed")
+    message = store.get_run(run_id).error["error"]["message"]
+    assert f"pid {record.pid} on another-machine" in message
+    release.touch()
+    run.resume()
+    assert run.wait_for_completion(show_output=False) == "Finished"
+    assert store.get_run(run_id).host == _lifecycle.HOST  # driven from here now
+    waits = run.find_step_run("wait")
+    assert [s.get_status() for s in waits] == ["Crashed", "Finished"]  # lost there, run here
+    assert [s.get_status() for s in run.find_step_run("after")] == ["Finished"]
