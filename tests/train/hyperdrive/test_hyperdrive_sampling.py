@@ -226,6 +226,20 @@ def test_grid_gives_concurrent_trials_different_points():
         study.tell(trial, 1.0)  # Optuna's GridSampler would raise in study.stop() here
 
 
+def test_a_large_grid_walked_two_at_a_time_gives_every_point_once():
+    # Each ask reads only the trials new since the last one: this walk stays linear.
+    sampling = GridParameterSampling({"a": choice(*range(60)), "b": choice(*range(50))})
+    study = sampling.create_study("maximize", seed=4)
+    running, points = [], []
+    while not sampling.is_exhausted(study):
+        trial, values = sampling.ask(study)
+        running.append(trial)
+        points.append((values["a"], values["b"]))
+        if len(running) == 2:
+            study.tell(running.pop(0), 1.0)
+    assert sorted(points) == list(itertools.product(range(60), range(50)))
+
+
 def test_grid_order_depends_on_the_seed():
     sampling = GridParameterSampling({"a": choice(*range(10)), "b": choice(*range(10))})
     orders = []

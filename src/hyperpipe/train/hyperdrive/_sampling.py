@@ -562,6 +562,10 @@ def _define_grid_sampler() -> type:
         driver stops on :meth:`unstarted` instead.
         """
 
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self._scans: dict[int, _GridScan] = {}  # per study
+
         def before_trial(self, study: Any, trial: Any) -> None:
             if "grid_id" in trial.system_attrs:
                 return
@@ -572,9 +576,9 @@ def _define_grid_sampler() -> type:
                     return
                 grid_id = attrs["grid_id"]
             else:
-                started = self._started(study)
-                free = [i for i in range(self._n_min_trials) if i not in started]
-                grid_id = free[0] if free else int(self._rng.rng.randint(self._n_min_trials))
+                grid_id = self._first_free(study)
+                if grid_id is None:
+                    grid_id = int(self._rng.rng.randint(self._n_min_trials))
             study._storage.set_trial_system_attr(
                 trial._trial_id, "search_space", self._search_space
             )
@@ -605,19 +609,45 @@ def _define_grid_sampler() -> type:
             free = [i for i in matches if i not in started]
             return {"search_space": self._search_space, "grid_id": (free or matches)[0]}
 
+        def _first_free(self, study: Any) -> int | None:
+            """The first grid point no running or finished trial holds, if any."""
+            started = self._started(study)
+            scan = self._scans[study._study_id]
+            while scan.first_free < self._n_min_trials and scan.first_free in started:
+                scan.first_free += 1  # points once started stay started
+            return scan.first_free if scan.first_free < self._n_min_trials else None
+
         def _started(self, study: Any) -> set[int]:
-            started = set()
+            """The grid points of running and finished trials. A study's trials are only ever
+            appended, and a trial that runs or ran keeps its point: each call reads only the
+            trials new since the last one, and those that did not hold a point yet."""
+            scan = self._scans.get(study._study_id)
+            if scan is None:
+                scan = self._scans[study._study_id] = _GridScan()
+            trials = study._storage.get_all_trials(study._study_id, deepcopy=False)
+            unsettled = scan.unsettled + list(range(scan.seen, len(trials)))
+            scan.seen, scan.unsettled = len(trials), []
             states = optuna.trial.TrialState
-            for t in study._storage.get_all_trials(study._study_id, deepcopy=False):
-                if t.state != states.RUNNING and not t.state.is_finished():
-                    continue
-                if "grid_id" in t.system_attrs and self._same_search_space(
-                    t.system_attrs["search_space"]
-                ):
-                    started.add(t.system_attrs["grid_id"])
-            return started
+            for index in unsettled:
+                t = trials[index]
+                holds = "grid_id" in t.system_attrs
+                if t.state == states.WAITING or (t.state == states.RUNNING and not holds):
+                    scan.unsettled.append(index)  # enqueued, or not given its point yet
+                elif holds and self._same_search_space(t.system_attrs["search_space"]):
+                    scan.started.add(t.system_attrs["grid_id"])
+            return scan.started
 
     return _OrderedGridSampler
+
+
+class _GridScan:
+    """What ``_OrderedGridSampler`` has read of one study's trials."""
+
+    def __init__(self) -> None:
+        self.seen = 0  # trials read
+        self.unsettled: list[int] = []  # read, but not yet holding a point (to read again)
+        self.started: set[int] = set()
+        self.first_free = 0  # no point before it is free
 
 
 def _define_exact_random_sampler() -> type:
