@@ -424,7 +424,8 @@ def test_a_node_that_cannot_see_the_snapshot_folder_fetches_it_once_into_its_cac
     from pathlib import Path
 
     from hyperpipe.compute import TaskSpec
-    from hyperpipe.compute._ray import RayBackend, RayRequest, stop_runners
+    from hyperpipe.compute._ray import RayBackend, stop_runners
+    from hyperpipe.compute._ray_cluster import RayRequest
     from hyperpipe.compute._ray_runner import SNAPSHOT_CACHE
 
     _stop_warm_runners(cluster_ws)
@@ -523,7 +524,8 @@ def test_joining_through_hyperpipe_skips_rays_serializer_imports_and_leaves_them
     import subprocess
     import sys
 
-    # A fresh process: this one may have imported pydantic or pyarrow already.
+    # A fresh process: this one may have imported pydantic or pyarrow already. It answers in a
+    # file: Ray prints the cluster's news (a node an earlier test killed) to a driver's stdout.
     code = textwrap.dedent(
         f"""
         import json, sys
@@ -535,7 +537,8 @@ def test_joining_through_hyperpipe_skips_rays_serializer_imports_and_leaves_them
         code = backend.wait(backend.start(spec), timeout=60)
         loaded = sorted(m for m in ("pyarrow", "pydantic", "numpy") if m in sys.modules)
         import pydantic, ray._common.pydantic_compat as compat
-        print(json.dumps({{"code": code, "loaded": loaded, "pydantic": compat.PYDANTIC_INSTALLED}}))
+        answer = {{"code": code, "loaded": loaded, "pydantic": compat.PYDANTIC_INSTALLED}}
+        open({str(tmp_path / "answer.json")!r}, "w").write(json.dumps(answer))
         backend.close()
         stop_runners({ray_cluster.address!r}, "lean-test")
         """
@@ -544,7 +547,7 @@ def test_joining_through_hyperpipe_skips_rays_serializer_imports_and_leaves_them
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False
     )
     assert done.returncode == 0, done.stderr[-2000:]
-    answer = json.loads(done.stdout.strip().splitlines()[-1])
+    answer = json.loads((tmp_path / "answer.json").read_text())
     assert answer == {"code": 0, "loaded": [], "pydantic": True}
     assert (tmp_path / "t.log").read_text().strip() == "ran"
 
