@@ -78,7 +78,7 @@ def backend_for(
 def ray_request(target: TargetSpec, overrides: dict[str, Any] | None = None) -> Any:
     """What each run on a ray target asks of a node: the target's defaults, then ``overrides``
     (a run configuration's own)."""
-    from hyperpipe.compute._ray import RayRequest
+    from hyperpipe.compute._ray_cluster import RayRequest
 
     settings = {**(target.ray or {}), **(overrides or {})}
     return RayRequest(
@@ -167,7 +167,7 @@ def check_targets(workspace: Workspace, names: list[str | None]) -> None:
         if target.type != RAY_TARGET or target.name in seen:
             continue
         seen.add(target.name)
-        from hyperpipe.compute._ray import check_feasible, connect, probe_nodes
+        from hyperpipe.compute._ray_cluster import check_feasible, connect, probe_nodes
 
         address = target.ray["address"]  # type: ignore[index]
         # Asked of the cluster without joining it: the run's driver joins, this process need not.
@@ -199,6 +199,6 @@ def _disconnect() -> None:
     ray = sys.modules.get("ray")
     if ray is not None and ray.is_initialized():
         ray.shutdown()
-        from hyperpipe.compute._ray import forget_cluster
+        from hyperpipe.compute._ray_cluster import forget_cluster
 
         forget_cluster()
