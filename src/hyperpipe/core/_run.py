@@ -1,13 +1,14 @@
-"""``Run``: one execution with its metrics, tags, properties, files and children (SDK v1 shapes)."""
+"""``Run``: one execution with its metrics, tags, properties, files and children (SDK v1 shapes).
+
+What it logs is ``_run_metrics``'s part, its files ``_run_files``'s (mixins of ``Run``).
+"""
 
 from __future__ import annotations
 
 import contextlib
 import importlib
-import io
 import json
 import os
-import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -15,8 +16,10 @@ from hyperpipe._ids import uuid4_hex
 from hyperpipe._surface import SdkV1Surface
 from hyperpipe.core import _lifecycle, _paths
 from hyperpipe.core._log_follower import LogFollower
-from hyperpipe.core._metrics import MetricWriter, shape_metrics, to_point
+from hyperpipe.core._metrics import MetricWriter
 from hyperpipe.core._run_details import run_details
+from hyperpipe.core._run_files import RunFiles
+from hyperpipe.core._run_metrics import MAX_NAME_LENGTH, RunMetrics
 from hyperpipe.core._waiting import EndWatch
 from hyperpipe.exceptions import (
     ActivityFailedException,
@@ -32,7 +35,6 @@ if TYPE_CHECKING:
     from hyperpipe.core._experiment import Experiment
     from hyperpipe.core._model import Model
     from hyperpipe.core._workspace import Workspace
-    from hyperpipe.data._datastore import Datastore
     from hyperpipe.store import RunRecord, Store
 
 __all__ = ["Run", "ScriptRun"]
@@ -47,9 +49,7 @@ RUN_CLASSES: dict[str, str] = {
 _context_cache: dict[str, Run] = {}
 PORTAL_URL_ENV = "HYPERPIPE_PORTAL_URL"
 DEFAULT_PORTAL_URL = "http://127.0.0.1:8765"
-# Limits on what a run records (README: "Limits"): names of metrics, tags and properties, and
-# the values of tags and properties.
-MAX_NAME_LENGTH = 255
+# The longest value of a tag or property (README: "Limits"; names: MAX_NAME_LENGTH).
 MAX_VALUE_LENGTH = 5000
 
 
@@ -63,7 +63,7 @@ if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_new_writers_in_child)
 
 
-class Run(SdkV1Surface):
+class Run(RunMetrics, RunFiles, SdkV1Surface):
     """A run in the workspace's store. ``Run(experiment, run_id)`` loads an existing run.
 
     Inside a submitted script, ``Run.get_context()`` returns the run being executed; metric values
@@ -389,123 +389,6 @@ class Run(SdkV1Surface):
         else:
             self.fail(error_details=exc)
 
-    # -- metrics ------------------------------------------------------------------------------
-
-    def _metric(
-        self, name: str, kind: str, value: Any, description: str, step: int | None = None
-    ) -> None:
-        if not isinstance(name, str) or not name:
-            raise UserErrorException(f"metric name must be a non-empty string, got {name!r}")
-        if len(name) > MAX_NAME_LENGTH:
-            raise UserErrorException(
-                f"metric name {name[:40]!r}... has {len(name):,} characters; the limit is "
-                f"{MAX_NAME_LENGTH}: use a shorter name (put long text in the value)"
-            )
-        point = to_point(name, kind, value, description or "", step)
-        if self._writer is None:
-            journal = (
-                _paths.journal_dir(self._workspace.root, self.id) if self._own_process else None
-            )
-            self._writer = MetricWriter(
-                self._store, self._record.key, journal, require_active=self._own_process
-            )
-        self._writer.append(point)
-
-    def log(self, name: str, value: Any, description: str = "", step: int | None = None) -> None:
-        """Log a scalar; logging a name again makes it a series (a list in ``get_metrics``)."""
-        self._metric(name, "scalar", value, description, step)
-
-    def log_list(self, name: str, value: Any, description: str = "") -> None:
-        """Log a list of values under one name."""
-        if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__"):
-            raise UserErrorException(
-                f"run.log_list({name!r}, ...) needs a list of values, got {type(value).__name__}; "
-                f"use run.log({name!r}, value) for one value"
-            )
-        for item in value:
-            self._metric(name, "list", item, description)
-
-    def log_row(self, name: str, description: str | None = None, **kwargs: Any) -> None:
-        """Log one row of a table; the columns are the keyword arguments."""
-        self._metric(name, "row", {k: _plain(v) for k, v in kwargs.items()}, description or "")
-
-    def log_table(self, name: str, value: dict[str, list[Any]], description: str = "") -> None:
-        """Log a table given as ``{column: [values]}``."""
-        if not isinstance(value, dict):
-            raise UserErrorException(
-                f"run.log_table({name!r}, ...) needs a dict of column -> list, got "
-                f"{type(value).__name__}"
-            )
-        lengths = {len(v) if isinstance(v, list) else 1 for v in value.values()}
-        if len(lengths) > 1:
-            warnings.warn(
-                f"table {name!r} has columns of unequal length {sorted(lengths)}", stacklevel=2
-            )
-        self._metric(name, "table", {k: _plain(v) for k, v in value.items()}, description)
-
-    def log_image(
-        self,
-        name: str,
-        path: str | os.PathLike[str] | None = None,
-        plot: Any = None,
-        description: str = "",
-    ) -> None:
-        """Log an image from a file ``path`` or a matplotlib ``plot`` (module or figure)."""
-        if (path is None) == (plot is None):
-            raise UserErrorException(
-                f"run.log_image({name!r}, ...) needs exactly one of path= or plot="
-            )
-        suffix = Path(path).suffix if path is not None else ".png"
-        artifact = f"{name}{suffix}" if not name.endswith(suffix) else name
-        if path is not None:
-            self.upload_file(artifact, os.fspath(path))
-        else:
-            buffer = io.BytesIO()
-            plot.savefig(buffer, format="png")
-            buffer.seek(0)
-            self.upload_file(artifact, buffer)
-        location = f"aml://artifactId/{_paths.artifact_prefix(self.id)}{artifact}"
-        self._metric(name, "image", location, description)
-
-    def _log_json(self, name: str, value: Any, description: str) -> None:
-        self._metric(name, "json", value, description)
-
-    def log_confusion_matrix(self, name: str, value: Any, description: str = "") -> None:
-        self._log_json(name, value, description)
-
-    def log_accuracy_table(self, name: str, value: Any, description: str = "") -> None:
-        self._log_json(name, value, description)
-
-    def log_residuals(self, name: str, value: Any, description: str = "") -> None:
-        self._log_json(name, value, description)
-
-    def log_predictions(self, name: str, value: Any, description: str = "") -> None:
-        self._log_json(name, value, description)
-
-    def flush(self, timeout_seconds: int = 300) -> None:
-        """Write every metric value logged by this process to the store now."""
-        if self._writer is not None:
-            self._writer.flush()
-
-    def get_metrics(
-        self,
-        name: str | None = None,
-        recursive: bool = False,
-        run_type: str | None = None,
-        populate: bool = False,
-    ) -> dict[str, Any]:
-        """Metrics in SDK v1's shapes: logged once → scalar, several times → list, tables →
-        ``{column: values}``, images → artifact location. ``recursive`` → ``{run_id: {...}}``
-        for this run and every descendant."""
-        self.flush()
-        names = [name] if name else None
-        if not recursive:
-            series = self._store.get_metrics([self._record.key], names).get(self._record.key, [])
-            return shape_metrics(series)
-        runs = [self._record, *self._descendants(run_type)]
-        by_key = self._store.get_metrics([r.key for r in runs], names)
-        return {r.id: shape_metrics(by_key.get(r.key, [])) for r in runs}
-
     # -- tags and properties ------------------------------------------------------------------
 
     def tag(self, key: str, value: Any = None) -> None:
@@ -538,96 +421,6 @@ class Run(SdkV1Surface):
 
     def get_properties(self) -> dict[str, Any]:
         return dict(self._refresh().properties)
-
-    # -- files --------------------------------------------------------------------------------
-
-    @property
-    def _datastore(self) -> Datastore:
-        """Where this run's files are: the default datastore when the run was created."""
-        name = self._record.definition.get("datastore")
-        return self._workspace._datastore(name) if name else self._workspace.get_default_datastore()
-
-    def upload_file(
-        self, name: str, path_or_stream: Any, datastore_name: str | None = None
-    ) -> None:
-        """Store a file among the run's files as ``name`` (e.g. ``outputs/model.pt``)."""
-        name = _artifact_name(name)
-        target = _paths.artifact_prefix(self.id) + name
-        if hasattr(path_or_stream, "read"):
-            size = self._datastore._put_stream(path_or_stream, target)
-        else:
-            source = Path(path_or_stream)
-            if not source.is_file():
-                raise UserErrorException(
-                    f"upload_file({name!r}, ...): no file at {source.resolve()}"
-                )
-            size = self._datastore._put_file(source, target)
-        self._store.add_artifacts(self._record.key, [(name, size)])
-
-    def upload_files(
-        self,
-        names: list[str],
-        paths: list[str],
-        return_artifacts: bool = False,
-        timeout_seconds: int | None = None,
-        datastore_name: str | None = None,
-    ) -> None:
-        if len(names) != len(paths):
-            raise UserErrorException(f"upload_files got {len(names)} names but {len(paths)} paths")
-        for name, path in zip(names, paths, strict=True):
-            self.upload_file(name, path)
-
-    def upload_folder(
-        self, name: str, path: str | os.PathLike[str], datastore_name: str | None = None
-    ) -> None:
-        """Store every file under the local folder ``path`` as ``name/<relative path>``."""
-        folder = Path(path)
-        if not folder.is_dir():
-            raise UserErrorException(
-                f"upload_folder({name!r}, ...): no folder at {folder.resolve()}"
-            )
-        for file in sorted(p for p in folder.rglob("*") if p.is_file()):
-            self.upload_file(f"{name.rstrip('/')}/{file.relative_to(folder).as_posix()}", file)
-
-    def get_file_names(self) -> list[str]:
-        return [a.path for a in self._store.list_artifacts(self._record.key)]
-
-    def download_file(
-        self,
-        name: str,
-        output_file_path: str | os.PathLike[str] | None = None,
-        _validate_checksum: bool = False,
-    ) -> None:
-        """Copy one of the run's files to ``output_file_path`` (default: its base name here)."""
-        if name not in self.get_file_names():
-            raise UserErrorException(
-                f"run {self.id} has no file {name!r}; its files: "
-                + (", ".join(self.get_file_names()) or "none")
-            )
-        target = Path(output_file_path) if output_file_path else Path(Path(name).name)
-        if target.is_dir():
-            target = target / Path(name).name
-        self._datastore._get_file(_paths.artifact_prefix(self.id) + name, target)
-
-    def download_files(
-        self,
-        prefix: str | None = None,
-        output_directory: str | os.PathLike[str] | None = None,
-        output_paths: list[str] | None = None,
-        batch_size: int = 100,
-        append_prefix: bool = True,
-        timeout_seconds: int | None = None,
-    ) -> None:
-        out = Path(output_directory or ".")
-        for artifact in self._store.list_artifacts(self._record.key, prefix):
-            relative = (
-                artifact.path
-                if append_prefix or not prefix
-                else artifact.path[len(prefix) :].lstrip("/")
-            )
-            self._datastore._get_file(
-                _paths.artifact_prefix(self.id) + artifact.path, out / relative
-            )
 
     # -- children -----------------------------------------------------------------------------
 
@@ -765,14 +558,6 @@ def _matches(values: dict[str, Any], wanted: str | dict[str, Any] | None) -> boo
     return all(values.get(k) == v for k, v in wanted.items())
 
 
-def _plain(value: Any) -> Any:
-    if hasattr(value, "tolist"):
-        return value.tolist()
-    if hasattr(value, "item") and getattr(value, "ndim", 1) == 0:
-        return value.item()
-    return value
-
-
 def _key(key: Any, what: str) -> str:
     key = str(key)
     if not key or len(key) > MAX_NAME_LENGTH:
@@ -794,13 +579,6 @@ def _limited(value: Any, key: Any, what: str) -> Any:
 
 def _tag_value(value: Any) -> Any:
     return value if value is None or isinstance(value, str) else str(value)
-
-
-def _artifact_name(name: str) -> str:
-    clean = name.replace("\\", "/").lstrip("/")
-    if not clean or ".." in clean.split("/"):
-        raise UserErrorException(f"file name {name!r} must be a relative path without '..'")
-    return clean
 
 
 def _replace(record: RunRecord, **changes: Any) -> RunRecord:
