@@ -9,15 +9,12 @@ consumer, and no resume, ever sees half-written output.
 
 from __future__ import annotations
 
-import errno
-import os
 import sys
 import time
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from hyperpipe._disk import write_failure
 from hyperpipe._ids import uuid4_str
 from hyperpipe._record import Record
 from hyperpipe.compute import Slot, SlotPool, TaskSpec, lost_node
@@ -38,6 +35,13 @@ from hyperpipe.data._materialize import LaterRemovals, materialize_inputs, remov
 from hyperpipe.data._materialize import environment as dataset_environment
 from hyperpipe.exceptions import UserErrorException
 from hyperpipe.pipeline._reuse import explain, key_parts, output_digest, reuse_key
+from hyperpipe.pipeline._step_data import (
+    local_input,
+    move_into,
+    output_path,
+    storage_error,
+    tabular_output,
+)
 from hyperpipe.pipeline.core._pipeline_data import DATA_REFERENCE_PREFIX
 from hyperpipe.store import RunStatus
 
@@ -543,7 +547,7 @@ class Scheduler:
             err = (
                 error("UserError", str(exc), None, "")
                 if isinstance(exc, UserErrorException)
-                else _storage_error(exc, f"step run {record.id} could not start")
+                else storage_error(exc, f"step run {record.id} could not start")
             )
             self.failed[name] = self.store.set_status(
                 record.id, RunStatus.FAILED, error=err, strict=False
@@ -619,11 +623,11 @@ class Scheduler:
                 store_name, path = output["datastore"], output["path"]
             else:
                 store_name, path = item["datastore"], item["path"]
-            local = _local_input(self.ws, store_name, path, item, workdir)
+            local = local_input(self.ws, store_name, path, item, workdir)
             paths[item["port"]] = local
             env[DATA_REFERENCE_PREFIX + item["port"]] = local
             if item.get("tabular"):
-                env[item["port"]] = _tabular(self.ws, store_name, path, item["tabular"]).id
+                env[item["port"]] = tabular_output(self.ws, store_name, path, item["tabular"]).id
         return paths, env
 
     def _finish(self, active: _Active, code: int) -> None:
@@ -645,7 +649,7 @@ class Scheduler:
                     fields["definition"] = {**record.definition, "committed_outputs": committed}
             except OSError as exc:  # a full or read-only datastore: the step fails, not us
                 what = f"the outputs of step run {record.id}"
-                status, err, fields = RunStatus.FAILED, _storage_error(exc, what), {}
+                status, err, fields = RunStatus.FAILED, storage_error(exc, what), {}
             # The outputs and the ending land in one transaction: a crash between the two
             # leaves the step unfinished (run again on resume), never finished without outputs.
             final = self.store.set_status(record.id, status, error=err, strict=False, **fields)
@@ -684,7 +688,7 @@ class Scheduler:
         local = datastore._local_path(path)
         try:
             if local is not None:
-                _move_into(staged, local, datastore._local_path(datastore._temp_name(path)))
+                move_into(staged, local, datastore._local_path(datastore._temp_name(path)))
             elif staged.is_dir():
                 datastore.upload(str(staged), target_path=path, overwrite=True, show_progress=False)
             else:
@@ -727,86 +731,6 @@ def _inputs_known(spec: dict[str, Any]) -> bool:
 def _where(spec: dict[str, Any]) -> str:
     """Which backend runs a step's process: a sweep step's driver always runs on this machine."""
     return HYPERDRIVE_DRIVER if spec.get("hyperdrive") else spec["target"]
-
-
-def output_path(output: dict[str, Any], run_id: str) -> str:
-    """Where a step run's output is committed in its datastore."""
-    template = output.get("destination") or "azureml/{run-id}/{output-name}"
-    return template.replace("{run-id}", run_id).replace("{output-name}", output["name"])
-
-
-def _move_into(staged: Path, local: Path, temp: Path | None) -> None:
-    """Rename ``staged`` to ``local``; across filesystems, copy to ``temp`` beside it first."""
-    import shutil
-
-    local.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        os.replace(staged, local)
-        return
-    except OSError as exc:
-        if exc.errno != errno.EXDEV or temp is None:
-            raise
-    try:
-        (shutil.copytree if staged.is_dir() else shutil.copy2)(staged, temp)
-        os.replace(temp, local)
-    finally:
-        remove_tree(temp) if temp.is_dir() else temp.unlink(missing_ok=True)
-
-
-def _storage_error(exc: OSError, what: str) -> dict[str, Any]:
-    """The step's error when a file could not be written: one line, naming where and the fix."""
-    import shutil
-
-    where = exc.__notes__[-1] if getattr(exc, "__notes__", None) else ""
-    target = exc.filename or where or "the datastore"
-    if isinstance(exc, shutil.Error) and exc.args and isinstance(exc.args[0], list):
-        first = exc.args[0][0]  # (source, destination, why) of the first file that failed
-        target = first[1] if len(first) > 1 else target
-    label = f"{what} ({where})" if where else what
-    message = write_failure(exc, target, label)
-    if message is None:
-        reason = exc.strerror or str(exc).splitlines()[0][:300]
-        message = f"{label}: {reason} ({target})"
-    return error("StorageError", message, None, "")
-
-
-def _local_input(
-    ws: Workspace, store_name: str, path: str, item: dict[str, Any], workdir: Path
-) -> str:
-    datastore = ws._datastore(store_name)
-    local = datastore._local_path(path)
-    if item.get("mode", "mount") == "mount" and local is not None:
-        return str(local)
-    target = (
-        Path(item["path_on_compute"])
-        if item.get("path_on_compute")
-        else Path("inputs") / item["port"]
-    )
-    target = target if target.is_absolute() else workdir / target
-    files = list(datastore._walk(path))
-    for rel, _size in files:
-        inside = rel[len(path) :].lstrip("/")
-        datastore._get_file(rel, target / inside if inside else target)
-    return str(target)
-
-
-def _tabular(ws: Workspace, store_name: str, path: str, options: dict[str, Any]) -> Any:
-    """A step output read as a table: saved as an (anonymous) tabular dataset version."""
-    datastore = ws._datastore(store_name)
-    pattern = f"{path}/{options.get('glob') or '**'}"
-    if options["format"] == "parquet":
-        table = Dataset.Tabular.from_parquet_files(
-            (datastore, pattern), include_path=options["include_path"]
-        )
-    else:
-        table = Dataset.Tabular.from_delimited_files(
-            (datastore, pattern),
-            include_path=options["include_path"],
-            separator=options["separator"],
-            header=options["header"],
-            set_column_types=options.get("set_column_types"),
-        )
-    return table._save(ws, None)
 
 
 def _argument(token: Any, paths: dict[str, str]) -> str:
