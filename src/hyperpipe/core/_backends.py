@@ -167,27 +167,26 @@ def check_targets(workspace: Workspace, names: list[str | None]) -> None:
         if target.type != RAY_TARGET or target.name in seen:
             continue
         seen.add(target.name)
-        from hyperpipe.compute._ray_cluster import check_feasible, connect, probe_nodes
+        from hyperpipe.compute._ray_cluster import (
+            alive_nodes,
+            check_feasible,
+            connect,
+            probe_nodes,
+        )
 
         address = target.ray["address"]  # type: ignore[index]
         # Asked of the cluster without joining it: the run's driver joins, this process need not.
         nodes = None if _connected() else probe_nodes(address)
-        if nodes is not None:
-            check_feasible(None, ray_request(target), target.name, nodes)
-            check_shared_storage(workspace, target, len(nodes))
-            continue
-        was_connected = _connected()
-        ray = connect(address)
-        try:
-            check_feasible(ray, ray_request(target), target.name)
-            check_shared_storage(workspace, target, len(_alive(ray)))
-        finally:
-            if not was_connected:
-                _disconnect()
-
-
-def _alive(ray: Any) -> list[Any]:
-    return [node for node in ray.nodes() if node.get("Alive")]
+        if nodes is None:  # only joining can tell
+            was_connected = _connected()
+            ray = connect(address)
+            try:
+                nodes = alive_nodes(ray)
+            finally:
+                if not was_connected:
+                    _disconnect()
+        check_feasible(None, ray_request(target), target.name, nodes)
+        check_shared_storage(workspace, target, len(nodes))
 
 
 def _connected() -> bool:
