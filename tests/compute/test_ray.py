@@ -465,58 +465,6 @@ def test_a_node_that_cannot_see_the_snapshot_folder_fetches_it_once_into_its_cac
 
 
 @pytest.mark.slow
-def test_a_step_on_a_node_that_does_not_see_the_workspace_folder_fails_saying_so(
-    cluster_ws: Workspace, ray_cluster: LocalRayCluster, tmp_path: Path
-):
-    import shutil
-    import subprocess
-
-    from hyperpipe.compute._ray import stop_runners
-    from hyperpipe.core.compute import ComputeTarget, RayCompute
-    from hyperpipe.pipeline.core import Pipeline
-    from hyperpipe.pipeline.steps import PythonScriptStep
-
-    # What add_node(hidden=...) does, tried first: a mount namespace with a tmpfs mounted in it.
-    probe = ["unshare", "--mount", "--propagation", "private", "mount", "-t", "tmpfs", "tmpfs"]
-    if (
-        not shutil.which("unshare")
-        or subprocess.run([*probe, str(tmp_path)], capture_output=True).returncode
-    ):
-        pytest.skip("needs a mount namespace to hide a folder from a node: root and unshare")
-    # As a machine without the submitter's disk: the folder is there, empty, on that node.
-    node = ray_cluster.add_node("node_apart", hidden=[cluster_ws.root])
-    try:
-        config = RayCompute.provisioning_configuration(
-            address=ray_cluster.address, resources={"node_apart": 1}
-        )
-        ComputeTarget.create(cluster_ws, "apart", config)
-        step = PythonScriptStep(
-            "where.py",
-            name="apart",
-            source_directory=str(_source(tmp_path, "where.py", WHERE)),
-            compute_target="apart",
-            allow_reuse=False,
-        )
-        run = Experiment(cluster_ws, "ray-apart").submit(Pipeline(cluster_ws, [step]))
-        status = run.wait_for_completion(
-            show_output=False, timeout_seconds=120, raise_on_error=False
-        )
-        assert status == "Failed"
-        (step_run,) = run.get_steps()
-        message = step_run.get_details()["error"]["error"]["message"]
-        assert "compute target 'apart': the task could not start on its runner: node " in message
-        assert (
-            f"does not see the workspace folder {cluster_ws.root} (that path has no workspace there)"
-            in message
-        )
-        assert "Traceback" not in message and "\n" not in message
-    finally:
-        stop_runners(ray_cluster.address, "apart")
-        node.stop()
-        ray_cluster.nodes.remove(node)
-
-
-@pytest.mark.slow
 def test_joining_through_hyperpipe_skips_rays_serializer_imports_and_leaves_them_importable(
     ray_cluster: LocalRayCluster, tmp_path: Path
 ):

@@ -18,6 +18,9 @@ runner ends itself after ``IDLE_EXIT_S``, when another shape needs its node's re
 ``hyperpipe compute stop`` (``stop_runners``). The owner learns that a task ended from a call
 the runner answers when its process exits (no polling round trips).
 
+A node that does not see the workspace folder gets the task's run folder through Ray's object
+store and sends back what the task wrote (``_ray_apart``), when the workspace allows it.
+
 When the node of a running task dies, the task starts again on another node, up to
 ``max_retries`` times; after that its poll reports SIGKILL and ``failure`` says which node was
 lost and why. Joining the cluster and asking what it has is ``_ray_cluster``'s part.
@@ -35,6 +38,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hyperpipe.compute._base import TaskHandle, TaskSpec
+from hyperpipe.compute._ray_apart import APART, Apart, pack, unpack
 from hyperpipe.compute._ray_cluster import RayRequest, alive_nodes, check_feasible, connect
 from hyperpipe.compute._ray_runner import Runner
 from hyperpipe.exceptions import ComputeTargetException
@@ -74,6 +78,7 @@ class _RayTask:
     answered: bool | None = None  # whether ``pending`` had come when wait_any last looked
     starting: bool = False  # ``pending`` is the runner's ``run``: it also says the task started
     tries: int = 0  # runners asked to start it (a busy one says so, and the next is asked)
+    packed: Any = None  # its run folder in Ray's object store, for nodes apart (see _ray_apart)
 
 
 @dataclass
@@ -100,11 +105,14 @@ class RayBackend:
         env: dict[str, str] | None = None,
         concurrency: int = 1,
         shared: tuple[str, str] | None = None,
+        apart: Apart | None = None,
     ) -> None:
         """``concurrency``: how many tasks of one shape this backend runs at once at most (that
         many runners are placed together when none is warm). ``shared``: a file of the
         workspace's folder and its content, which a runner reads before it starts a task to
-        check that its node sees that folder (see ``Runner.check_shared``)."""
+        check that its node sees that folder (see ``Runner.sees``). ``apart``: whether a node
+        that does not see it may run the task in a copy of its run folder (``_ray_apart``);
+        without it, such a node refuses the task."""
         self.ray = connect(address)
         self.request = request or RayRequest()
         self.target = target
@@ -114,6 +122,8 @@ class RayBackend:
         self.env = dict(env or {})
         self.concurrency = max(1, concurrency)
         self.shared = shared
+        self.apart = apart
+        self._apart_runners: set[str] = set()  # runners on nodes that do not see the folder
         self.owner = self.ray.get_runtime_context().get_job_id()
         self._idle: dict[tuple[Any, ...], list[Any]] = {}
         # Runners whose last task here ended (so they are placed and answer at once), by shape.
@@ -213,9 +223,13 @@ class RayBackend:
             task.attempts.append(node)
             tasks.append(task)
         try:
-            started = self.ray.get(
-                [t.runner.start.remote(_remote_spec(t.spec, shared=self.shared)) for t in tasks]
-            )
+            started = self.ray.get([t.runner.start.remote(self._remote(t)) for t in tasks])
+            for index, answer in enumerate(started):
+                if answer == APART:  # that rank's node does not see the workspace folder
+                    self._mark_apart(tasks[index])
+                    started[index] = self.ray.get(
+                        tasks[index].runner.start.remote(self._remote(tasks[index]))
+                    )
         except self.ray.exceptions.RayTaskError as exc:
             # Ranks that did start are stopped; the runners and the placement group are freed.
             self._end_group(_RayGroup(tasks, group), grace_s=5.0)
@@ -230,7 +244,8 @@ class RayBackend:
         for task in job.tasks:
             if task.exit_code is None:
                 try:
-                    code, chunk = self.ray.get(task.runner.poll.remote(task.offset))
+                    code, chunk, files = self.ray.get(task.runner.poll.remote(task.offset))
+                    self._unpack(task, files)
                 except self.ray.exceptions.RayError as exc:
                     code, chunk = -signal.SIGKILL, b""
                     task.failure = f"node {task.node} was lost while rank ran ({exc!s:.200})"
@@ -253,10 +268,11 @@ class RayBackend:
         for task in job.tasks:
             if task.exit_code is None:
                 with contextlib.suppress(self.ray.exceptions.RayError):
-                    code, chunk = self.ray.get(
+                    code, chunk, files = self.ray.get(
                         task.runner.terminate.remote(grace_s, task.offset), timeout=grace_s + 30
                     )
                     self._append(task, chunk)
+                    self._unpack(task, files)
                     task.exit_code = code
             with contextlib.suppress(Exception):
                 self.ray.kill(task.runner)
@@ -335,10 +351,11 @@ class RayBackend:
         if task.exit_code is not None:
             return task.exit_code
         try:
-            code, chunk = self.ray.get(
+            code, chunk, files = self.ray.get(
                 task.runner.terminate.remote(grace_s, task.offset), timeout=grace_s + 30
             )
             self._append(task, chunk)
+            self._unpack(task, files)
         except self.ray.exceptions.RayError:
             code = -signal.SIGKILL
             with contextlib.suppress(Exception):
@@ -383,8 +400,11 @@ class RayBackend:
                 return task.exit_code
             return self._lost(handle, task, exc)
         if starting:
-            started, code, chunk = answer
-            if started is None:  # busy with another process's task: nothing started there
+            started, code, chunk, files = answer
+            if started is None or started == APART:  # nothing started there
+                if started == APART:  # its node does not see the folder: again, with the folder
+                    self._mark_apart(task)
+                    self._warm.setdefault(task.request.key(), []).append(task.runner)
                 task.runner = None
                 if not retry:
                     task.exit_code = -signal.SIGTERM
@@ -394,8 +414,9 @@ class RayBackend:
             handle.pid, handle.started_at, task.node = started
             task.attempts.append(task.node)
         else:
-            code, chunk = answer
+            code, chunk, files = answer
         self._append(task, chunk)
+        self._unpack(task, files)
         if code is not None:
             task.exit_code = code
             self._release(task)
@@ -406,20 +427,19 @@ class RayBackend:
         its ``run`` call (answered when the task ends, or with new output within ``WATCH_S``),
         not awaited; else on a runner found by name or placed now, awaiting its start (it may
         first need room on a node)."""
-        remote = _remote_spec(
-            task.spec, self.preload, self._snapshot_ref(task.spec.snapshot), self.shared
-        )
         task.offset, task.answered, task.exit_code = 0, None, None
         warm = self._warm.get(task.request.key())
         if warm and task.tries < 100:
             task.tries += 1
             task.runner = warm.pop()
+            remote = self._remote(task)
             task.pending, task.starting = task.runner.run.remote(remote, self.owner, WATCH_S), True
             return
+        runner = None
         while task.tries < 100:
             task.tries += 1
-            runner = self._runner(task.request)
-            reply = runner.start.remote(remote, self.owner)
+            runner = runner or self._runner(task.request)
+            reply = runner.start.remote(self._remote(task, runner), self.owner)
             # A runner found by name may still wait for a node that idle runners of other
             # shapes hold: make room until it answers.
             while not self.ray.wait([reply], timeout=PLACEMENT_PATIENCE_S)[0]:
@@ -429,8 +449,14 @@ class RayBackend:
             except self.ray.exceptions.RayTaskError as exc:  # the runner could not start it
                 raise _not_started(exc, self.target) from None
             except self.ray.exceptions.RayError:
+                runner = None
                 continue  # it ended (idle too long, retired, its node lost): the next one
+            if started == APART:  # its node does not see the folder: again, with the folder
+                task.runner = runner
+                self._mark_apart(task)
+                continue
             if started is None:
+                runner = None
                 continue  # busy with another process's task
             handle.pid, handle.started_at, node = started
             task.runner, task.node, task.pending = runner, node, None
@@ -440,6 +466,42 @@ class RayBackend:
             f"compute target {self.target!r}: no Ray runner would take task {task.spec.run_id} "
             "after 100 tries; check the cluster with `ray status`"
         )
+
+    def _remote(self, task: _RayTask, runner: Any = None) -> dict[str, Any]:
+        """What ``runner`` (the task's) is sent to start ``task``: with its run folder when the
+        runner's node is known not to see the workspace folder."""
+        runner = runner or task.runner
+        apart = _actor_id(runner) in self._apart_runners
+        return _remote_spec(
+            task.spec,
+            self.preload,
+            self._snapshot_ref(task.spec.snapshot),
+            self.shared,
+            None if self.apart is None else self.apart.to_remote(),
+            task.packed if apart else None,
+        )
+
+    def _mark_apart(self, task: _RayTask) -> None:
+        """``task``'s runner is on a node that does not see the workspace folder: it gets the
+        task's run folder (put into Ray's object store once per task)."""
+        self._apart_runners.add(_actor_id(task.runner))
+        if task.packed is not None:
+            return
+        assert self.apart is not None, "a runner answers APART only when apart is allowed"
+        packed = pack(self.apart, task.spec.cwd)
+        if packed is None:
+            raise ComputeTargetException(
+                f"compute target {self.target!r}: node {task.node or '(a node)'} does not see "
+                f"the workspace folder {self.apart.root}, and the task's working folder "
+                f"{task.spec.cwd} is outside it, so it cannot be sent there; run the task in "
+                "the workspace folder, or pin the target to nodes that see it (resources=...)"
+            )
+        task.packed = self.ray.put(packed)
+
+    def _unpack(self, task: _RayTask, files: Any) -> None:
+        """Write what ``task`` wrote on a node apart into its run folder here."""
+        if files and self.apart is not None:
+            unpack(self.apart.root, files)
 
     def _snapshot_ref(self, snapshot: str) -> Any:
         """The files of a stored snapshot in Ray's object store (put once per snapshot), for a
@@ -554,6 +616,7 @@ class RayBackend:
         return self._shape(RayRequest(num_cpus, num_gpus, memory, dict(resources)))
 
     def _release(self, task: _RayTask) -> None:
+        task.packed = None  # its run folder in the object store: freed once the task ended
         if task.runner is None:
             return
         self._warm.setdefault(task.request.key(), []).append(task.runner)
@@ -627,9 +690,13 @@ def _remote_spec(
     preload: list[str] | None = None,
     snapshot_ref: Any = None,
     shared: tuple[str, str] | None = None,
+    apart: dict[str, str] | None = None,
+    packed: Any = None,
 ) -> dict[str, Any]:
     return {
         "shared": shared,
+        "apart": apart,
+        "packed": packed,
         "preload": None if preload is None else list(preload),
         "snapshot": spec.snapshot,
         "snapshot_ref": snapshot_ref,
@@ -639,6 +706,10 @@ def _remote_spec(
         "env": dict(spec.env),
         "gpus": list(spec.gpus),
     }
+
+
+def _actor_id(runner: Any) -> str:
+    return runner._actor_id.hex()
 
 
 def _read_tree(folder: str) -> dict[str, tuple[bytes, int]]:

@@ -3,9 +3,10 @@
 A task is a child process of the actor (its own process group, or a fork of a fork server that
 imported the modules the task names once: the runner keeps that server while tasks keep naming
 the same modules, so one runner serves a pipeline's steps and then a sweep's trials), its output
-going to a file of the actor's own that the owner reads as it grows. A thread ends the task when
-the process that started it (its Ray job) is gone, and the actor itself after ``IDLE_EXIT_S``
-without a task.
+going to a file of the actor's own that the owner reads as it grows. On a node that does not see
+the workspace folder, the task runs in a copy of its run folder (``_ray_apart``). A thread ends
+the task when the process that started it (its Ray job) is gone, and the actor itself after
+``IDLE_EXIT_S`` without a task.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from dataclasses import replace
 from typing import Any
 
 from hyperpipe.compute._base import TaskHandle, TaskSpec
+from hyperpipe.compute._ray_apart import APART, NodeCopy
 from hyperpipe.exceptions import ComputeTargetException
 
 __all__ = ["IDLE_EXIT_S", "NODE_ENV", "SNAPSHOT_CACHE", "Runner", "node_snapshot"]
@@ -62,7 +64,9 @@ class Runner:
         self.idle_exit_s = idle_exit_s
         self.lock = threading.Lock()
         self._node = ""
-        self.seen_shared: set[tuple[str, str]] = set()  # workspace folders this node sees
+        self.seen_shared: dict[tuple[str, str], str | None] = {}  # folder token -> what's there
+        self.copy: NodeCopy | None = None  # the running task's run folder, on a node apart
+        self.spec: TaskSpec | None = None  # the running task's, as started here
         if preload is not None:
             self._server(preload)
         threading.Thread(target=self._watchdog, daemon=True).start()
@@ -140,94 +144,118 @@ class Runner:
 
     def start(
         self, remote: dict[str, Any], owner: str | None = None
-    ) -> tuple[int, float, str] | None:
-        """Start the task (pid, start time, node), or None when busy with another or ending."""
+    ) -> tuple[int, float, str] | str | None:
+        """Start the task (pid, start time, node), or None when busy with another or ending.
+        On a node that does not see the workspace folder, the task runs in a copy of its run
+        folder that ``remote`` brings (``_ray_apart``); ``APART`` when it brings none yet."""
         import ray
 
         with self.lock:
             if self.handle is not None or self.retired:
                 return None
-            self.check_shared(remote.get("shared"))
-            self.count += 1
-            self.log = os.path.join(self.folder, f"task-{self.count}.log")
-            node = ray.get_runtime_context().get_node_id()
-            spec = TaskSpec(
-                run_id=remote["run_id"],
-                argv=tuple(remote["argv"]),
-                cwd=remote["cwd"],
-                log_path=self.log,
-                env={**remote["env"], NODE_ENV: node},
-                gpus=tuple(remote["gpus"]),
-                snapshot=node_snapshot(remote.get("snapshot", ""), remote.get("snapshot_ref")),
-            )
-            if "CUDA_VISIBLE_DEVICES" in os.environ and not spec.gpus:
-                # Ray gave this actor its GPUs: the task gets the same ones.
-                visible = os.environ["CUDA_VISIBLE_DEVICES"]
-                spec = replace(spec, env={**spec.env, "CUDA_VISIBLE_DEVICES": visible})
-            self.backend = self._ready(remote.get("preload"))
-            self.handle = self.backend.start(spec)
-            self.owner = owner
+            copy = None
+            found = self.sees(remote.get("shared"))
+            if found is not True:
+                apart = remote.get("apart") or {}
+                if not apart or apart["refusal"]:
+                    raise self._unseen(remote["shared"], found, apart.get("refusal", ""))
+                if remote.get("packed") is None:
+                    return APART
+                copy = NodeCopy(ray.get(remote["packed"]))
+            try:
+                self.count += 1
+                self.log = os.path.join(self.folder, f"task-{self.count}.log")
+                node = ray.get_runtime_context().get_node_id()
+                moved = copy.path if copy is not None else str
+                spec = TaskSpec(
+                    run_id=remote["run_id"],
+                    argv=tuple(moved(a) for a in remote["argv"]),
+                    cwd=moved(remote["cwd"]),
+                    log_path=self.log,
+                    env={**{k: moved(v) for k, v in remote["env"].items()}, NODE_ENV: node},
+                    gpus=tuple(remote["gpus"]),
+                    snapshot=node_snapshot(remote.get("snapshot", ""), remote.get("snapshot_ref")),
+                )
+                if copy is not None:
+                    os.makedirs(spec.cwd, exist_ok=True)
+                if "CUDA_VISIBLE_DEVICES" in os.environ and not spec.gpus:
+                    # Ray gave this actor its GPUs: the task gets the same ones.
+                    visible = os.environ["CUDA_VISIBLE_DEVICES"]
+                    spec = replace(spec, env={**spec.env, "CUDA_VISIBLE_DEVICES": visible})
+                self.backend = self._ready(remote.get("preload"))
+                self.handle = self.backend.start(spec)
+            except BaseException:
+                if copy is not None:
+                    copy.remove()
+                raise
+            self.copy, self.spec, self.owner = copy, spec, owner
             return self.handle.pid, self.handle.started_at, self.node()
 
-    def check_shared(self, shared: tuple[str, str] | None) -> None:
-        """Raise unless this node sees the workspace folder the task runs in: ``shared`` is a
-        file of that folder and the content the submitter wrote into it. The same path can
-        exist on two machines, so the content, not the path, says it is the same folder."""
-        if shared is None or tuple(shared) in self.seen_shared:
-            return
-        path, token = shared
-        try:
-            with open(path, encoding="utf-8") as file:
-                found = file.read().strip()
-        except OSError:
-            found = None
-        if found != token:
-            folder = os.path.dirname(os.path.dirname(path))
-            there = "holds another workspace" if found else "has no workspace"
-            raise ComputeTargetException(
-                f"node {self.node()} does not see the workspace folder {folder} "
-                f"(that path {there} there): "
-                "every node of the cluster needs the workspace folder on a disk shared with "
-                "the submitting machine, at the same path (NFS, for example); mount it there, "
-                "or pin the target to nodes that have it (resources=...)"
-            )
-        self.seen_shared.add(tuple(shared))
+    def sees(self, shared: tuple[str, str] | None) -> bool | str | None:
+        """Whether this node sees the workspace folder the task runs in: ``shared`` is a file
+        of that folder and the content the submitter wrote into it. The same path can exist on
+        two machines, so the content, not the path, says it is the same folder. True when it
+        does (or nothing is to be checked); else what that file holds here (None: no file)."""
+        if shared is None:
+            return True
+        key = (shared[0], shared[1])
+        if key not in self.seen_shared:
+            try:
+                with open(shared[0], encoding="utf-8") as file:
+                    self.seen_shared[key] = file.read().strip()
+            except OSError:
+                self.seen_shared[key] = None
+        found = self.seen_shared[key]
+        return True if found == shared[1] else found
+
+    def _unseen(self, shared: tuple[str, str], found: str | None, refusal: str) -> Exception:
+        folder = os.path.dirname(os.path.dirname(shared[0]))
+        there = "holds another workspace" if found else "has no workspace"
+        how = (
+            f"; {refusal}"
+            if refusal
+            else "; mount it there, or pin the target to nodes that have it (resources=...)"
+        )
+        return ComputeTargetException(
+            f"node {self.node()} does not see the workspace folder {folder} "
+            f"(that path {there} there): "
+            "every node of the cluster needs the workspace folder on a disk shared with "
+            f"the submitting machine, at the same path (NFS, for example){how}"
+        )
 
     def run(
         self, remote: dict[str, Any], owner: str | None, timeout: float
-    ) -> tuple[tuple[int, float, str] | None, int | None, bytes]:
+    ) -> tuple[tuple[int, float, str] | str | None, int | None, bytes, Any]:
         """``start`` and ``watch`` in one call, so that a short task costs its owner one round
-        trip: (pid, start time, node) or None when busy (nothing started), then the exit code
-        once the task ends within ``timeout`` (else None), and its output so far."""
+        trip: (pid, start time, node), None when busy or ``APART`` (nothing started), then
+        ``watch``'s answer."""
         started = self.start(remote, owner)
-        if started is None:
-            return None, None, b""
-        code, chunk = self.watch(0, timeout)
-        return started, code, chunk
+        if started is None or started == APART:
+            return started, None, b"", None
+        return (started, *self.watch(0, timeout))
 
-    def watch(self, offset: int, timeout: float) -> tuple[int | None, bytes]:
-        """Once the task ends (its exit code and last output), or after ``timeout`` (None and
-        the output so far)."""
+    def watch(self, offset: int, timeout: float) -> tuple[int | None, bytes, Any]:
+        """Once the task ends (its exit code, last output and, on a node apart, the files it
+        wrote in its run folder), or after ``timeout`` (None, the output so far, None)."""
         with self.lock:
             if self.handle is None:  # ended here because its owner was gone
-                return -signal.SIGKILL, b""
+                return -signal.SIGKILL, b"", None
             code = self.backend.wait(self.handle, timeout)
             chunk = self._read(offset)
-            if code is not None:
-                self._done()
-            return code, chunk
+            if code is None:
+                return None, chunk, None
+            return code, chunk, self._done()
 
-    def poll(self, offset: int) -> tuple[int | None, bytes]:
+    def poll(self, offset: int) -> tuple[int | None, bytes, Any]:
         return self.watch(offset, 0)
 
-    def terminate(self, grace_s: float, offset: int) -> tuple[int, bytes]:
+    def terminate(self, grace_s: float, offset: int) -> tuple[int, bytes, Any]:
         with self.lock:
             if self.handle is None:
-                return -signal.SIGKILL, b""
+                return -signal.SIGKILL, b"", None
             code = self.backend.terminate(self.handle, grace_s=grace_s)
             chunk = self._read(offset)
-            self._done()
-            return code, chunk
+            return code, chunk, self._done()
 
     def retire(self) -> tuple[bool, dict[str, Any]]:
         """Take no more tasks if idle (the caller then ends this runner); (idle, who I am)."""
@@ -248,7 +276,7 @@ class Runner:
                 if self.handle is not None and self.owner and not _job_alive(self.owner):
                     with contextlib.suppress(Exception):
                         self.backend.terminate(self.handle, grace_s=5.0)
-                    self._done()
+                    self._done(send=False)
                 idle = self.handle is None and time.monotonic() - self.idle_since
                 # Retired by a caller that may not have heard the answer (and so not ended it).
                 if idle and (idle > self.idle_exit_s or self.retired):
@@ -264,12 +292,24 @@ class Runner:
         except FileNotFoundError:
             return b""
 
-    def _done(self) -> None:
-        self.handle = None
+    def _done(self, *, send: bool = True) -> Any:
+        """Forget the ended task; on a node apart, the files it wrote in its run folder (by
+        path relative to the workspace folder, unless ``send`` is false), its copy of the
+        folder removed."""
+        copy, spec = self.copy, self.spec
+        self.handle = self.copy = self.spec = None
         self.owner = None
         self.idle_since = time.monotonic()
         with contextlib.suppress(OSError):
             os.unlink(self.log)
+        if copy is None or spec is None or not send:
+            if copy is not None:
+                copy.remove()
+            return None
+        try:
+            return copy.changes(spec.cwd, spec.snapshot)
+        finally:
+            copy.remove()
 
     def _close(self) -> None:
         for server in getattr(self, "servers", {}).values():

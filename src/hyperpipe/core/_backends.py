@@ -10,6 +10,7 @@ every node reaches (a SQLite file or a local folder would be another file on eac
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from typing import TYPE_CHECKING, Any
@@ -105,6 +106,7 @@ def _ray_backend(
         env={"HYPERPIPE_STORE_URL": workspace.store_url},
         concurrency=target.max_concurrency or 1,
         shared=_folder_token(workspace),
+        apart=_apart(workspace),
     )
     try:
         check_shared_storage(workspace, target, backend.node_count())
@@ -141,21 +143,50 @@ def check_shared_storage(workspace: Workspace, target: TargetSpec, nodes: int) -
     """A cluster of several nodes needs a store and a default datastore every node reaches."""
     if nodes <= 1:
         return
-    if workspace.store_url.startswith("sqlite"):
+    problem = _unreachable(workspace)
+    if problem is not None:
+        what, fix = problem
         raise ComputeTargetException(
-            f"compute target {target.name!r} is a Ray cluster of {nodes} nodes, but the "
-            f"workspace's store is a SQLite file ({workspace.store_url}) the other nodes cannot "
-            "reach; use PostgreSQL (store_url postgresql+psycopg://USER@HOST/DB in the workspace "
-            "config, or HYPERPIPE_STORE_URL)"
+            f"compute target {target.name!r} is a Ray cluster of {nodes} nodes, but {what} the "
+            f"other nodes cannot reach; {fix}"
+        )
+
+
+def _unreachable(workspace: Workspace) -> tuple[str, str] | None:
+    """What of the workspace another machine cannot reach (the store, the default datastore),
+    and what to use instead; None when both are reachable from anywhere."""
+    if workspace.store_url.startswith("sqlite"):
+        return (
+            f"the workspace's store is a SQLite file ({workspace.store_url})",
+            "use PostgreSQL (store_url postgresql+psycopg://USER@HOST/DB in the workspace "
+            "config, or HYPERPIPE_STORE_URL)",
         )
     datastore = workspace.get_default_datastore()
     if datastore._local_path("") is not None:
-        raise ComputeTargetException(
-            f"compute target {target.name!r} is a Ray cluster of {nodes} nodes, but the default "
-            f"datastore {datastore.name!r} is a local folder ({datastore.url}) the other nodes "
-            "cannot reach; register object storage (Datastore.register(ws, NAME, "
-            "'s3://BUCKET/PATH', ...)) and make it the default (ws.set_default_datastore(NAME))"
+        return (
+            f"the default datastore {datastore.name!r} is a local folder ({datastore.url})",
+            "register object storage (Datastore.register(ws, NAME, 's3://BUCKET/PATH', ...)) "
+            "and make it the default (ws.set_default_datastore(NAME))",
         )
+    return None
+
+
+def _apart(workspace: Workspace) -> Any:
+    """Whether a node that does not see the workspace folder may run tasks in a copy of their
+    run folder (see ``compute._ray_apart``): when the store and the default datastore are
+    reachable from every machine. The copy's config is this one, without a ``root`` setting."""
+    from hyperpipe.compute._ray_apart import Apart
+    from hyperpipe.core._workspace_config import SECTION
+
+    root = str(workspace.root)
+    problem = _unreachable(workspace)
+    if problem is not None:
+        what, fix = problem
+        return Apart(root, refusal=f"or, for nodes without it, since {what}: {fix}")
+    config = json.loads(workspace.config_path.read_text(encoding="utf-8"))
+    if isinstance(config.get(SECTION), dict):
+        config[SECTION].pop("root", None)
+    return Apart(root, config=json.dumps(config, indent=2))
 
 
 def check_targets(workspace: Workspace, names: list[str | None]) -> None:
