@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import signal
 import sys
+import time
 
+import psutil
 import pytest
 
 from hyperpipe.compute._base import TaskSpec
@@ -49,3 +52,35 @@ def test_a_fork_server_preloading_torch_imports_what_torch_defers_to_first_use(t
     )
     # torch imports torch._dynamo when the first optimiser is made: 1.4 s a trial, paid once here
     assert seen == {"dynamo": True}
+
+
+def test_a_task_dies_with_the_fork_server_that_forked_it(tmp_path):
+    script = tmp_path / "task.py"
+    script.write_text("import pathlib, time\npathlib.Path('running').touch()\ntime.sleep(600)\n")
+    zygote = ZygoteBackend(sys.executable, [], str(tmp_path / "zygote.log"))
+    task = None
+    try:
+        spec = TaskSpec("t", (sys.executable, str(script)), str(tmp_path), str(tmp_path / "l"))
+        task = psutil.Process(zygote.start(spec).pid)
+        deadline = time.monotonic() + 10
+        while not (tmp_path / "running").exists():  # past its start-up: the script runs
+            assert time.monotonic() < deadline, (tmp_path / "l").read_text()
+            time.sleep(0.01)
+        # libc's prctl was loaded once by the server; each task asks for the signal with it
+        zygote._process.send_signal(signal.SIGKILL)
+        zygote._process.wait()
+        deadline = time.monotonic() + 10
+        while not _gone(task):
+            assert time.monotonic() < deadline, "the task outlived its fork server"
+            time.sleep(0.01)
+    finally:
+        zygote.close()
+        if task is not None and not _gone(task):
+            task.kill()
+
+
+def _gone(process: psutil.Process) -> bool:
+    try:
+        return process.status() == psutil.STATUS_ZOMBIE  # dead, not yet reaped by its new parent
+    except psutil.NoSuchProcess:
+        return True

@@ -19,7 +19,7 @@ import time
 from typing import IO, Any
 
 from hyperpipe.compute._base import place_snapshot
-from hyperpipe.compute._process import die_with_parent, readable, start_time
+from hyperpipe.compute._process import die_with_parent, load_prctl, readable, start_time
 from hyperpipe.compute._standby import print_from_script, run_as_main
 
 __all__ = ["IMPORTED_LATER", "cuda_driver_loaded", "serve"]
@@ -32,7 +32,8 @@ IMPORTED_LATER = {"torch": ("torch._dynamo",), "argparse": ("shutil", "locale")}
 
 def serve(preload: list[str], requests: IO[bytes], replies: IO[bytes]) -> None:
     """Import ``preload``, say so, then fork a task per request until ``requests`` ends."""
-    import ctypes  # noqa: F401 - die_with_parent's, imported once here rather than per task
+    with contextlib.suppress(OSError, AttributeError):
+        load_prctl()  # die_with_parent's, loaded once here rather than per task
 
     loaded = []
     for item in preload:  # "module", or "module:function" to call once imported
