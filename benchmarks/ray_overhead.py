@@ -24,6 +24,7 @@ the embedded SQLite store and local datastore serve (a cluster of several nodes 
 PostgreSQL and object storage). Wall times are whole submissions: submit to the run's end.
 
     python benchmarks/ray_overhead.py [--trials 100] [--repeat 3] [--short 2] [--length 20]
+                                      [--parts chain,trials,dispatch]
 """
 
 from __future__ import annotations
@@ -175,6 +176,99 @@ def tune_child(address: str, trials: int, storage: Path) -> tuple[float, float]:
         ray.shutdown()
 
 
+def chain_part(ws: Workspace, steps: Path, args: argparse.Namespace) -> None:
+    """Chain pipelines on the local and the ray target: the whole run, fixed cost, per step."""
+    cold = time_chain(ws, steps, args.length, "ray")[0]
+    wall: dict[tuple[str, int], list[float]] = {}
+    for _ in range(args.repeat):  # interleaved, so that load varies alike for both
+        for target in ("local", "ray"):
+            for length in (args.short, args.length):
+                wall.setdefault((target, length), []).append(
+                    time_chain(ws, steps, length, target)[0]
+                )
+    med = {k: statistics.median(v) for k, v in wall.items()}
+    print(f"\nchain pipelines, median of {args.repeat} runs each (wall-clock, s):")
+    print(f"  {'':38} {'local':>8} {'ray':>8} {'ray - local':>12}")
+    rows = {}
+    for target in ("local", "ray"):
+        long, short = med[(target, args.length)], med[(target, args.short)]
+        per_step = (long - short) / (args.length - args.short)
+        rows[target] = (long, short, long - per_step * args.length, per_step)
+    labels = (
+        f"{args.length}-step chain, whole run",
+        f"{args.short}-step chain, whole run",
+        "fixed cost (chain of 0 steps, by slope)",
+        "each further step (slope)",
+    )
+    for i, label in enumerate(labels):
+        scale, unit = (1e3, "ms") if i == 3 else (1, "s")
+        lo, ra = rows["local"][i] * scale, rows["ray"][i] * scale
+        print(f"  {label:38} {lo:8.3f} {ra:8.3f} {ra - lo:+12.3f} {unit}")
+    print(f"  first Ray run ({args.length} steps, runners placed, cold): {cold:.2f} s")
+    extra_ms = (rows["ray"][3] - rows["local"][3]) * 1e3
+    print(f"  per step on Ray beyond local: {extra_ms:+.1f} ms (goal <= 10 ms)")
+
+
+def trials_part(
+    ws: Workspace, trial: Path, address: str, scratch: Path, args: argparse.Namespace, warm: bool
+) -> None:
+    """hyperpipe's sweep on Ray vs Ray Tune, interleaved rounds; ``warm``: the runners are
+    placed already (else each round's untimed cold sweep places them first)."""
+    # The warm runners hold the cluster's CPUs, which Tune's trials need: stopped before
+    # each Tune run, placed again after it by a sweep that is not timed (the "cold" one; the
+    # first round has one too when nothing placed them before).
+    stop = [sys.executable, "-m", "hyperpipe", "-w", str(ws.root), "compute", "stop", "ray"]
+    trials: dict[str, list[float]] = {}
+    for round_ in range(args.repeat):
+        if round_ or not warm:
+            trials.setdefault("cold", []).append(time_sweep(ws, trial, 2, 0.0)[0])
+        ours, ours_span = time_sweep(ws, trial, args.trials, 0.0)
+        subprocess.run(stop, check=True, capture_output=True, timeout=120)
+        tune_s, tune_all = time_tune(address, args.trials, scratch / "tune")
+        for key, value in (
+            ("ours", ours),
+            ("span", ours_span),
+            ("tune", tune_s),
+            ("tune_all", tune_all),
+            ("ratio", ours / tune_s),
+        ):
+            trials.setdefault(key, []).append(value)
+    print(f"\n{args.trials} trivial trials, 2 at a time, {args.repeat} interleaved rounds:")
+    print(f"  {'':44} {'median':>7}  min-max")
+    for key, label in (
+        ("ours", "hyperpipe on Ray, submit to end (s)"),
+        ("span", "hyperpipe on Ray, first start to last end (s)"),
+        ("cold", "2 trials placing the runners (cold, s)"),
+        ("tune", "Ray Tune (reuse_actors=True), fit() (s)"),
+        ("tune_all", "Ray Tune, import + ray.init + fit() (s)"),
+        ("ratio", "hyperpipe submit to end / Tune fit()"),
+    ):
+        values = trials.get(key)
+        if values:
+            print(
+                f"  {label:44} {statistics.median(values):7.2f}  "
+                f"{min(values):.2f}-{max(values):.2f}"
+            )
+    ratio = statistics.median(trials["ours"]) / statistics.median(trials["tune"])
+    print(f"  medians: hyperpipe / Tune fit() = {ratio:.2f} (goal <= 0.33)")
+
+
+def dispatch_part(ws: Workspace, trial: Path) -> None:
+    """Trials of 1.6 s, 2 at a time: what each costs beyond its 1.6 s."""
+    count, length = 8, 1.6
+    wall, running = time_sweep(ws, trial, count, length)
+    per_trial = running * 2 / count - length
+    print(f"\n{count} trials of {length} s, 2 at a time: {wall:.2f} s in all")
+    print(
+        "  before the first trial and after the last (joining the cluster, placing "
+        f"runners): {wall - running:.2f} s"
+    )
+    print(
+        f"  dispatch per trial, first start to last end: {per_trial * 1e3:.0f} ms = "
+        f"{per_trial / length:.1%} of a trial (goal <= 5 %)"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -183,6 +277,11 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--length", type=int, default=20)
     parser.add_argument("--short", type=int, default=2)
+    parser.add_argument(
+        "--parts",
+        default="chain,trials,dispatch",
+        help="which parts to run, comma-separated (default: all three)",
+    )
     parser.add_argument("--tune-child", nargs=3, metavar=("ADDRESS", "TRIALS", "STORAGE"))
     args = parser.parse_args()
     if args.tune_child:
@@ -208,85 +307,14 @@ def main() -> None:
         trial.mkdir()
         (trial / "trial.py").write_text(textwrap.dedent(TRIAL))
 
-        cold = time_chain(ws, steps, args.length, "ray")[0]
-        wall: dict[tuple[str, int], list[float]] = {}
-        for _ in range(args.repeat):  # interleaved, so that load varies alike for both
-            for target in ("local", "ray"):
-                for length in (args.short, args.length):
-                    wall.setdefault((target, length), []).append(
-                        time_chain(ws, steps, length, target)[0]
-                    )
-        med = {k: statistics.median(v) for k, v in wall.items()}
-        print(f"\nchain pipelines, median of {args.repeat} runs each (wall-clock, s):")
-        print(f"  {'':38} {'local':>8} {'ray':>8} {'ray - local':>12}")
-        rows = {}
-        for target in ("local", "ray"):
-            long, short = med[(target, args.length)], med[(target, args.short)]
-            per_step = (long - short) / (args.length - args.short)
-            rows[target] = (long, short, long - per_step * args.length, per_step)
-        labels = (
-            f"{args.length}-step chain, whole run",
-            f"{args.short}-step chain, whole run",
-            "fixed cost (chain of 0 steps, by slope)",
-            "each further step (slope)",
-        )
-        for i, label in enumerate(labels):
-            scale, unit = (1e3, "ms") if i == 3 else (1, "s")
-            lo, ra = rows["local"][i] * scale, rows["ray"][i] * scale
-            print(f"  {label:38} {lo:8.3f} {ra:8.3f} {ra - lo:+12.3f} {unit}")
-        print(f"  first Ray run ({args.length} steps, runners placed, cold): {cold:.2f} s")
-        extra_ms = (rows["ray"][3] - rows["local"][3]) * 1e3
-        print(f"  per step on Ray beyond local: {extra_ms:+.1f} ms (goal <= 10 ms)")
-
-        # The warm runners hold the cluster's CPUs, which Tune's trials need: stopped before
-        # each Tune run, placed again after it by a sweep that is not timed (the "cold" one).
-        stop = [sys.executable, "-m", "hyperpipe", "-w", str(ws.root), "compute", "stop", "ray"]
-        trials: dict[str, list[float]] = {}
-        for round_ in range(args.repeat):
-            if round_:
-                trials.setdefault("cold", []).append(time_sweep(ws, trial, 2, 0.0)[0])
-            ours, ours_span = time_sweep(ws, trial, args.trials, 0.0)
-            subprocess.run(stop, check=True, capture_output=True, timeout=120)
-            tune_s, tune_all = time_tune(cluster.address, args.trials, scratch / "tune")
-            for key, value in (
-                ("ours", ours),
-                ("span", ours_span),
-                ("tune", tune_s),
-                ("tune_all", tune_all),
-                ("ratio", ours / tune_s),
-            ):
-                trials.setdefault(key, []).append(value)
-        print(f"\n{args.trials} trivial trials, 2 at a time, {args.repeat} interleaved rounds:")
-        print(f"  {'':44} {'median':>7}  min-max")
-        for key, label in (
-            ("ours", "hyperpipe on Ray, submit to end (s)"),
-            ("span", "hyperpipe on Ray, first start to last end (s)"),
-            ("cold", "2 trials placing the runners (cold, s)"),
-            ("tune", "Ray Tune (reuse_actors=True), fit() (s)"),
-            ("tune_all", "Ray Tune, import + ray.init + fit() (s)"),
-            ("ratio", "hyperpipe submit to end / Tune fit()"),
-        ):
-            values = trials.get(key)
-            if values:
-                print(
-                    f"  {label:44} {statistics.median(values):7.2f}  "
-                    f"{min(values):.2f}-{max(values):.2f}"
-                )
-        ratio = statistics.median(trials["ours"]) / statistics.median(trials["tune"])
-        print(f"  medians: hyperpipe / Tune fit() = {ratio:.2f} (goal <= 0.33)")
-
-        count, length = 8, 1.6
-        wall, running = time_sweep(ws, trial, count, length)
-        per_trial = running * 2 / count - length
-        print(f"\n{count} trials of {length} s, 2 at a time: {wall:.2f} s in all")
-        print(
-            "  before the first trial and after the last (joining the cluster, placing "
-            f"runners): {wall - running:.2f} s"
-        )
-        print(
-            f"  dispatch per trial, first start to last end: {per_trial * 1e3:.0f} ms = "
-            f"{per_trial / length:.1%} of a trial (goal <= 5 %)"
-        )
+        parts = set(args.parts.split(","))
+        if "chain" in parts:
+            chain_part(ws, steps, args)
+        if "trials" in parts:
+            # Without the chain part, the first sweep places the runners (a "cold" one).
+            trials_part(ws, trial, cluster.address, scratch, args, warm="chain" in parts)
+        if "dispatch" in parts:
+            dispatch_part(ws, trial)
         print(f"\nload after: {_load()}")
     finally:
         cluster.stop()
