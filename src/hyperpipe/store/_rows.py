@@ -47,6 +47,12 @@ def check_fields(fields: dict[str, Any]) -> None:
         raise ValueError(f"cannot update run fields {sorted(unknown)}")
 
 
+def check_parent_tags(parent_id: str | None, parent_tags: dict[str, Any] | None) -> None:
+    """``create_run``'s ``parent_tags`` go to the parent: a run without one cannot take them."""
+    if parent_tags and parent_id is None:
+        raise ValueError("parent_tags need a parent_id: they are merged into the parent's tags")
+
+
 def experiment_from_row(row: Any) -> ExperimentRecord:
     return ExperimentRecord(row.key, row.name, row.created_at, bool(row.archived))
 

@@ -30,6 +30,7 @@ from hyperpipe.store._rows import (
     STARTED,
     RunConveniences,
     check_fields,
+    check_parent_tags,
     experiment_from_row,
     run_from_row,
     status_values,
@@ -196,8 +197,14 @@ class SqlStore(RunConveniences, MetricQueries, CatalogQueries, AutomationQueries
         host: str | None = None,
         pid: int | None = None,
         pid_started_at: float | None = None,
+        parent_tags: dict[str, Any] | None = None,
     ) -> RunRecord:
-        """Insert a run, numbering it within its experiment (1, 2, ...)."""
+        """Insert a run, numbering it within its experiment (1, 2, ...).
+
+        ``parent_tags`` are merged into the parent's tags (as ``set_tags`` would) in the same
+        transaction: a sweep records each trial and its entry on the sweep's run at once.
+        """
+        check_parent_tags(parent_id, parent_tags)
         experiment = self.get_or_create_experiment(experiment_name)
         now = time.time()
         with self._write() as conn:
@@ -236,6 +243,16 @@ class SqlStore(RunConveniences, MetricQueries, CatalogQueries, AutomationQueries
                     pid_started_at=pid_started_at,
                 )
             )
+            if parent_tags:
+                # Locked after the experiment's row, as every run creation does: no deadlock.
+                current = conn.execute(
+                    select(runs.c.tags).where(runs.c.key == parent_key).with_for_update()
+                ).scalar_one()
+                conn.execute(
+                    update(runs)
+                    .where(runs.c.key == parent_key)
+                    .values(tags={**current, **parent_tags})
+                )
             return run_from_row(conn.execute(_run_select().where(runs.c.id == run_id)).one())
 
     def find_run(self, run_id: str) -> RunRecord | None:

@@ -38,6 +38,7 @@ from hyperpipe.store._rows import (
     STARTED,
     RunConveniences,
     check_fields,
+    check_parent_tags,
     experiment_from_row,
     run_from_row,
     status_values,
@@ -355,13 +356,17 @@ class SqliteStore(RunConveniences):
         host: str | None = None,
         pid: int | None = None,
         pid_started_at: float | None = None,
+        parent_tags: dict[str, Any] | None = None,
     ) -> RunRecord:
-        """Insert a run, numbering it within its experiment (1, 2, ...).
+        """Insert a run, numbering it within its experiment (1, 2, ...); see
+        ``SqlStore.create_run`` for ``parent_tags``.
 
-        One write transaction of two statements (three for a run of a new experiment): the
-        experiment's counter, then the run, whose parent key comes from a subquery. The record
-        is built from what was written (JSON columns as they read back), not read again.
+        One write transaction of two statements (three for a run of a new experiment; two more
+        to merge ``parent_tags``): the experiment's counter, then the run, whose parent key comes
+        from a subquery. The record is built from what was written (JSON columns as they read
+        back), not read again.
         """
+        check_parent_tags(parent_id, parent_tags)
         status = RunStatus(status)
         now = time.time()
         columns = {
@@ -412,6 +417,14 @@ class SqliteStore(RunConveniences):
             ).fetchone()
             if parent_id is not None and inserted.parent_key is None:
                 raise RunNotFoundError(f"parent run {parent_id!r} does not exist")
+            if parent_tags:
+                parent = conn.execute(
+                    'SELECT tags FROM runs WHERE "key" = ?', (inserted.parent_key,)
+                ).fetchone()
+                conn.execute(
+                    'UPDATE runs SET tags = ? WHERE "key" = ?',
+                    (_json({**parent.tags, **parent_tags}), inserted.parent_key),
+                )
         return RunRecord(
             key=inserted.key,
             id=run_id,

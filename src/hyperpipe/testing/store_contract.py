@@ -593,6 +593,34 @@ class StoreContract(AutomationContract):
         assert store.get_run(run.id).tags == left
         assert store.remove_tags(run.id, []) == left
 
+    def test_create_run_merges_parent_tags_into_its_parent_at_once(self, store: Store) -> None:
+        parent = _run(store, tags={"a": "1", "b": "old"})
+        child = _run(store, parent_id=parent.id, tags={"own": 1}, parent_tags={"b": "2", "c": None})
+        assert store.get_run(parent.id).tags == {"a": "1", "b": "2", "c": None}
+        assert child.tags == {"own": 1} == store.get_run(child.id).tags
+
+    def test_parent_tags_for_a_run_without_parent_or_an_unknown_one_write_nothing(
+        self, store: Store
+    ) -> None:
+        with pytest.raises(ValueError, match="parent_id"):
+            _run(store, parent_tags={"a": "1"})
+        with pytest.raises(RunNotFoundError, match="no_such_parent"):
+            _run(store, parent_id="no_such_parent", parent_tags={"a": "1"})
+        assert store.list_runs() == []
+
+    def test_threads_creating_children_with_parent_tags_lose_none(self, store: Store) -> None:
+        parent = _run(store)
+
+        def one(i: int) -> Any:
+            if i % 2:  # set_tags races the creations for the same row
+                return store.set_tags(parent.id, {f"set{i}": i})
+            return _run(store, parent_id=parent.id, parent_tags={f"child{i}": i})
+
+        results = _in_threads(8, one)
+        assert not [r for r in results if isinstance(r, Exception)], results
+        expected = {(f"set{i}" if i % 2 else f"child{i}"): i for i in range(8)}
+        assert store.get_run(parent.id).tags == expected
+
     def test_properties_are_add_only(self, store: Store) -> None:
         run = _run(store, properties={"seed": 1})
         assert store.add_properties(run.id, {"data": "v2"}) == {"seed": 1, "data": "v2"}

@@ -264,9 +264,10 @@ class Driver:
                 "environment_variables": self.config["environment_variables"],
             },
             properties={"hyperparameters": json.dumps(values)},
+            # SDK v1's record of each trial's values on the sweep's run, written with the trial
+            parent_tags={f"_aml_system_{run_id}": json.dumps(values)},
             **self.identity,
         )
-        self.store.set_tags(self.run_id, {f"_aml_system_{run_id}": json.dumps(values)})
         run_dir = _paths.run_dir(self.ws.root, run_id)
         workdir = run_dir / "wd"
         env = dict(self.config["environment_variables"])
