@@ -342,3 +342,22 @@ def test_a_node_copys_config_is_the_workspaces_without_its_root_setting(cluster_
     assert "root" not in copied["hyperpipe"]
     assert copied["workspace_name"] == "rayws"
     assert copied["hyperpipe"]["default_datastore"] == "objects"
+
+
+def test_a_run_folder_too_large_for_the_object_store_is_refused_saying_what_to_do(
+    tmp_path: Path,
+):
+    from hyperpipe.compute._ray_apart import Apart, pack
+    from hyperpipe.exceptions import ComputeTargetException
+
+    wd = tmp_path / "ws" / ".hyperpipe" / "runs" / "r1" / "wd"
+    (wd / "inputs").mkdir(parents=True)
+    (wd / "inputs" / "big.bin").write_bytes(b"\0" * 3 * 2**20)
+    apart = Apart(str(tmp_path / "ws"), config="{}")
+    with pytest.raises(ComputeTargetException) as refused:
+        pack(apart, str(wd), limit=2**20)
+    message = str(refused.value.args[0])
+    assert f"the run folder {wd.parent} holds 3 MiB" in message
+    assert "more than the 1 MiB a node that does not see the workspace folder" in message
+    assert message.endswith("or pin the target to nodes that see it (resources=...)")
+    assert pack(apart, str(wd), limit=4 * 2**20) is not None

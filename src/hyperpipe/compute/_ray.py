@@ -389,11 +389,7 @@ class RayBackend:
         except self.ray.exceptions.RayTaskError as exc:  # the runner is there: the task is not
             if not starting:
                 raise
-            task.failure = f"the task could not start on its runner: {_cause(exc)}"
-            task.exit_code = -signal.SIGKILL
-            self._note(task, task.failure)
-            self._release(task)
-            return task.exit_code
+            return self._end_unstarted(task, _cause(exc))
         except self.ray.exceptions.RayError as exc:
             if not retry:
                 task.exit_code = -signal.SIGKILL
@@ -403,8 +399,12 @@ class RayBackend:
             started, code, chunk, files = answer
             if started is None or started == APART:  # nothing started there
                 if started == APART:  # its node does not see the folder: again, with the folder
-                    self._mark_apart(task)
                     self._warm.setdefault(task.request.key(), []).append(task.runner)
+                    try:
+                        self._mark_apart(task)
+                    except ComputeTargetException as exc:  # it cannot be sent there
+                        task.runner = None
+                        return self._end_unstarted(task, str(exc))
                 task.runner = None
                 if not retry:
                     task.exit_code = -signal.SIGTERM
@@ -421,6 +421,14 @@ class RayBackend:
             task.exit_code = code
             self._release(task)
         return code
+
+    def _end_unstarted(self, task: _RayTask, reason: str) -> int:
+        """End ``task``, which its runner did not start, saying why."""
+        task.failure = f"the task could not start on its runner: {reason}"
+        task.exit_code = -signal.SIGKILL
+        self._note(task, task.failure)
+        self._release(task)
+        return task.exit_code
 
     def _launch(self, handle: TaskHandle, task: _RayTask) -> None:
         """Start ``task`` on a free runner of its shape: on one that ran a task here before, by

@@ -25,6 +25,8 @@ import tempfile
 from dataclasses import dataclass
 from typing import Any
 
+from hyperpipe.exceptions import ComputeTargetException
+
 __all__ = ["APART", "Apart", "NodeCopy", "pack", "unpack"]
 
 # A runner's answer to a start without the run folder, on a node that does not see the
@@ -32,6 +34,9 @@ __all__ = ["APART", "Apart", "NodeCopy", "pack", "unpack"]
 APART = "apart"
 # Where a node keeps the copies of run folders it runs tasks in.
 COPIES = os.path.join(tempfile.gettempdir(), "hyperpipe-apart")
+# The most a run folder may hold to be sent to a node (it is read into memory, then into Ray's
+# object store): beyond it, the task is refused, saying what to do instead.
+PACK_LIMIT_BYTES = 1 << 30
 
 Files = dict[str, tuple[bytes, int]]  # relative POSIX path -> (content, permission bits)
 
@@ -64,21 +69,32 @@ def run_folder(root: str, cwd: str) -> str | None:
     return "/".join(parts)
 
 
-def pack(apart: Apart, cwd: str) -> dict[str, Any] | None:
+def pack(apart: Apart, cwd: str, limit: int = PACK_LIMIT_BYTES) -> dict[str, Any] | None:
     """What a node apart needs to run the task whose working folder is ``cwd``: the run folder's
-    files and the workspace config; None when ``cwd`` is not inside the workspace folder."""
+    files and the workspace config; None when ``cwd`` is not inside the workspace folder.
+
+    Raises:
+        ComputeTargetException: The run folder holds more than ``limit`` bytes.
+    """
     folder = run_folder(apart.root, cwd)
     if folder is None:
         return None
-    files: Files = {}
     base = os.path.join(apart.root, *folder.split("/"))
-    for where, _dirs, names in os.walk(base):
-        for name in names:
-            path = os.path.join(where, name)
-            with open(path, "rb") as stream:
-                data = stream.read()
-            rel = os.path.relpath(path, apart.root).replace(os.sep, "/")
-            files[rel] = (data, os.stat(path).st_mode & 0o7777)
+    paths = [os.path.join(where, name) for where, _dirs, names in os.walk(base) for name in names]
+    size = sum(os.path.getsize(path) for path in paths)
+    if size > limit:
+        raise ComputeTargetException(
+            f"the run folder {base} holds {size / 2**20:,.0f} MiB (its inputs, mostly), more "
+            f"than the {limit / 2**20:,.0f} MiB a node that does not see the workspace folder "
+            "is sent through Ray's object store; mount the workspace folder on every node (NFS, "
+            "at the same path), or pin the target to nodes that see it (resources=...)"
+        )
+    files: Files = {}
+    for path in paths:
+        with open(path, "rb") as stream:
+            data = stream.read()
+        rel = os.path.relpath(path, apart.root).replace(os.sep, "/")
+        files[rel] = (data, os.stat(path).st_mode & 0o7777)
     return {"root": apart.root, "folder": folder, "config": apart.config, "files": files}
 
 
