@@ -211,11 +211,24 @@ def probe_nodes(address: str) -> list[dict[str, Any]] | None:
     single = threading.active_count() == 1 and len(os.listdir("/proc/self/task")) == 1
     answer = _in_child(_gcs_nodes, target) if single else _gcs_nodes(target)
     if "error" in answer:
+        if _needs_token(answer["error"]):
+            raise ComputeTargetException(
+                f"the Ray cluster at {address!r} requires an auth token (it was started with "
+                "token authentication) and this process sent none or another; set "
+                "RAY_AUTH_MODE=token where you submit, with the cluster's token in "
+                "RAY_AUTH_TOKEN, RAY_AUTH_TOKEN_PATH or ~/.ray/auth_token (`ray get-auth-token` "
+                "on the head shows it)"
+            )
         raise ComputeTargetException(
             f"cannot reach the Ray cluster at {address!r}: {answer['error']}; start one with "
             "`ray start --head` or point the target at a running head's address"
         )
     return answer.get("nodes")
+
+
+def _needs_token(error: str) -> bool:
+    """Whether a GCS refused the caller for its auth token (missing or not the cluster's)."""
+    return "InvalidAuthToken" in error or "Unauthenticated" in error
 
 
 def _gcs_nodes(target: str) -> dict[str, Any]:

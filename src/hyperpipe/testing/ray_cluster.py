@@ -95,6 +95,9 @@ class LocalRayCluster:
     num_cpus: int = 1
     port: int = 0
     nodes: list[RayNode] = field(default_factory=list)
+    # Environment of `ray start` beyond this process's: token authentication is off unless
+    # set here (else a token in ~/.ray/auth_token would turn it on for the head).
+    env: dict[str, str] = field(default_factory=dict)
 
     @property
     def address(self) -> str:
@@ -155,7 +158,12 @@ class LocalRayCluster:
             mounts = " && ".join(f"mount -t tmpfs tmpfs {shlex.quote(str(p))}" for p in hidden)
             shell = f"{mounts} && exec {shlex.join(command)}"
             command = ["unshare", "--mount", "--propagation", "private", "sh", "-c", shell]
-        env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0"}
+        env = {
+            **os.environ,
+            "RAY_USAGE_STATS_ENABLED": "0",
+            "RAY_AUTH_MODE": "disabled",
+            **self.env,
+        }
         done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
         if done.returncode != 0:
             raise RuntimeError(f"ray start failed for {name}: {done.stderr[-2000:]}")
