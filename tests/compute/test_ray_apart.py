@@ -331,15 +331,18 @@ def test_only_a_workspace_every_machine_reaches_may_run_on_nodes_apart(
 def test_a_node_copys_config_is_the_workspaces_without_its_root_setting(cluster_ws: Workspace):
     import json
 
+    from hyperpipe.core import Workspace
     from hyperpipe.core._backends import _apart
 
     config = json.loads(cluster_ws.config_path.read_text())
-    config["hyperpipe"]["root"] = ".."
+    config["hyperpipe"]["root"] = ".."  # the folder above .azureml/: the same root, said so
     cluster_ws.config_path.write_text(json.dumps(config))
-    allowed = _apart(cluster_ws)
-    assert not allowed.refusal
+    ws = Workspace.from_config(path=str(cluster_ws.config_path))
+    allowed = _apart(ws)
+    assert not allowed.refusal and allowed.root == str(cluster_ws.root)
     copied = json.loads(allowed.config)
     assert "root" not in copied["hyperpipe"]
+    assert ws._config.settings["root"] == ".."  # the workspace's own settings are untouched
     assert copied["workspace_name"] == "rayws"
     assert copied["hyperpipe"]["default_datastore"] == "objects"
 

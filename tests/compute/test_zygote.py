@@ -7,10 +7,10 @@ import signal
 import sys
 import time
 
-import psutil
 import pytest
 
 from hyperpipe.compute._base import TaskSpec
+from hyperpipe.compute._process import ProcessIdentity
 from hyperpipe.compute._zygote import ZygoteBackend
 
 
@@ -61,7 +61,8 @@ def test_a_task_dies_with_the_fork_server_that_forked_it(tmp_path):
     task = None
     try:
         spec = TaskSpec("t", (sys.executable, str(script)), str(tmp_path), str(tmp_path / "l"))
-        task = psutil.Process(zygote.start(spec).pid)
+        handle = zygote.start(spec)
+        task = ProcessIdentity(handle.pid, handle.started_at)
         deadline = time.monotonic() + 10
         while not (tmp_path / "running").exists():  # past its start-up: the script runs
             assert time.monotonic() < deadline, (tmp_path / "l").read_text()
@@ -70,17 +71,10 @@ def test_a_task_dies_with_the_fork_server_that_forked_it(tmp_path):
         zygote._process.send_signal(signal.SIGKILL)
         zygote._process.wait()
         deadline = time.monotonic() + 10
-        while not _gone(task):
+        while task.alive():  # a zombie, not yet reaped by its new parent, counts as gone
             assert time.monotonic() < deadline, "the task outlived its fork server"
             time.sleep(0.01)
     finally:
         zygote.close()
-        if task is not None and not _gone(task):
-            task.kill()
-
-
-def _gone(process: psutil.Process) -> bool:
-    try:
-        return process.status() == psutil.STATUS_ZOMBIE  # dead, not yet reaped by its new parent
-    except psutil.NoSuchProcess:
-        return True
+        if task is not None:
+            task.send(signal.SIGKILL)  # only if still that process

@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hyperpipe.compute._base import TaskHandle, TaskSpec
-from hyperpipe.compute._ray_apart import APART, Apart, pack, unpack
+from hyperpipe.compute._ray_apart import APART, Apart, pack, read_tree, unpack
 from hyperpipe.compute._ray_cluster import RayRequest, alive_nodes, check_feasible, connect
 from hyperpipe.compute._ray_runner import Runner
 from hyperpipe.exceptions import ComputeTargetException
@@ -519,7 +519,7 @@ class RayBackend:
             return None
         ref = self._snapshots.get(snapshot)
         if ref is None:
-            ref = self._snapshots[snapshot] = self.ray.put(_read_tree(snapshot))
+            ref = self._snapshots[snapshot] = self.ray.put(read_tree(snapshot))
         return ref
 
     def _shape(self, request: RayRequest) -> str:
@@ -718,19 +718,6 @@ def _remote_spec(
 
 def _actor_id(runner: Any) -> str:
     return runner._actor_id.hex()
-
-
-def _read_tree(folder: str) -> dict[str, tuple[bytes, int]]:
-    """Every file under ``folder``: its bytes and permission bits, by relative POSIX path."""
-    files = {}
-    for root, _dirs, names in os.walk(folder):
-        for name in names:
-            path = os.path.join(root, name)
-            with open(path, "rb") as stream:
-                data = stream.read()
-            rel = os.path.relpath(path, folder).replace(os.sep, "/")
-            files[rel] = (data, os.stat(path).st_mode & 0o7777)
-    return files
 
 
 def _runner_names(ray: Any) -> list[str]:

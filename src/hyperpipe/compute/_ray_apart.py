@@ -27,7 +27,7 @@ from typing import Any
 
 from hyperpipe.exceptions import ComputeTargetException
 
-__all__ = ["APART", "Apart", "NodeCopy", "pack", "unpack"]
+__all__ = ["APART", "Apart", "NodeCopy", "pack", "read_tree", "unpack"]
 
 # A runner's answer to a start without the run folder, on a node that does not see the
 # workspace folder: send it again with the folder (``pack``).
@@ -89,18 +89,28 @@ def pack(apart: Apart, cwd: str, limit: int = PACK_LIMIT_BYTES) -> dict[str, Any
             "is sent through Ray's object store; mount the workspace folder on every node (NFS, "
             "at the same path), or pin the target to nodes that see it (resources=...)"
         )
-    files: Files = {}
-    for path in paths:
-        with open(path, "rb") as stream:
-            data = stream.read()
-        rel = os.path.relpath(path, apart.root).replace(os.sep, "/")
-        files[rel] = (data, os.stat(path).st_mode & 0o7777)
+    files = read_tree(base, relative_to=apart.root)
     return {"root": apart.root, "folder": folder, "config": apart.config, "files": files}
 
 
+def read_tree(folder: str, relative_to: str | None = None) -> Files:
+    """Every file under ``folder``: its bytes and permission bits, by POSIX path relative to
+    ``relative_to`` (default: ``folder`` itself)."""
+    files: Files = {}
+    for where, _dirs, names in os.walk(folder):
+        for name in names:
+            path = os.path.join(where, name)
+            with open(path, "rb") as stream:
+                data = stream.read()
+            rel = os.path.relpath(path, relative_to or folder).replace(os.sep, "/")
+            files[rel] = (data, os.stat(path).st_mode & 0o7777)
+    return files
+
+
 def unpack(root: str, files: Files) -> None:
-    """Write the files a task apart wrote into its run folder under the workspace folder
-    ``root`` (each whole: written beside, then renamed into place)."""
+    """Write ``files`` (``read_tree``'s) under ``root``: what a task apart wrote, into its run
+    folder under the workspace folder (each whole: written beside, then renamed into place);
+    none outside ``root``."""
     base = os.path.abspath(root)
     for rel, (data, mode) in files.items():
         path = os.path.abspath(os.path.join(base, *rel.split("/")))

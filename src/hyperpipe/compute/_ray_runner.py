@@ -23,7 +23,7 @@ from dataclasses import replace
 from typing import Any
 
 from hyperpipe.compute._base import TaskHandle, TaskSpec
-from hyperpipe.compute._ray_apart import APART, NodeCopy
+from hyperpipe.compute._ray_apart import APART, NodeCopy, unpack
 from hyperpipe.exceptions import ComputeTargetException
 
 __all__ = ["IDLE_EXIT_S", "NODE_ENV", "SNAPSHOT_CACHE", "Runner", "node_snapshot"]
@@ -64,7 +64,7 @@ class Runner:
         self.idle_exit_s = idle_exit_s
         self.lock = threading.Lock()
         self._node = ""
-        self.seen_shared: dict[tuple[str, str], str | None] = {}  # folder token -> what's there
+        self.seen_shared: dict[str, str | None] = {}  # folder-token file -> what it holds here
         self.copy: NodeCopy | None = None  # the running task's run folder, on a node apart
         self.spec: TaskSpec | None = None  # the running task's, as started here
         if preload is not None:
@@ -154,11 +154,10 @@ class Runner:
             if self.handle is not None or self.retired:
                 return None
             copy = None
-            found = self.sees(remote.get("shared"))
-            if found is not True:
+            if not self.sees(remote.get("shared")):
                 apart = remote.get("apart") or {}
                 if not apart or apart["refusal"]:
-                    raise self._unseen(remote["shared"], found, apart.get("refusal", ""))
+                    raise self._unseen(remote["shared"], apart.get("refusal", ""))
                 if remote.get("packed") is None:
                     return APART
                 copy = NodeCopy(ray.get(remote["packed"]))
@@ -191,26 +190,26 @@ class Runner:
             self.copy, self.spec, self.owner = copy, spec, owner
             return self.handle.pid, self.handle.started_at, self.node()
 
-    def sees(self, shared: tuple[str, str] | None) -> bool | str | None:
-        """Whether this node sees the workspace folder the task runs in: ``shared`` is a file
-        of that folder and the content the submitter wrote into it. The same path can exist on
-        two machines, so the content, not the path, says it is the same folder. True when it
-        does (or nothing is to be checked); else what that file holds here (None: no file)."""
+    def sees(self, shared: tuple[str, str] | None) -> bool:
+        """Whether this node sees the workspace folder the task runs in (True when nothing is
+        to be checked): ``shared`` is a file of that folder and the content the submitter wrote
+        into it. The same path can exist on two machines, so the content, not the path, says
+        it is the same folder. What the file holds here is kept (None: no file), and read
+        again until it matches (a folder mounted meanwhile is then seen)."""
         if shared is None:
             return True
-        key = (shared[0], shared[1])
-        if key not in self.seen_shared:
+        path, token = shared
+        if self.seen_shared.get(path) != token:
             try:
-                with open(shared[0], encoding="utf-8") as file:
-                    self.seen_shared[key] = file.read().strip()
+                with open(path, encoding="utf-8") as file:
+                    self.seen_shared[path] = file.read().strip()
             except OSError:
-                self.seen_shared[key] = None
-        found = self.seen_shared[key]
-        return True if found == shared[1] else found
+                self.seen_shared[path] = None
+        return self.seen_shared[path] == token
 
-    def _unseen(self, shared: tuple[str, str], found: str | None, refusal: str) -> Exception:
+    def _unseen(self, shared: tuple[str, str], refusal: str) -> Exception:
         folder = os.path.dirname(os.path.dirname(shared[0]))
-        there = "holds another workspace" if found else "has no workspace"
+        there = "holds another workspace" if self.seen_shared[shared[0]] else "has no workspace"
         how = (
             f"; {refusal}"
             if refusal
@@ -334,13 +333,8 @@ def node_snapshot(snapshot: str, ref: Any) -> str:
     if os.path.isdir(cached):
         return cached
     temp = f"{cached}.{os.getpid()}.tmp"
-    for rel, (data, mode) in ray.get(ref).items():
-        path = os.path.join(temp, *rel.split("/"))
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        with open(path, "wb") as out:
-            out.write(data)
-        os.chmod(path, mode)
-    os.makedirs(temp, exist_ok=True)  # an empty snapshot
+    os.makedirs(temp, exist_ok=True)  # an empty snapshot stays an empty folder
+    unpack(temp, ray.get(ref))
     try:
         os.rename(temp, cached)
     except OSError:  # another runner of this node cached it first

@@ -183,9 +183,8 @@ def _apart(workspace: Workspace) -> Any:
     if problem is not None:
         what, fix = problem
         return Apart(root, refusal=f"or, for nodes without it, since {what}: {fix}")
-    config = json.loads(workspace.config_path.read_text(encoding="utf-8"))
-    if isinstance(config.get(SECTION), dict):
-        config[SECTION].pop("root", None)
+    config = workspace._config.to_json()
+    config[SECTION] = {k: v for k, v in config[SECTION].items() if k != "root"}
     return Apart(root, config=json.dumps(config, indent=2))
 
 

@@ -245,13 +245,8 @@ class SqlStore(RunConveniences, MetricQueries, CatalogQueries, AutomationQueries
             )
             if parent_tags:
                 # Locked after the experiment's row, as every run creation does: no deadlock.
-                current = conn.execute(
-                    select(runs.c.tags).where(runs.c.key == parent_key).with_for_update()
-                ).scalar_one()
-                conn.execute(
-                    update(runs)
-                    .where(runs.c.key == parent_key)
-                    .values(tags={**current, **parent_tags})
+                _merge_json_in(
+                    conn, runs.c.key == parent_key, "tags", lambda old: {**old, **parent_tags}
                 )
             return run_from_row(conn.execute(_run_select().where(runs.c.id == run_id)).one())
 
@@ -447,14 +442,23 @@ class SqlStore(RunConveniences, MetricQueries, CatalogQueries, AutomationQueries
 
     def _merge_json(self, run_id: str, column: str, merge: Any) -> dict[str, Any]:
         with self._write() as conn:
-            current = conn.execute(
-                select(runs.c[column]).where(runs.c.id == run_id).with_for_update()
-            ).scalar_one_or_none()
-            if current is None:
+            merged = _merge_json_in(conn, runs.c.id == run_id, column, merge)
+            if merged is None:
                 raise RunNotFoundError(f"no run with id {run_id!r} in this workspace")
-            merged = merge(dict(current))
-            conn.execute(update(runs).where(runs.c.id == run_id).values({column: merged}))
             return merged
+
+
+def _merge_json_in(conn: Any, where: Any, column: str, merge: Any) -> dict[str, Any] | None:
+    """``merge`` the JSON ``column`` of the run ``where`` selects, its row locked, in the
+    transaction of ``conn``; None when there is no such run."""
+    current = conn.execute(
+        select(runs.c[column]).where(where).with_for_update()
+    ).scalar_one_or_none()
+    if current is None:
+        return None
+    merged = merge(dict(current))
+    conn.execute(update(runs).where(where).values({column: merged}))
+    return merged
 
 
 RUN_ORDERS = {

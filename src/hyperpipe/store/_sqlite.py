@@ -150,6 +150,23 @@ def _roll_back(conn: sqlite3.Connection) -> None:
         conn.execute("ROLLBACK")
 
 
+def _merge_json_in(
+    conn: sqlite3.Connection,
+    by: str,
+    value: Any,
+    column: str,
+    merge: Callable[[dict[str, Any]], dict[str, Any]],
+) -> dict[str, Any] | None:
+    """``merge`` the JSON ``column`` of the run whose ``by`` column is ``value``, in the write
+    transaction of ``conn``; None when there is no such run."""
+    row = conn.execute(f'SELECT "{column}" FROM runs WHERE "{by}" = ?', (value,)).fetchone()
+    if row is None:
+        return None
+    merged = merge(dict(getattr(row, column)))
+    conn.execute(f'UPDATE runs SET "{column}" = ? WHERE "{by}" = ?', (_json(merged), value))
+    return merged
+
+
 def _json(value: Any) -> str:
     # As SQLAlchemy's JSON type stores it, so rows written by either path read alike.
     return json.dumps(value)
@@ -418,12 +435,8 @@ class SqliteStore(RunConveniences):
             if parent_id is not None and inserted.parent_key is None:
                 raise RunNotFoundError(f"parent run {parent_id!r} does not exist")
             if parent_tags:
-                parent = conn.execute(
-                    'SELECT tags FROM runs WHERE "key" = ?', (inserted.parent_key,)
-                ).fetchone()
-                conn.execute(
-                    'UPDATE runs SET tags = ? WHERE "key" = ?',
-                    (_json({**parent.tags, **parent_tags}), inserted.parent_key),
+                _merge_json_in(
+                    conn, "key", inserted.parent_key, "tags", lambda old: {**old, **parent_tags}
                 )
         return RunRecord(
             key=inserted.key,
@@ -581,11 +594,9 @@ class SqliteStore(RunConveniences):
         self, run_id: str, column: str, merge: Callable[[dict[str, Any]], dict[str, Any]]
     ) -> dict[str, Any]:
         with self._write() as conn:
-            row = conn.execute(f'SELECT "{column}" FROM runs WHERE id = ?', (run_id,)).fetchone()
-            if row is None:
+            merged = _merge_json_in(conn, "id", run_id, column, merge)
+            if merged is None:
                 raise RunNotFoundError(f"no run with id {run_id!r} in this workspace")
-            merged = merge(dict(getattr(row, column)))
-            conn.execute(f'UPDATE runs SET "{column}" = ? WHERE id = ?', (_json(merged), run_id))
             return merged
 
     # -- artifacts ------------------------------------------------------------------------------
