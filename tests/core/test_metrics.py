@@ -1,5 +1,6 @@
 """The metric journal: on a full disk the process lives and every value reaches the store; a
-writer that closes with every value stored leaves no journal to replay."""
+writer that closes with every value stored leaves no journal to replay; a launched run's writer
+that never reached the store leaves its values, at exit, to the replay of whoever ends the run."""
 
 from __future__ import annotations
 
@@ -71,3 +72,37 @@ def test_a_writer_closed_with_every_value_stored_leaves_no_journal(tmp_path):
     assert not list(journals.glob("*.jsonl"))
     assert replay_journals(store, run.key, journals) == 0
     assert len(store.get_metrics([run.key])[run.key][0].points) == 20_000
+
+
+def test_a_replayed_writer_that_never_wrote_leaves_its_values_to_the_replay_at_exit(tmp_path):
+    from hyperpipe.core._metrics import MetricWriter, replay_journals, to_point
+    from hyperpipe.store import get_store
+
+    store = get_store(f"sqlite:///{tmp_path / 'store.db'}")
+    run = store.create_run(experiment_name="e", run_id="r1", run_type="run")
+    journals = tmp_path / "journal"
+    writer = MetricWriter(store, run.key, journals, replayed=True)
+    for i in range(3):
+        writer.append(to_point("i", "scalar", float(i), "", None))
+    writer.close(at_exit=True)
+    assert store.get_metrics([run.key]) == {}, "nothing is written by the exiting process"
+    assert len(list(journals.glob("*.jsonl"))) == 1
+    assert replay_journals(store, run.key, journals) == 3
+    assert [p.value for p in store.get_metrics([run.key])[run.key][0].points] == [0.0, 1.0, 2.0]
+    assert replay_journals(store, run.key, journals) == 0, "a second replay adds nothing"
+
+
+def test_a_replayed_writer_that_wrote_before_writes_the_rest_itself_at_exit(tmp_path):
+    from hyperpipe.core._metrics import MetricWriter, to_point
+    from hyperpipe.store import get_store
+
+    store = get_store(f"sqlite:///{tmp_path / 'store.db'}")
+    run = store.create_run(experiment_name="e", run_id="r1", run_type="run")
+    journals = tmp_path / "journal"
+    writer = MetricWriter(store, run.key, journals, replayed=True)
+    writer.append(to_point("i", "scalar", 0.0, "", None))
+    writer.flush()  # its connection is open: writing the rest costs it one transaction
+    writer.append(to_point("i", "scalar", 1.0, "", None))
+    writer.close(at_exit=True)
+    assert [p.value for p in store.get_metrics([run.key])[run.key][0].points] == [0.0, 1.0]
+    assert not list(journals.glob("*.jsonl"))

@@ -111,6 +111,48 @@ def test_script_sees_its_run_and_the_sdk_v1_environment(experiment, scripts):
     }
 
 
+def test_values_a_script_leaves_in_its_journal_at_exit_land_once(experiment, scripts):
+    source = scripts(
+        "only_logs.py",
+        """
+        from hyperpipe.core import Run
+        run = Run.get_context()
+        for loss in (0.9, 0.5, 0.3):
+            run.log("loss", loss)
+        print("run:", type(run).__name__, run.id, flush=True)
+        """,
+    )
+    run = experiment.submit(ScriptRunConfig(source, "only_logs.py"))
+    details = run.wait_for_completion()
+    log = open(details["logFiles"]["azureml-logs/70_driver_log.txt"]).read()
+    assert f"run: ScriptRun {run.id}" in log
+    # The values waited in the process's journal; the run's end stored them, each once.
+    assert run.get_metrics() == {"loss": [0.9, 0.5, 0.3]}
+
+
+def test_a_scripts_run_context_reads_its_record_when_asked(experiment, scripts):
+    source = scripts(
+        "reads.py",
+        """
+        from hyperpipe.core import Run
+        run = Run.get_context()
+        run.log("status", run.get_status())
+        run.log("tag", run.tags.get("team"))
+        run.log("type", run.type)
+        run.log("number", run.number)
+        """,
+    )
+    config = ScriptRunConfig(source, "reads.py")
+    run = experiment.submit(config, tags={"team": "nlp"})
+    run.wait_for_completion()
+    assert run.get_metrics() == {
+        "status": "Running",
+        "tag": "nlp",
+        "type": "azureml.scriptrun",
+        "number": run.number,
+    }
+
+
 def test_missing_script_is_refused_before_any_run_exists(experiment, tmp_path):
     source = tmp_path / "code"
     source.mkdir()

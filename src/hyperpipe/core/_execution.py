@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from hyperpipe.compute._process import OWNER_ENV
 from hyperpipe.core import _lifecycle, _paths
 from hyperpipe.core._metrics import replay_journals
+from hyperpipe.core._run import RUN_KEY_ENV, RUN_TYPE_ENV
 from hyperpipe.core._workspace import STORE_ENV
 from hyperpipe.core._workspace_config import WORKSPACE_ENV
 from hyperpipe.data._consumption import PLACEHOLDER
@@ -53,6 +54,8 @@ def run_context_env(workspace: Workspace, record: RunRecord) -> dict[str, str]:
         WORKSPACE_ENV: str(workspace.root),
         STORE_ENV: workspace.store_url,
         OWNER_ENV: record.id,
+        RUN_KEY_ENV: str(record.key),
+        RUN_TYPE_ENV: record.run_type,
         "PYTHONUNBUFFERED": "1",
     }
 

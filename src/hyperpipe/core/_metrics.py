@@ -71,11 +71,15 @@ class MetricWriter:
         journal_dir: Path | None,
         *,
         require_active: bool = False,
+        replayed: bool = False,
     ) -> None:
         self._store = store
         self._run_key = run_key
         # A run's own process: once the run has ended (crashed, cancelled), nothing more lands.
         self._require_active = require_active
+        # Whoever ends the run replays this writer's journal (see ``close``).
+        self._replayed = replayed and journal_dir is not None
+        self._wrote = False  # whether a batch has reached the store from this process
         self._ended = False
         self.writer_id = uuid4_hex()
         self._buffer: list[NewPoint] = []
@@ -158,6 +162,7 @@ class MetricWriter:
                         require_active=self._require_active,
                     )
                     self._flushed_seq = seq
+                    self._wrote = True
                     notify()
                     return
                 except RunEndedError as exc:
@@ -191,12 +196,23 @@ class MetricWriter:
             self._journal.forget()
             self._journal = None
 
-    def close(self) -> None:
+    def close(self, at_exit: bool = False) -> None:
+        """Write what is left to the store and remove the journal.
+
+        ``at_exit`` (the process is ending): a writer whose journal is replayed by whoever ends
+        the run, and which has not written to the store yet, leaves its values in the journal
+        for that replay instead. A short run that only logs then never opens the store: opening
+        it (a fresh connection reads the schema) cost a trial more than the values' insert.
+        """
         if self._closed:
             return
         self._closed = True
         self._wake.set()
         self._thread.join(timeout=30)
+        if at_exit and self._replayed and not self._wrote and self._journal is not None:
+            self._journal.close()
+            self._journal = None
+            return
         self.flush()
         if self._journal is not None:
             self._journal.close()
@@ -206,9 +222,11 @@ class MetricWriter:
             self._journal = None
 
     def _run(self) -> None:
-        while not self._closed:
+        while True:
             self._wake.wait(FLUSH_INTERVAL_S)
             self._wake.clear()
+            if self._closed:  # close() writes what is left (or leaves it to the replay)
+                return
             with contextlib.suppress(Exception):  # retried on the next tick; close() raises
                 self.flush()
 
@@ -296,7 +314,7 @@ def _journal_line(seq: int, point: NewPoint) -> bytes:
 def _flush_all_writers() -> None:
     for writer in list(_writers):
         with contextlib.suppress(Exception):
-            writer.close()
+            writer.close(at_exit=True)
 
 
 def _forget_writers_in_child() -> None:

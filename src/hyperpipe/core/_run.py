@@ -48,6 +48,11 @@ RUN_CLASSES: dict[str, str] = {
 }
 _context_cache: dict[str, Run] = {}
 PORTAL_URL_ENV = "HYPERPIPE_PORTAL_URL"
+# What a launcher tells a run's process of its run besides its id (AZUREML_RUN_ID), so that
+# ``Run.get_context()`` reads the run's record only when something asks for it: the record's key
+# (which metric values are written under) and type (the Run subclass).
+RUN_KEY_ENV = "HYPERPIPE_RUN_KEY"
+RUN_TYPE_ENV = "HYPERPIPE_RUN_TYPE"
 DEFAULT_PORTAL_URL = "http://127.0.0.1:8765"
 # The longest value of a tag or property (README: "Limits"; names: MAX_NAME_LENGTH).
 MAX_VALUE_LENGTH = 5000
@@ -71,6 +76,10 @@ class Run(RunMetrics, RunFiles, SdkV1Surface):
     ``flush()``, ``get_metrics()`` or ``complete()`` is called).
     """
 
+    # This process was started by a hyperpipe launcher (a script run, a step, a trial), which
+    # replays the metric journals of the run's processes when it ends the run.
+    _launched = False
+
     def __init__(
         self, experiment: Experiment, run_id: str, outputs: Any = None, **kwargs: Any
     ) -> None:
@@ -88,6 +97,28 @@ class Run(RunMetrics, RunFiles, SdkV1Surface):
         run._writer = None
         run._own_process = False
         return run
+
+    @classmethod
+    def _unread(cls, experiment: Experiment, run_id: str, key: int, run_type: str) -> Run:
+        """The run ``run_id`` (record key ``key``), its record read from the store on first use."""
+        run = object.__new__(_resolve_class(run_type))
+        run._experiment = experiment
+        run._run_id, run._run_key, run._loaded = run_id, key, None
+        run._writer = None
+        run._own_process = False
+        return run
+
+    @property
+    def _record(self) -> RunRecord:
+        """The run as stored when last read (on first use, for a run from ``_unread``)."""
+        record = self._loaded
+        if record is None:
+            record = self._loaded = self._store.get_run(self._run_id)
+        return record
+
+    @_record.setter
+    def _record(self, record: RunRecord) -> None:
+        self._loaded, self._run_id, self._run_key = record, record.id, record.key
 
     # -- finding runs -------------------------------------------------------------------------
 
@@ -118,13 +149,16 @@ class Run(RunMetrics, RunFiles, SdkV1Surface):
         from hyperpipe.core._workspace import Workspace
 
         workspace = Workspace.from_config(path=root)
-        experiment_name = (
-            os.environ.get("AZUREML_ARM_PROJECT_NAME")
-            or workspace._store.get_run(run_id).experiment_name
-        )
-        run = Run._from_record(
-            Experiment(workspace, experiment_name), workspace._store.get_run(run_id)
-        )
+        experiment_name = os.environ.get("AZUREML_ARM_PROJECT_NAME")
+        key, run_type = os.environ.get(RUN_KEY_ENV), os.environ.get(RUN_TYPE_ENV)
+        if experiment_name and key and key.isdigit() and run_type:
+            # Started by hyperpipe: the store is opened when the script first needs it (a short
+            # trial that only logs never does, see ``MetricWriter``).
+            run = Run._unread(Experiment(workspace, experiment_name), run_id, int(key), run_type)
+            run._launched = True
+        else:
+            record = workspace._store.get_run(run_id)
+            run = Run._from_record(Experiment(workspace, record.experiment_name), record)
         run._own_process = True
         _context_cache[run_id] = run
         return run
@@ -162,7 +196,7 @@ class Run(RunMetrics, RunFiles, SdkV1Surface):
 
     @property
     def id(self) -> str:
-        return self._record.id
+        return self._run_id
 
     @property
     def number(self) -> int:

@@ -29,8 +29,10 @@ class RunMetrics:
     if TYPE_CHECKING:  # what Run provides
         id: str
         _record: RunRecord
+        _run_key: int
         _writer: MetricWriter | None
         _own_process: bool
+        _launched: bool
 
         @property
         def _store(self) -> Store: ...
@@ -60,7 +62,11 @@ class RunMetrics:
                 _paths.journal_dir(self._workspace.root, self.id) if self._own_process else None
             )
             self._writer = MetricWriter(
-                self._store, self._record.key, journal, require_active=self._own_process
+                self._store,
+                self._run_key,
+                journal,
+                require_active=self._own_process,
+                replayed=self._launched,
             )
         self._writer.append(point)
 

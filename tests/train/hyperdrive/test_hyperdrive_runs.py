@@ -386,3 +386,39 @@ def test_trials_start_with_the_run_context_records_ready_in_the_fork_server(ws, 
     run = Experiment(ws, "warm").submit(config)
     assert run.wait_for_completion()["status"] == "Completed"
     assert [child.get_metrics()["ready"] for child in run.get_children()] == [1.0, 1.0]
+
+
+def test_a_trial_that_only_logs_never_opens_the_store_and_its_metric_counts(ws, tmp_path):
+    # A trial is a fork of a server whose store has no open connection: opening one (the schema
+    # read included) was most of what logging one value cost a short trial. Its values wait in
+    # its journal at exit, and the driver stores them as it ends the trial.
+    folder = tmp_path / "probe"
+    folder.mkdir()
+    (folder / "train.py").write_text(
+        textwrap.dedent(
+            """
+            import argparse, sqlite3, traceback
+            from hyperpipe.core import Run
+            connect = sqlite3.connect
+            def watched(*args, **kwargs):
+                print("CONNECTED", "".join(traceback.format_stack(limit=6)), flush=True)
+                return connect(*args, **kwargs)
+            sqlite3.connect = watched
+            parser = argparse.ArgumentParser()
+            parser.add_argument("--x", type=float)
+            run = Run.get_context()
+            run.log("score", parser.parse_args().x)
+            """
+        )
+    )
+    config = _config(folder, {"x": choice(1, 2, 3)}, arguments=(), primary_metric_name="score")
+    run = Experiment(ws, "lean").submit(config)
+    assert run.wait_for_completion()["status"] == "Completed"
+    trials = list(run.get_children())
+    assert len(trials) == 3
+    assert sorted(t.get_metrics()["score"] for t in trials) == [1.0, 2.0, 3.0]
+    assert run.get_best_run_by_primary_metric().get_metrics()["score"] == 3.0
+    for trial in trials:
+        log = trial.get_details()["logFiles"]["azureml-logs/70_driver_log.txt"]
+        with open(log) as text:
+            assert "CONNECTED" not in text.read()
