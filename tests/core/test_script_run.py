@@ -255,6 +255,9 @@ def test_run_whose_monitor_dies_is_reported_crashed(experiment, scripts):
     source = scripts("slow.py", SLOW)
     run = experiment.submit(ScriptRunConfig(source, "slow.py"))
     child_pid = _wait_for(lambda: run.get_metrics().get("child_pid"))
+    # The monitor records the script's process just after starting it; the script can log
+    # before that. It dies here once the script runs as recorded.
+    _wait_for(lambda: run._refresh().definition.get("process"))
     os.kill(run._record.pid, signal.SIGKILL)
     _wait_for(lambda: run.get_status() == "Crashed")
     message = run.get_details()["error"]["error"]["message"]
