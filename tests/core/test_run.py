@@ -138,3 +138,20 @@ def test_metric_names_tags_and_properties_have_documented_limits(experiment):
     run.tag("fine", "v" * 5000)
     run.complete()
     assert "big" not in run.get_tags() and run.get_tags()["fine"] == "v" * 5000
+
+
+def test_a_run_context_uses_the_workspace_its_fork_server_loaded_until_the_config_changes(
+    ws, monkeypatch
+):
+    from hyperpipe.core import _run
+    from hyperpipe.core.compute import ComputeTarget, LocalCompute
+
+    root = str(ws.root)
+    monkeypatch.setenv("HYPERPIPE_WORKSPACE", root)
+    monkeypatch.setattr(_run, "_warm_workspaces", {})
+    _run.warm()  # what a fork server does before it forks its first task
+    warmed = _run._warm_workspaces[root][1]
+    assert _run._context_workspace(root) is warmed
+    ComputeTarget.create(ws, "gpu", LocalCompute.provisioning_configuration(max_concurrency=1))
+    fresh = _run._context_workspace(root)  # the config was written again: read it again
+    assert fresh is not warmed and "gpu" in fresh.compute_targets

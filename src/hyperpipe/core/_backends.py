@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from hyperpipe.compute._process import OWNER_ENV
 from hyperpipe.core._compute_config import RAY_TARGET
+from hyperpipe.core._workspace_config import WORKSPACE_ENV
 from hyperpipe.exceptions import ComputeTargetException
 
 if TYPE_CHECKING:
@@ -64,7 +65,11 @@ def backend_for(
         server_log.parent.mkdir(parents=True, exist_ok=True)
         os.environ["HYPERPIPE_STORE_URL"] = workspace.store_url  # for hyperpipe.store.warm
         server = ZygoteBackend(
-            sys.executable, preload, str(server_log), env=env, wait=wait and not warming
+            sys.executable,
+            preload,
+            str(server_log),
+            env={**env, WORKSPACE_ENV: str(workspace.root)},  # for hyperpipe.core._run.warm
+            wait=wait and not warming,
         )
     except Exception as exc:  # fall back, but say so
         print(f"fork server unavailable ({exc}); tasks start as new processes")  # noqa: T201
@@ -103,7 +108,7 @@ def _ray_backend(
         max_retries=settings.get("max_retries", 1),
         preload=preload,
         # Not the owner's mark: runners outlive one run and serve the next; each task carries it.
-        env={"HYPERPIPE_STORE_URL": workspace.store_url},
+        env={"HYPERPIPE_STORE_URL": workspace.store_url, WORKSPACE_ENV: str(workspace.root)},
         concurrency=target.max_concurrency or 1,
         shared=_folder_token(workspace),
         apart=_apart(workspace),

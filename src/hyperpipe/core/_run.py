@@ -47,6 +47,9 @@ RUN_CLASSES: dict[str, str] = {
     "hyperdrive": "hyperpipe.train.hyperdrive._run:HyperDriveRun",
 }
 _context_cache: dict[str, Run] = {}
+# The workspace a fork server loaded for the run contexts of its tasks (``warm``), by the folder
+# given: (the config file's identity then, the workspace).
+_warm_workspaces: dict[str, tuple[tuple[int, int, int], Workspace]] = {}
 PORTAL_URL_ENV = "HYPERPIPE_PORTAL_URL"
 # What a launcher tells a run's process of its run besides its id (AZUREML_RUN_ID), so that
 # ``Run.get_context()`` reads the run's record only when something asks for it: the record's key
@@ -146,9 +149,8 @@ class Run(RunMetrics, RunFiles, SdkV1Surface):
         if cached is not None:
             return cached
         from hyperpipe.core._experiment import Experiment
-        from hyperpipe.core._workspace import Workspace
 
-        workspace = Workspace.from_config(path=root)
+        workspace = _context_workspace(root)
         experiment_name = os.environ.get("AZUREML_ARM_PROJECT_NAME")
         key, run_type = os.environ.get(RUN_KEY_ENV), os.environ.get(RUN_TYPE_ENV)
         if experiment_name and key and key.isdigit() and run_type:
@@ -623,12 +625,37 @@ def _replace(record: RunRecord, **changes: Any) -> RunRecord:
 
 def warm() -> None:
     """A fork server's preparation for tasks that open their run context (trials): the store
-    opened once (``hyperpipe.store.warm``) and the records the context makes ready to build,
-    so that each forked task skips both."""
+    opened once (``hyperpipe.store.warm``), the records the context makes ready to build, and
+    the workspace of ``HYPERPIPE_WORKSPACE`` loaded, so that each forked task skips all three."""
     from hyperpipe._record import compile_inits
-    from hyperpipe.core._workspace_config import WorkspaceConfig
+    from hyperpipe.core._workspace import Workspace
+    from hyperpipe.core._workspace_config import WORKSPACE_ENV, WorkspaceConfig
     from hyperpipe.store import RunRecord
     from hyperpipe.store import warm as warm_store
 
     warm_store()
     compile_inits(WorkspaceConfig, RunRecord)
+    root = os.environ.get(WORKSPACE_ENV)
+    if root:
+        with contextlib.suppress(Exception):  # a task then loads it itself (and says why not)
+            workspace = Workspace.from_config(path=root)
+            _warm_workspaces[root] = (_file_identity(workspace._config.path), workspace)
+
+
+def _context_workspace(root: str) -> Workspace:
+    """The workspace of the run context in folder ``root``: the one the fork server loaded,
+    while its config file is the one it read, else loaded now."""
+    warmed = _warm_workspaces.get(root)
+    if warmed is not None:
+        identity, workspace = warmed
+        with contextlib.suppress(OSError):
+            if _file_identity(workspace._config.path) == identity:
+                return workspace
+    from hyperpipe.core._workspace import Workspace
+
+    return Workspace.from_config(path=root)
+
+
+def _file_identity(path: Path) -> tuple[int, int, int]:
+    stat = os.stat(path)
+    return stat.st_ino, stat.st_size, stat.st_mtime_ns

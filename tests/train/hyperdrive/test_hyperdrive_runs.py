@@ -363,22 +363,25 @@ def test_a_policy_given_by_name_is_refused_naming_the_policy_classes(source):
 
 def test_trials_start_with_the_run_context_records_ready_in_the_fork_server(ws, tmp_path):
     # Each trial is a fork of a server that built what Run.get_context() needs once, so a
-    # trial finds the records' __init__ already written (it would write them otherwise).
+    # trial finds the records' __init__ already written (it would write them otherwise), and
+    # the workspace loaded.
     folder = tmp_path / "probe"
     folder.mkdir()
     (folder / "train.py").write_text(
         textwrap.dedent(
             """
-            import argparse
+            import argparse, os
             from hyperpipe._record import Record
-            from hyperpipe.core import Run
+            from hyperpipe.core import Run, _run
             from hyperpipe.core._workspace_config import WorkspaceConfig
             from hyperpipe.store import RunRecord
             ready = all(c.__dict__["__init__"] is not Record.__init__ for c in (WorkspaceConfig, RunRecord))
             parser = argparse.ArgumentParser()
             parser.add_argument("--x", type=float)
             parser.parse_args()
-            Run.get_context().log("ready", float(ready))
+            run = Run.get_context()
+            warmed = _run._warm_workspaces[os.environ["HYPERPIPE_WORKSPACE"]][1]
+            run.log("ready", float(ready and run.experiment.workspace is warmed))
             """
         )
     )
