@@ -3,6 +3,7 @@ on the drifted data, with a cool-down, and a scheduled check fired by the schedu
 
 from __future__ import annotations
 
+import tempfile
 import textwrap
 from datetime import UTC, datetime, timedelta
 
@@ -76,10 +77,14 @@ def test_drift_starts_exactly_one_retrain_that_registers_a_model_and_the_cool_do
     assert model.run_id == step.id  # registered by the retrain the monitor started
 
 
-def test_enable_schedule_puts_checks_on_the_scheduler(ws, datasets) -> None:
+def test_enable_schedule_puts_checks_on_the_scheduler(ws, datasets, tmp_path, monkeypatch) -> None:
     baseline, target = datasets
     detector = DataDriftDetector.create_from_datasets(ws, "sched", baseline, target)
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temporary))
     detector.enable_schedule()
+    assert list(temporary.iterdir()) == [], "the check step's source folder is removed once stored"
     assert DataDriftDetector.get_by_name(ws, "sched").enabled
     (schedule,) = Schedule.list(ws)
     assert (schedule.name, schedule.recurrence.frequency) == ("datadrift-sched", "Day")

@@ -12,7 +12,9 @@ the task when the process that started it (its Ray job) is gone, and the actor i
 from __future__ import annotations
 
 import contextlib
+import json
 import os
+import shutil
 import signal
 import socket
 import sys
@@ -23,6 +25,7 @@ from dataclasses import replace
 from typing import Any
 
 from hyperpipe.compute._base import TaskHandle, TaskSpec
+from hyperpipe.compute._process import ProcessIdentity
 from hyperpipe.compute._ray_apart import APART, NodeCopy, unpack
 from hyperpipe.exceptions import ComputeTargetException
 
@@ -36,6 +39,9 @@ IDLE_EXIT_S = 600.0
 SNAPSHOT_CACHE = os.path.join(tempfile.gettempdir(), "hyperpipe-snapshots")
 # How often a runner checks that the process that started its task is still there.
 OWNER_CHECK_S = 2.0
+# A runner's own folder (task and fork-server logs): tempdir/<prefix>*, holding OWNER_FILE.
+FOLDER_PREFIX = "hyperpipe-ray-"
+OWNER_FILE = "runner.json"
 
 
 class Runner:
@@ -49,7 +55,7 @@ class Runner:
         from hyperpipe.compute._local import LocalBackend
 
         os.environ.update(env)
-        self.folder = tempfile.mkdtemp(prefix="hyperpipe-ray-")
+        self.folder = runner_folder()
         self.plain: Any = LocalBackend()
         # Fork servers by the modules they preload (one kept at a time, see _server).
         self.servers: dict[tuple[str, ...], Any] = {}
@@ -316,9 +322,34 @@ class Runner:
             if close is not None:
                 with contextlib.suppress(Exception):
                     close()
+        if getattr(self, "folder", None):
+            shutil.rmtree(self.folder, ignore_errors=True)
 
     def __del__(self) -> None:
         self._close()
+
+
+def runner_folder(base: str | None = None) -> str:
+    """A new folder of this process's own under ``base`` (the temporary folder), naming this
+    process (pid and start time) as its owner. Runners end without removing theirs when Ray
+    kills them (``ray.kill``, a node's Ray stopped): the folders of owners that are gone are
+    removed first."""
+    base = base or tempfile.gettempdir()
+    for entry in os.scandir(base):
+        if entry.name.startswith(FOLDER_PREFIX) and entry.is_dir(follow_symlinks=False):
+            try:
+                with open(os.path.join(entry.path, OWNER_FILE), encoding="utf-8") as file:
+                    owner = ProcessIdentity.from_json(json.load(file))
+            except (OSError, ValueError):  # being made, or not a runner's: not for us to judge
+                continue
+            if owner is not None and not owner.alive():
+                shutil.rmtree(entry.path, ignore_errors=True)
+    folder = tempfile.mkdtemp(prefix=FOLDER_PREFIX, dir=base)
+    me = ProcessIdentity.of(os.getpid())
+    if me is not None:
+        with open(os.path.join(folder, OWNER_FILE), "w", encoding="utf-8") as file:
+            json.dump(me.to_json(), file)
+    return folder
 
 
 def node_snapshot(snapshot: str, ref: Any) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import tempfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -349,17 +350,20 @@ class DataDriftDetector(SdkV1Surface):
         schedule_id = self._definition.get("schedule_id")
         if schedule_id is None:
             folder = Path(tempfile.mkdtemp(prefix="hyperpipe-drift-step-"))
-            (folder / "README").write_text(f"data drift check of monitor {self.name}\n")
-            step = CommandStep(
-                command=f"python -m hyperpipe.datadrift check {self.name}",
-                name=f"datadrift-{self.name}",
-                compute_target=self.compute_target,
-                source_directory=str(folder),
-                allow_reuse=False,
-            )
-            published = Pipeline(self._workspace, steps=[step]).publish(
-                name=f"datadrift-{self.name}", description=f"data drift check: {self.name}"
-            )
+            try:  # publishing stores the step's source: the folder is not needed afterwards
+                (folder / "README").write_text(f"data drift check of monitor {self.name}\n")
+                step = CommandStep(
+                    command=f"python -m hyperpipe.datadrift check {self.name}",
+                    name=f"datadrift-{self.name}",
+                    compute_target=self.compute_target,
+                    source_directory=str(folder),
+                    allow_reuse=False,
+                )
+                published = Pipeline(self._workspace, steps=[step]).publish(
+                    name=f"datadrift-{self.name}", description=f"data drift check: {self.name}"
+                )
+            finally:
+                shutil.rmtree(folder, ignore_errors=True)
             start = datetime.now(UTC).replace(tzinfo=None, microsecond=0)
             schedule = Schedule.create(
                 self._workspace,
