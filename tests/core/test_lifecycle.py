@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shlex
 import shutil
 import signal
@@ -200,3 +201,29 @@ def test_a_pipeline_whose_driver_died_on_another_machine_is_resumed_here(
     waits = run.find_step_run("wait")
     assert [s.get_status() for s in waits] == ["Crashed", "Finished"]  # lost there, run here
     assert [s.get_status() for s in run.find_step_run("after")] == ["Finished"]
+
+
+def test_what_a_script_left_is_stopped_when_its_monitor_died_before_recording_it(ws):
+    # The monitor records the script's process just after starting it; killed in between, it
+    # leaves a run with no process to stop. What carries the run as its owner still goes, and
+    # nothing of another run's.
+    from hyperpipe.core import _lifecycle
+
+    store = ws._store
+    record = store.create_run(
+        experiment_name="e", run_id="e_1", run_type="azureml.scriptrun", status=RunStatus.PREPARING
+    )
+    sleeper = [sys.executable, "-c", "import time; time.sleep(600)"]
+    env = {k: v for k, v in os.environ.items() if k != "HYPERPIPE_OWNER"}
+    left = subprocess.Popen(sleeper, env={**env, "HYPERPIPE_OWNER": record.id})
+    other = subprocess.Popen(sleeper, env={**env, "HYPERPIPE_OWNER": "e_2"})
+    try:
+        _wait(lambda: "HYPERPIPE_OWNER" in psutil.Process(left.pid).environ())
+        _wait(lambda: "HYPERPIPE_OWNER" in psutil.Process(other.pid).environ())
+        _lifecycle.stop_task_processes(store.get_run(record.id))
+        assert left.wait(timeout=10) == -signal.SIGKILL
+        assert other.poll() is None, "another run's process is left alone"
+    finally:
+        for process in (left, other):
+            process.kill()
+            process.wait()

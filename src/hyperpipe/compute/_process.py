@@ -29,6 +29,7 @@ __all__ = [
     "die_with_parent",
     "dying_with_parent",
     "kill_group_leftovers",
+    "kill_owned",
     "load_prctl",
     "readable",
     "start_time",
@@ -189,6 +190,28 @@ def kill_group_leftovers(leader: ProcessIdentity, owners: Iterable[str | None]) 
             if process.create_time() + _SAME_START_S < leader.started_at:
                 continue
             if _owner_of(process) not in wanted:
+                continue
+            process.kill()
+            killed += 1
+        except (psutil.NoSuchProcess, psutil.AccessDenied, ProcessLookupError, PermissionError):
+            continue
+    return killed
+
+
+def kill_owned(owner: str, since: float) -> int:
+    """SIGKILL the processes that carry ``HYPERPIPE_OWNER`` set to ``owner`` and started after
+    ``since``: what a run's script left behind when no process of it was recorded (its monitor
+    died between starting the script and recording it). A stranger's process carries no such
+    variable, and each process is signalled as the one read (psutil checks its start time).
+    Returns how many were killed."""
+    import psutil
+
+    killed = 0
+    for process in psutil.process_iter():
+        try:
+            if process.pid == os.getpid() or process.create_time() + _SAME_START_S < since:
+                continue
+            if _owner_of(process) != owner:
                 continue
             process.kill()
             killed += 1

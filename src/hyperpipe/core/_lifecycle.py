@@ -16,7 +16,12 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from hyperpipe.compute._process import ProcessIdentity, kill_group_leftovers, start_time
+from hyperpipe.compute._process import (
+    ProcessIdentity,
+    kill_group_leftovers,
+    kill_owned,
+    start_time,
+)
 from hyperpipe.core import _paths
 from hyperpipe.core._metrics import replay_journals
 from hyperpipe.exceptions import StoreUnwritableError
@@ -94,13 +99,23 @@ def task_process(record: RunRecord) -> ProcessIdentity | None:
     return ProcessIdentity.from_json(record.definition.get("process"))
 
 
+# The statuses of a run whose script may have been started (launchers start it once Preparing).
+_MAY_HAVE_STARTED = frozenset(
+    {RunStatus.PREPARING, RunStatus.RUNNING, RunStatus.CANCEL_REQUESTED, RunStatus.FINALIZING}
+)
+
+
 def stop_task_processes(record: RunRecord, grace_s: float = 2.0) -> None:
     """Stop what is left of the run's script: the process if it is still the one recorded, and
-    what remains of its process group (recognised by group, start time and owner)."""
+    what remains of its process group (recognised by group, start time and owner). With no
+    process recorded (its monitor died just after starting it), what carries the run as its
+    owner and started since the run was created."""
     if record.host not in (None, HOST):
         return
     identity = task_process(record)
     if identity is None:
+        if record.status in _MAY_HAVE_STARTED:  # (a run waiting for a slot started nothing)
+            kill_owned(record.id, record.created_at)
         return
     if identity.alive():
         identity.kill_tree(grace_s, owners=[record.id, record.parent_id])
