@@ -176,6 +176,9 @@ def tune_child(address: str, trials: int, storage: Path) -> tuple[float, float]:
         ray.shutdown()
 
 
+PARTS = ("chain", "trials", "dispatch")
+
+
 def chain_part(ws: Workspace, steps: Path, args: argparse.Namespace) -> None:
     """Chain pipelines on the local and the ray target: the whole run, fixed cost, per step."""
     cold = time_chain(ws, steps, args.length, "ray")[0]
@@ -279,11 +282,17 @@ def main() -> None:
     parser.add_argument("--short", type=int, default=2)
     parser.add_argument(
         "--parts",
-        default="chain,trials,dispatch",
+        default=",".join(PARTS),
         help="which parts to run, comma-separated (default: all three)",
     )
     parser.add_argument("--tune-child", nargs=3, metavar=("ADDRESS", "TRIALS", "STORAGE"))
     args = parser.parse_args()
+    parts = set(args.parts.split(","))
+    if not parts <= set(PARTS):
+        parser.error(
+            f"--parts: unknown part(s) {', '.join(sorted(parts - set(PARTS)))}; "
+            f"choose among {','.join(PARTS)}"
+        )
     if args.tune_child:
         address, trials, storage = args.tune_child
         print(json.dumps(tune_child(address, int(trials), Path(storage))))
@@ -307,7 +316,6 @@ def main() -> None:
         trial.mkdir()
         (trial / "trial.py").write_text(textwrap.dedent(TRIAL))
 
-        parts = set(args.parts.split(","))
         if "chain" in parts:
             chain_part(ws, steps, args)
         if "trials" in parts:

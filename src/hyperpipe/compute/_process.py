@@ -177,6 +177,16 @@ def kill_group_leftovers(leader: ProcessIdentity, owners: Iterable[str | None]) 
     that number has members, and a stranger's process carries no such variable. Returns how many
     processes were killed.
     """
+    return kill_owned(owners, leader.started_at, group=leader.pid)
+
+
+def kill_owned(owners: Iterable[str | None], since: float, group: int | None = None) -> int:
+    """SIGKILL the processes that carry ``HYPERPIPE_OWNER`` set to one of ``owners`` and started
+    after ``since`` (in process group ``group``, when given). Without a group: what a run's
+    script left behind when no process of it was recorded (its monitor died between starting
+    the script and recording it). A stranger's process carries no such variable, and each
+    process is signalled as the one read (psutil checks its start time). Returns how many
+    processes were killed."""
     import psutil
 
     wanted = {o for o in owners if o}
@@ -185,33 +195,13 @@ def kill_group_leftovers(leader: ProcessIdentity, owners: Iterable[str | None]) 
     killed = 0
     for process in psutil.process_iter():
         try:
-            if process.pid == os.getpid() or os.getpgid(process.pid) != leader.pid:
+            if process.pid == os.getpid():
                 continue
-            if process.create_time() + _SAME_START_S < leader.started_at:
+            if group is not None and os.getpgid(process.pid) != group:
+                continue
+            if process.create_time() + _SAME_START_S < since:
                 continue
             if _owner_of(process) not in wanted:
-                continue
-            process.kill()
-            killed += 1
-        except (psutil.NoSuchProcess, psutil.AccessDenied, ProcessLookupError, PermissionError):
-            continue
-    return killed
-
-
-def kill_owned(owner: str, since: float) -> int:
-    """SIGKILL the processes that carry ``HYPERPIPE_OWNER`` set to ``owner`` and started after
-    ``since``: what a run's script left behind when no process of it was recorded (its monitor
-    died between starting the script and recording it). A stranger's process carries no such
-    variable, and each process is signalled as the one read (psutil checks its start time).
-    Returns how many were killed."""
-    import psutil
-
-    killed = 0
-    for process in psutil.process_iter():
-        try:
-            if process.pid == os.getpid() or process.create_time() + _SAME_START_S < since:
-                continue
-            if _owner_of(process) != owner:
                 continue
             process.kill()
             killed += 1

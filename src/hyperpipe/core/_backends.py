@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from hyperpipe.compute._process import OWNER_ENV
 from hyperpipe.core._compute_config import RAY_TARGET
+from hyperpipe.core._workspace import STORE_ENV
 from hyperpipe.core._workspace_config import WORKSPACE_ENV
 from hyperpipe.exceptions import ComputeTargetException
 
@@ -63,12 +64,11 @@ def backend_for(
 
         assert server_log is not None, "a fork server needs a log file"
         server_log.parent.mkdir(parents=True, exist_ok=True)
-        os.environ["HYPERPIPE_STORE_URL"] = workspace.store_url  # for hyperpipe.store.warm
         server = ZygoteBackend(
             sys.executable,
             preload,
             str(server_log),
-            env={**env, WORKSPACE_ENV: str(workspace.root)},  # for hyperpipe.core._run.warm
+            env={**env, **_warm_env(workspace)},
             wait=wait and not warming,
         )
     except Exception as exc:  # fall back, but say so
@@ -108,7 +108,7 @@ def _ray_backend(
         max_retries=settings.get("max_retries", 1),
         preload=preload,
         # Not the owner's mark: runners outlive one run and serve the next; each task carries it.
-        env={"HYPERPIPE_STORE_URL": workspace.store_url, WORKSPACE_ENV: str(workspace.root)},
+        env=_warm_env(workspace),
         concurrency=target.max_concurrency or 1,
         shared=_folder_token(workspace),
         apart=_apart(workspace),
@@ -120,6 +120,12 @@ def _ray_backend(
         _disconnect()
         raise
     return backend
+
+
+def _warm_env(workspace: Workspace) -> dict[str, str]:
+    """What a fork server (or a Ray runner's) needs to open the store and load the workspace
+    once for its tasks (``hyperpipe.store.warm``, ``hyperpipe.core._run.warm``)."""
+    return {STORE_ENV: workspace.store_url, WORKSPACE_ENV: str(workspace.root)}
 
 
 def _folder_token(workspace: Workspace) -> tuple[str, str]:

@@ -115,7 +115,7 @@ def stop_task_processes(record: RunRecord, grace_s: float = 2.0) -> None:
     identity = task_process(record)
     if identity is None:
         if record.status in _MAY_HAVE_STARTED:  # (a run waiting for a slot started nothing)
-            kill_owned(record.id, record.created_at)
+            kill_owned([record.id], record.created_at)
         return
     if identity.alive():
         identity.kill_tree(grace_s, owners=[record.id, record.parent_id])

@@ -79,7 +79,7 @@ class MetricWriter:
         # A run's own process: once the run has ended (crashed, cancelled), nothing more lands.
         self._require_active = require_active
         # Whoever ends the run replays this writer's journal (see ``close``).
-        self._replayed = replayed and journal_dir is not None
+        self._replayed = replayed
         self._wrote = False  # whether a batch has reached the store from this process
         self._ended = False
         self.writer_id = uuid4_hex()
