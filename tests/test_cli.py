@@ -313,7 +313,8 @@ def test_ctrl_c_while_waiting_says_the_run_goes_on_and_how_to_cancel_it(project)
         "import time\nprint('sleeping', flush=True)\ntime.sleep(300)\n"
     )
     # A terminal's Ctrl-C signals the whole foreground group: the CLI is given a group of its own
-    # and the group gets SIGINT, as a person pressing Ctrl-C would send it.
+    # and the group gets SIGINT, as a person pressing Ctrl-C would send it. Its SIGINT is the
+    # default a terminal gives, whatever the tests inherited (a shell's background job ignores it).
     waiting = subprocess.Popen(
         [sys.executable, "-m", "hyperpipe", "run", "code/sleeper.py"],
         cwd=project,
@@ -321,6 +322,7 @@ def test_ctrl_c_while_waiting_says_the_run_goes_on_and_how_to_cancel_it(project)
         stderr=subprocess.PIPE,
         text=True,
         start_new_session=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     assert waiting.stdout.readline().strip() == "sleeping"  # the script runs and is streamed
     os.killpg(waiting.pid, signal.SIGINT)

@@ -14,6 +14,7 @@ import psutil
 import pytest
 from tests.pipeline.conftest import wait_for
 
+from hyperpipe.compute._process import start_time
 from hyperpipe.core import Run
 from hyperpipe.pipeline._daemon import CLOCK_ENV, stop_schedulers
 from hyperpipe.pipeline.core import PipelineEndpoint, PublishedPipeline, Schedule
@@ -180,7 +181,7 @@ def test_schedules_and_the_scheduler_from_the_command_line(
     scheduler_id = hyperpipe(ws, "scheduler", "--detach").stdout.strip()
     record = ws._store.get_scheduler(scheduler_id)
     process = psutil.Process(record.pid)
-    assert abs(process.create_time() - record.pid_started_at) < 1.0
+    assert record.pid_started_at == start_time(record.pid)
     assert scheduler_id in hyperpipe(ws, "scheduler", "status").stdout
     stopped = hyperpipe(ws, "scheduler", "stop", scheduler_id).stdout
     assert scheduler_id in stopped

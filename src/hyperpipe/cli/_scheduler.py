@@ -79,8 +79,7 @@ def scheduler(
 
 def _detach(ws, poll_interval: float) -> None:  # type: ignore[no-untyped-def]
     """Start the daemon as a new process in its own session and record who it is."""
-    import psutil
-
+    from hyperpipe.compute._process import start_time
     from hyperpipe.core import _lifecycle
     from hyperpipe.pipeline._daemon import block_stop_signals
 
@@ -112,7 +111,7 @@ def _detach(ws, poll_interval: float) -> None:  # type: ignore[no-untyped-def]
         scheduler_id=scheduler_id,
         host=_lifecycle.HOST,
         pid=child.pid,
-        pid_started_at=psutil.Process(child.pid).create_time(),
+        pid_started_at=start_time(child.pid),
         details={"poll_interval": poll_interval, "log": str(log), "detached": True},
     )
     console.print(esc(scheduler_id))

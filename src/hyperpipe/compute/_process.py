@@ -26,12 +26,14 @@ if TYPE_CHECKING:
 __all__ = [
     "OWNER_ENV",
     "ProcessIdentity",
+    "boot_time",
     "die_with_parent",
     "dying_with_parent",
     "kill_group_leftovers",
     "kill_owned",
     "load_prctl",
     "readable",
+    "same_start",
     "start_time",
 ]
 
@@ -39,28 +41,74 @@ __all__ = [
 OWNER_ENV = "HYPERPIPE_OWNER"
 # Start times are read from /proc in clock ticks and rebased on the boot time: allow for rounding.
 _SAME_START_S = 0.5
+# The boot time every process of this boot adds to start ticks (see ``boot_time``).
 _boot_time: float | None = None
+# Where the first process of a boot records the boot time for the rest: tmpfs, gone at reboot.
+_BOOT_FOLDER = "/dev/shm"
 # util-linux's setpriv, once looked for: its path, or "" where there is none.
 _setpriv: str | None = None
 
 
-def _proc_stat(pid: int) -> tuple[str, float] | None:
-    """``(state, start time)`` of ``pid`` from Linux's /proc, as psutil computes them (clock
-    ticks since boot, plus the boot time); None when the process is gone. Raises OSError where
-    there is no /proc, for the callers' psutil fallback."""
+def boot_time() -> float:
+    """The boot time (seconds since the epoch) that every process adds to a start time read in
+    clock ticks since boot: /proc/stat's ``btime`` as the first process of this boot read it.
+
+    ``btime`` itself is whole seconds, recomputed from the clock: a correction of a few
+    milliseconds can carry it over a second, after which a process that read it earlier and
+    one reading it now disagree by a second on every start time, and judge each other's
+    live processes dead (seen on virtual machines whose host corrects their clock). So the
+    first reading is kept in a file named for the boot, which every later process reads."""
     global _boot_time
+    if _boot_time is None:
+        _boot_time = _shared_boot_time()
+    return _boot_time
+
+
+def _shared_boot_time() -> float:
+    with open("/proc/stat", "rb") as stream:
+        btime = float(next(line for line in stream if line.startswith(b"btime")).split()[1])
+    try:
+        with open("/proc/sys/kernel/random/boot_id", encoding="ascii") as stream:
+            boot_id = stream.read().strip()
+    except OSError:
+        return btime
+    folder = _BOOT_FOLDER
+    if not os.access(folder, os.W_OK):
+        import tempfile  # not on the common path: it imports random
+
+        folder = tempfile.gettempdir()
+    path = os.path.join(folder, f"hyperpipe-boot-{boot_id}")
+    with contextlib.suppress(OSError, ValueError), open(path, encoding="ascii") as stream:
+        return float(stream.read())
+    try:  # written whole beside it, then linked: a reader never sees half of it
+        scratch = f"{path}.{os.getpid()}"
+        with open(scratch, "w", encoding="ascii") as stream:
+            stream.write(repr(btime))
+        os.chmod(scratch, 0o644)
+        try:
+            os.link(scratch, path)
+        except FileExistsError:  # another process was first: its reading counts
+            pass
+        finally:
+            os.unlink(scratch)
+        with open(path, encoding="ascii") as stream:
+            return float(stream.read())
+    except (OSError, ValueError):
+        return btime
+
+
+def _proc_stat(pid: int) -> tuple[str, float] | None:
+    """``(state, start time)`` of ``pid`` from Linux's /proc (clock ticks since boot, plus
+    ``boot_time()``); None when the process is gone. Raises OSError where there is no /proc,
+    for the callers' psutil fallback."""
     try:
         with open(f"/proc/{pid}/stat", "rb") as stream:
             stat = stream.read()
     except (FileNotFoundError, ProcessLookupError):
         return None
-    if _boot_time is None:
-        with open("/proc/stat", "rb") as stream:
-            btime = next(line for line in stream if line.startswith(b"btime"))
-        _boot_time = float(btime.split()[1])
     # The command name (field 2) may hold spaces and parentheses: fields restart after its ")".
     fields = stat[stat.rfind(b")") + 2 :].split()
-    return fields[0].decode(), int(fields[19]) / os.sysconf("SC_CLK_TCK") + _boot_time
+    return fields[0].decode(), int(fields[19]) / os.sysconf("SC_CLK_TCK") + boot_time()
 
 
 def start_time(pid: int) -> float | None:
@@ -76,6 +124,12 @@ def start_time(pid: int) -> float | None:
         except (psutil.NoSuchProcess, psutil.AccessDenied):
             return None
     return None if found is None else found[1]
+
+
+def same_start(started_at: float, recorded: float) -> bool:
+    """Whether a process that started at ``started_at`` (``start_time``) is the one recorded as
+    started at ``recorded``."""
+    return abs(started_at - recorded) <= _SAME_START_S
 
 
 class ProcessIdentity(Record):
@@ -105,8 +159,9 @@ class ProcessIdentity(Record):
         import psutil
 
         try:
-            process = psutil.Process(self.pid)
-            if abs(process.create_time() - self.started_at) > _SAME_START_S:
+            process = psutil.Process(self.pid)  # before the check: it then names the one checked
+            started = start_time(self.pid)
+            if started is None or not same_start(started, self.started_at):
                 return None  # the pid now belongs to another process
             if process.status() == psutil.STATUS_ZOMBIE:
                 return None
@@ -119,11 +174,7 @@ class ProcessIdentity(Record):
             found = _proc_stat(self.pid)
         except OSError:
             return self.process() is not None
-        return (
-            found is not None
-            and found[0] != "Z"
-            and abs(found[1] - self.started_at) <= _SAME_START_S
-        )
+        return found is not None and found[0] != "Z" and same_start(found[1], self.started_at)
 
     def send(self, signum: int = signal.SIGTERM) -> bool:
         """Signal this process if it is still the one recorded; whether a signal was sent."""
@@ -199,7 +250,8 @@ def kill_owned(owners: Iterable[str | None], since: float, group: int | None = N
                 continue
             if group is not None and os.getpgid(process.pid) != group:
                 continue
-            if process.create_time() + _SAME_START_S < since:
+            started = start_time(process.pid)
+            if started is None or started + _SAME_START_S < since:
                 continue
             if _owner_of(process) not in wanted:
                 continue

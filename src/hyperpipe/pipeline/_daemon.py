@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 import psutil
 
 from hyperpipe._ids import uuid4_hex
+from hyperpipe.compute._process import ProcessIdentity
 from hyperpipe.core import _lifecycle
 from hyperpipe.core._experiment import Experiment
 from hyperpipe.data._manifest import Source, build_manifest
@@ -388,11 +389,10 @@ def daemon_alive(record: SchedulerRecord) -> bool | None:
     """Whether the daemon's process lives (pid and start time both match); None off-host."""
     if record.pid is None or record.host != _lifecycle.HOST:
         return None
+    if record.pid_started_at:
+        return ProcessIdentity(record.pid, record.pid_started_at).alive()
     try:
-        process = psutil.Process(record.pid)
-        if record.pid_started_at and abs(process.create_time() - record.pid_started_at) > 1.0:
-            return False  # the pid now belongs to another process
-        return process.status() != psutil.STATUS_ZOMBIE
+        return psutil.Process(record.pid).status() != psutil.STATUS_ZOMBIE
     except psutil.NoSuchProcess:
         return False
 
