@@ -98,3 +98,22 @@ def test_an_ended_process_is_not_alive_and_gets_no_signal():
 
 def test_the_boot_time_is_recorded_where_every_process_finds_it():
     assert _process.boot_time() == _in_a_new_process("_process.boot_time()")
+
+
+def test_without_proc_psutil_tells_who_is_alive_and_no_process_looks_gone(monkeypatch):
+    # Where there is no /proc (macOS), a missing /proc/<pid>/stat must not read as "gone".
+    process = subprocess.Popen(_SLEEPER)
+    ended = subprocess.Popen([sys.executable, "-c", "pass"])
+    try:
+        recorded = ProcessIdentity.of(process.pid)
+        gone = ProcessIdentity.of(ended.pid)
+        ended.wait()
+        monkeypatch.setattr(_process, "_HAS_PROC", False)
+        assert recorded is not None and gone is not None
+        assert _process.same_start(start_time(process.pid), recorded.started_at)
+        assert recorded.alive() and recorded.process() is not None
+        assert not ProcessIdentity(process.pid, recorded.started_at - 2.0).alive()
+        assert not gone.alive() and start_time(ended.pid) is None
+    finally:
+        process.kill()
+        process.wait()

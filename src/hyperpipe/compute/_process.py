@@ -45,6 +45,8 @@ _SAME_START_S = 0.5
 _boot_time: float | None = None
 # Where the first process of a boot records the boot time for the rest: tmpfs, gone at reboot.
 _BOOT_FOLDER = "/dev/shm"
+# Whether this system has Linux's /proc; elsewhere (macOS) psutil answers.
+_HAS_PROC = os.path.isdir("/proc/self")
 # util-linux's setpriv, once looked for: its path, or "" where there is none.
 _setpriv: str | None = None
 
@@ -107,6 +109,8 @@ def _proc_stat(pid: int) -> tuple[str, float] | None:
     """``(state, start time)`` of ``pid`` from Linux's /proc (clock ticks since boot, plus
     ``boot_time()``); None when the process is gone. Raises OSError where there is no /proc,
     for the callers' psutil fallback."""
+    if not _HAS_PROC:
+        raise FileNotFoundError("/proc")  # not a gone process: there is no /proc to look in
     try:
         with open(f"/proc/{pid}/stat", "rb") as stream:
             stat = stream.read()
