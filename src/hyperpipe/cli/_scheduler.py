@@ -79,7 +79,6 @@ def scheduler(
 
 def _detach(ws, poll_interval: float) -> None:  # type: ignore[no-untyped-def]
     """Start the daemon as a new process in its own session and record who it is."""
-    from hyperpipe.compute._process import start_time
     from hyperpipe.core import _lifecycle
     from hyperpipe.pipeline._daemon import block_stop_signals
 
@@ -109,9 +108,7 @@ def _detach(ws, poll_interval: float) -> None:  # type: ignore[no-untyped-def]
         )
     ws._store.register_scheduler(
         scheduler_id=scheduler_id,
-        host=_lifecycle.HOST,
-        pid=child.pid,
-        pid_started_at=start_time(child.pid),
+        **_lifecycle.process_identity(child.pid),
         details={"poll_interval": poll_interval, "log": str(log), "detached": True},
     )
     console.print(esc(scheduler_id))

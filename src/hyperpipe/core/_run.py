@@ -93,20 +93,24 @@ class Run(RunMetrics, RunFiles, SdkV1Surface):
 
     @classmethod
     def _from_record(cls, experiment: Experiment, record: RunRecord) -> Run:
-        target = _resolve_class(record.run_type)
-        run = object.__new__(target if issubclass(target, cls) else cls)
-        run._experiment = experiment
+        run = cls._bare(experiment, record.run_type)
         run._record = record
-        run._writer = None
-        run._own_process = False
         return run
 
     @classmethod
     def _unread(cls, experiment: Experiment, run_id: str, key: int, run_type: str) -> Run:
         """The run ``run_id`` (record key ``key``), its record read from the store on first use."""
-        run = object.__new__(_resolve_class(run_type))
-        run._experiment = experiment
+        run = cls._bare(experiment, run_type)
         run._run_id, run._run_key, run._loaded = run_id, key, None
+        return run
+
+    @classmethod
+    def _bare(cls, experiment: Experiment, run_type: str) -> Run:
+        """A run of ``run_type``'s class (``cls`` where that is not one of its own), no record
+        set yet."""
+        target = _resolve_class(run_type)
+        run = object.__new__(target if issubclass(target, cls) else cls)
+        run._experiment = experiment
         run._writer = None
         run._own_process = False
         return run
